@@ -1,0 +1,98 @@
+"""Settings: one frozen value built from screener.toml and the environment, passed down.
+
+Secrets (SMTP user and password) come only from the environment and are never stored here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from screener.errors import ConfigError
+
+DEFAULT_DB = Path("data/screener.duckdb")
+CONFIG_FILE = Path("screener.toml")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    tls: str = "none"  # none, starttls, ssl
+    sender: str = "screener@localhost"
+    recipients: tuple[str, ...] = ()
+    timeout_s: float = 10.0
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; defaults suit the embedded demo store."""
+
+    db_path: Path = DEFAULT_DB
+    max_ffill_sessions: int = 5  # never carry a commodity value across a longer gap
+    st_limit_switch: dt.date = dt.date(2026, 7, 6)  # main-board ST limit ±5% -> ±10%
+    notes_dir: Path = Path("data/broker_notes")
+    reports_dir: Path = Path("reports")
+    strategies_dir: Path = Path("strategies")
+    schedule_cron: str = "30 16 * * 1-5"  # after the 15:00 close, Asia/Shanghai
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        config_path: Path | None = None,
+        db: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Read ``screener.toml`` (if present), then ``SCREENER_DB``, then an explicit ``db``."""
+        env = os.environ if env is None else env
+        path = config_path or Path(env.get("SCREENER_CONFIG", CONFIG_FILE))
+        raw: dict[str, Any] = {}
+        if path.exists():
+            try:
+                raw = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        values = _section(raw, path, "", cls, skip={"smtp"})
+        smtp_raw = raw.get("smtp", {})
+        smtp = SmtpSettings(**_section(smtp_raw, path, "smtp.", SmtpSettings))
+        settings = cls(**values, smtp=smtp)
+        db_path = db or (Path(env["SCREENER_DB"]) if env.get("SCREENER_DB") else None)
+        if db_path is not None:
+            settings = cls(**{**settings.__dict__, "db_path": db_path})
+        return settings
+
+
+def _section(
+    raw: Mapping[str, Any], path: Path, prefix: str, klass: type, skip: set[str] | None = None
+) -> dict[str, Any]:
+    """Check keys and types of one TOML table against a dataclass; convert paths and tuples."""
+    known = {f.name: f for f in fields(klass) if f.name not in (skip or set())}
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in (skip or set()):
+            continue
+        if key not in known:
+            raise ConfigError(f"{path}: unknown key '{prefix}{key}' (known: {', '.join(known)})")
+        default = getattr(klass(), key)
+        if isinstance(default, Path):
+            value = Path(str(value))
+        elif isinstance(default, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{path}: '{prefix}{key}' must be a list of strings")
+            value = tuple(value)
+        elif isinstance(default, bool) != isinstance(value, bool) or not isinstance(
+            value, type(default) if not isinstance(default, float) else (int, float)
+        ):
+            raise ConfigError(
+                f"{path}: '{prefix}{key}' must be {type(default).__name__}, got {value!r}"
+            )
+        out[key] = value
+    return out

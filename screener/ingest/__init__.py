@@ -1,0 +1,1 @@
+"""Data sources: one module per origin (demo, vendor files, akshare)."""

@@ -1,0 +1,1 @@
+"""Renderers: rich renderables for the terminal, HTML strings, and e-mail messages."""

@@ -1,0 +1,87 @@
+"""Rich renderables for the terminal. Returns renderables; never prints."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from rich import box
+from rich.console import Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from screener.store import Store
+
+SYNTHETIC_LABEL = "SYNTHETIC DEMO DATA: not real prices"
+
+
+def frame_table(frame: pl.DataFrame, *, title: str | None = None, float_digits: int = 4) -> Table:
+    """Any polars frame as a rich table; numbers right-aligned, nulls shown as '-'."""
+    table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold")
+    numeric = {c for c, t in frame.schema.items() if t.is_numeric()}
+    for col in frame.columns:
+        table.add_column(col, justify="right" if col in numeric else "left")
+    for row in frame.iter_rows():
+        table.add_row(*(_cell(v, float_digits) for v in row))
+    return table
+
+
+def _cell(value: Any, digits: int) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}g}" if abs(value) >= 1e6 else f"{value:.{digits}f}"
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def store_info_table(info: dict[str, Any]) -> Group:
+    table = Table(title=f"store {info['path']}", box=box.SIMPLE_HEAVY, header_style="bold")
+    for col, justify in (("table", "left"), ("rows", "right"), ("first", "left"), ("last", "left")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for name, entry in info["tables"].items():
+        table.add_row(
+            name,
+            f"{entry['rows']:,}",
+            entry.get("first_date") or "-",
+            entry.get("last_date") or "-",
+        )
+    parts: list[Any] = [table]
+    if info["meta"].get("data_source") == "demo":
+        parts.insert(0, synthetic_banner())
+    return Group(*parts)
+
+
+def synthetic_banner() -> Panel:
+    return Panel(Text(SYNTHETIC_LABEL, style="bold black on yellow", justify="center"))
+
+
+def demo_summary(store: Store) -> Group:
+    """What the store holds: tickers by metal and board, date ranges, series, row counts."""
+    inst = store.read_instruments()
+    a_shares = inst.filter(pl.col("board") != "hk")
+    by_metal = (
+        a_shares.explode("metals")
+        .group_by(pl.col("metals").fill_null("(none)").alias("metal"))
+        .agg(pl.len().alias("tickers"))
+        .sort("tickers", descending=True)
+    )
+    by_board = a_shares.group_by("board").agg(pl.len().alias("tickers")).sort("board")
+    series = store.query(
+        "SELECT series_id, min(date) AS first, max(date) AS last, count(*) AS rows, "
+        "any_value(unit) AS unit FROM series_daily GROUP BY 1 ORDER BY 1"
+    )
+    info = store.info()
+    parts: list[Any] = []
+    if info["meta"].get("data_source") == "demo":
+        parts.append(synthetic_banner())
+    parts += [
+        frame_table(by_metal, title="A-share tickers by metal"),
+        frame_table(by_board, title="A-share tickers by board"),
+        frame_table(series, title="commodity and FX series"),
+        store_info_table(info),
+    ]
+    return Group(*parts)

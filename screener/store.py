@@ -1,0 +1,394 @@
+"""DuckDBStore: the only module that imports duckdb.
+
+A narrow interface: ``upsert`` frames into tables keyed by natural keys, ``read_*`` frames back as
+polars, ``info`` for a summary. Every public write runs in one transaction: on any error the
+store is exactly as it was. Schema changes are forward migrations numbered in ``MIGRATIONS``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from screener import schema
+from screener.errors import InputError, StoreError
+
+# Frozen SQL, one entry per schema version. Never edit a released entry: append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key VARCHAR, value VARCHAR);
+    CREATE TABLE instruments (
+        ticker VARCHAR, name VARCHAR, aliases VARCHAR[], exchange VARCHAR, board VARCHAR,
+        sw_l1 VARCHAR, sw_l2 VARCHAR, metals VARCHAR[], list_date DATE, delist_date DATE,
+        note VARCHAR);
+    CREATE TABLE bars_daily (
+        ticker VARCHAR, date DATE, open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE,
+        prev_close DOUBLE, volume BIGINT, amount DOUBLE, adj_factor DOUBLE, suspended BOOLEAN,
+        up_limit DOUBLE, down_limit DOUBLE, is_st BOOLEAN);
+    CREATE TABLE index_daily (
+        index_code VARCHAR, date DATE, open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE,
+        volume DOUBLE, amount DOUBLE);
+    CREATE TABLE series_daily (
+        series_id VARCHAR, date DATE, open DOUBLE, high DOUBLE, low DOUBLE, close DOUBLE,
+        settle DOUBLE, volume DOUBLE, open_interest DOUBLE, unit VARCHAR, currency VARCHAR);
+    CREATE TABLE broker_notes (
+        note_id VARCHAR, source VARCHAR, broker VARCHAR, report_date DATE, title VARCHAR,
+        body VARCHAR, imported_at TIMESTAMP);
+    CREATE TABLE broker_picks (
+        note_id VARCHAR, seq BIGINT, broker VARCHAR, report_date DATE, title VARCHAR,
+        metal VARCHAR, name_as_written VARCHAR, ticker VARCHAR, board VARCHAR, rating VARCHAR,
+        status VARCHAR, span VARCHAR);
+    CREATE TABLE runs (
+        run_id VARCHAR, kind VARCHAR, created_at TIMESTAMP, thesis_path VARCHAR,
+        thesis_hash VARCHAR, params VARCHAR, data_start DATE, data_end DATE,
+        code_version VARCHAR, metrics VARCHAR, payload BLOB);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What an upsert did, by natural key."""
+
+    table: str
+    inserted: int
+    updated: int
+    unchanged: int
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.inserted or self.updated)
+
+    def __add__(self, other: UpsertResult) -> UpsertResult:
+        return UpsertResult(
+            self.table,
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+
+def _connect(path: Path, read_only: bool, lock_timeout: float) -> duckdb.DuckDBPyConnection:
+    """Open the file, waiting up to ``lock_timeout`` seconds while another process writes."""
+    deadline = time.monotonic() + lock_timeout
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise StoreError(f"cannot open store {path}: {exc}") from None
+            if time.monotonic() >= deadline:
+                raise StoreError(
+                    f"store {path} is in use by another process (waited {lock_timeout:g} s)",
+                    hint="wait for the other screener command to finish, or use --db",
+                ) from None
+            time.sleep(0.1)
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open store {path}: {exc}") from None
+
+
+class Store:
+    """A DuckDB file holding instruments, bars, indices, series, broker notes and runs."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False, lock_timeout: float = 10.0):
+        self.path = Path(path)
+        if read_only and not self.path.exists():
+            raise StoreError(
+                f"store {self.path} does not exist", hint="run `screener ingest demo` first"
+            )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._con = _connect(self.path, read_only, lock_timeout)
+        self._depth = 0
+        self.read_only = read_only
+        if not read_only:
+            self._migrate()
+        elif self.schema_version() != SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {self.schema_version()}, "
+                f"this screener expects {SCHEMA_VERSION}",
+                hint="open it once read-write (any ingest) to migrate",
+            )
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """All writes inside commit together or not at all; nested use joins the outer one."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self
+            finally:
+                self._depth -= 1
+            return
+        self._con.begin()
+        self._depth = 1
+        try:
+            yield self
+        except BaseException:
+            self._con.rollback()
+            raise
+        else:
+            self._con.commit()
+        finally:
+            self._depth = 0
+
+    # -- schema ----------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        has_meta = self._con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+        ).fetchone()
+        if not has_meta or not has_meta[0]:
+            return 0
+        row = self._con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        current = self.schema_version()
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"store {self.path} has schema version {current}, newer than this "
+                f"screener ({SCHEMA_VERSION})",
+                hint="upgrade screener",
+            )
+        if current == SCHEMA_VERSION:
+            return
+        with self.transaction():
+            for sql in MIGRATIONS[current:]:
+                self._con.execute(sql)
+            self._con.execute("DELETE FROM meta WHERE key = 'schema_version'")
+            self._con.execute(
+                "INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+
+    def columns(self, table: str) -> list[str]:
+        rows = self._con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+            "ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    # -- writes ----------------------------------------------------------------------------
+    def upsert(self, table: str, frame: pl.DataFrame, *, source: str = "<frame>") -> UpsertResult:
+        """Insert new keys, replace rows whose values changed, leave identical rows alone.
+
+        Rows with the same key twice in ``frame`` are an InputError (even if identical: the
+        importer decides whether duplicates are benign and drops them before calling).
+        """
+        self._writable()
+        spec = schema.TABLES[table]
+        data = spec.conform(frame, source=source)
+        dup = data.group_by(spec.key).len().filter(pl.col("len") > 1)
+        if dup.height:
+            first = dup.row(0, named=True)
+            key = ", ".join(f"{k}={first[k]}" for k in spec.key)
+            raise InputError(f"duplicate key ({key}) in {table}", path=source)
+        if data.height == 0:
+            return UpsertResult(table, 0, 0, 0)
+        cols = ", ".join(spec.columns)
+        on = " AND ".join(f"s.{k} = t.{k}" for k in spec.key)
+        with self.transaction():
+            self._con.register("_stage", data)
+            try:
+                if self._count(table) == 0:
+                    self._con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _stage")
+                    return UpsertResult(table, data.height, 0, 0)
+                differs = " OR ".join(f"s.{c} IS DISTINCT FROM t.{c}" for c in spec.value_columns)
+                self._con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _changed AS "
+                    f"SELECT s.*, t.{spec.key[0]} IS NULL AS _is_new FROM _stage s "
+                    f"LEFT JOIN {table} t ON {on} "
+                    f"WHERE t.{spec.key[0]} IS NULL OR {differs or 'FALSE'}"
+                )
+                new, upd = self._con.execute(
+                    "SELECT count(*) FILTER (WHERE _is_new), count(*) FILTER (WHERE NOT _is_new) "
+                    "FROM _changed"
+                ).fetchone() or (0, 0)
+                if upd:
+                    self._con.execute(
+                        f"DELETE FROM {table} t USING _changed s WHERE {on} AND NOT s._is_new"
+                    )
+                self._con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _changed")
+                self._con.execute("DROP TABLE _changed")
+                return UpsertResult(table, int(new), int(upd), data.height - int(new) - int(upd))
+            finally:
+                self._con.unregister("_stage")
+
+    def delete(self, table: str, **equals: Any) -> int:
+        """Delete rows matching all ``column=value`` pairs; returns the count deleted."""
+        self._writable()
+        spec = schema.TABLES[table]
+        unknown = set(equals) - set(spec.columns)
+        if unknown:
+            raise ValueError(f"unknown columns {sorted(unknown)} for {table}")
+        where = " AND ".join(f"{c} = ?" for c in equals) or "TRUE"
+        with self.transaction():
+            n = self._count(table, where, list(equals.values()))
+            self._con.execute(f"DELETE FROM {table} WHERE {where}", list(equals.values()))
+        return n
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.upsert("meta", pl.DataFrame({"key": [key], "value": [value]}))
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"store {self.path} was opened read-only")
+
+    # -- reads -----------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def _count(self, table: str, where: str = "TRUE", params: Sequence[Any] = ()) -> int:
+        row = self._con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()
+        return int(row[0]) if row else 0
+
+    def _select(
+        self,
+        table: str,
+        *,
+        key_col: str | None = None,
+        keys: Sequence[str] | None = None,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        date_col: str = "date",
+        order: str | None = None,
+    ) -> pl.DataFrame:
+        spec = schema.TABLES[table]
+        where: list[str] = ["TRUE"]
+        params: list[Any] = []
+        if keys is not None and key_col:
+            where.append(f"{key_col} IN (SELECT unnest(?::VARCHAR[]))")
+            params.append(list(keys))
+        if start is not None:
+            where.append(f"{date_col} >= ?")
+            params.append(start)
+        if end is not None:
+            where.append(f"{date_col} <= ?")
+            params.append(end)
+        sql = f"SELECT {', '.join(spec.columns)} FROM {table} WHERE {' AND '.join(where)}"
+        if order:
+            sql += f" ORDER BY {order}"
+        return self._frame(sql, params).cast(spec.columns)  # type: ignore[arg-type]
+
+    def _frame(self, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
+        table = self._con.execute(sql, params).to_arrow_table()
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def read_bars(
+        self,
+        tickers: Sequence[str] | None = None,
+        *,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> pl.DataFrame:
+        """Raw daily bars sorted by (ticker, date)."""
+        return self._select(
+            "bars_daily", key_col="ticker", keys=tickers, start=start, end=end, order="ticker, date"
+        )
+
+    def read_index(
+        self,
+        codes: Sequence[str] | None = None,
+        *,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> pl.DataFrame:
+        return self._select(
+            "index_daily",
+            key_col="index_code",
+            keys=codes,
+            start=start,
+            end=end,
+            order="index_code, date",
+        )
+
+    def read_series(
+        self,
+        series_ids: Sequence[str] | None = None,
+        *,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+    ) -> pl.DataFrame:
+        return self._select(
+            "series_daily",
+            key_col="series_id",
+            keys=series_ids,
+            start=start,
+            end=end,
+            order="series_id, date",
+        )
+
+    def read_instruments(self) -> pl.DataFrame:
+        return self._select("instruments", order="ticker")
+
+    def read_table(self, table: str) -> pl.DataFrame:
+        """Every row of a table in key order (small tables: notes, picks, runs, meta)."""
+        return self._select(table, order=", ".join(schema.TABLES[table].key))
+
+    def sessions(self) -> list[dt.date]:
+        """Distinct dates that hold at least one traded (not suspended) stock bar."""
+        rows = self._con.execute(
+            "SELECT DISTINCT date FROM bars_daily WHERE NOT coalesce(suspended, FALSE) ORDER BY 1"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def info(self) -> dict[str, Any]:
+        """Row counts and date ranges per table, plus the store's metadata."""
+        tables: dict[str, dict[str, Any]] = {}
+        for name in schema.TABLES:
+            if name == "meta":
+                continue
+            entry: dict[str, Any] = {"rows": self._count(name)}
+            col = schema.DATE_COLUMN.get(name)
+            if col:
+                lo, hi = self._con.execute(
+                    f"SELECT min({col}), max({col}) FROM {name}"
+                ).fetchone() or (
+                    None,
+                    None,
+                )
+                entry["first_date"] = (
+                    lo.date().isoformat()
+                    if isinstance(lo, dt.datetime)
+                    else (lo.isoformat() if lo else None)
+                )
+                entry["last_date"] = (
+                    hi.date().isoformat()
+                    if isinstance(hi, dt.datetime)
+                    else (hi.isoformat() if hi else None)
+                )
+            tables[name] = entry
+        meta = dict(self._con.execute("SELECT key, value FROM meta ORDER BY key").fetchall())
+        return {
+            "path": str(self.path),
+            "schema_version": SCHEMA_VERSION,
+            "meta": meta,
+            "tables": tables,
+        }
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
+        """Read-only SQL for summaries the typed readers do not cover (SELECT only)."""
+        if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+            raise ValueError("Store.query runs SELECT statements only")
+        return self._frame(sql, params)
