@@ -96,6 +96,23 @@ def _connect(path: Path, read_only: bool, lock_timeout: float) -> duckdb.DuckDBP
             raise StoreError(f"cannot open store {path}: {exc}") from None
 
 
+def _reject_duplicate_keys(data: pl.DataFrame, spec: schema.Table, source: str) -> None:
+    """InputError on a repeated natural key: O(n) for key-sorted rows, the usual case."""
+    keys = [pl.col(k) for k in spec.key]
+    strictly_sorted = pl.lit(False)
+    for i in reversed(range(len(keys))):
+        same_before = pl.all_horizontal([k == k.shift(1) for k in keys[:i]] or [pl.lit(True)])
+        strictly_sorted = (same_before & (keys[i] > keys[i].shift(1))) | strictly_sorted
+    ok = data.select(strictly_sorted.slice(1).all()).item() if data.height > 1 else True
+    if ok:
+        return
+    dup = data.group_by(spec.key).len().filter(pl.col("len") > 1)
+    if dup.height:
+        first = dup.row(0, named=True)
+        key = ", ".join(f"{k}={first[k]}" for k in spec.key)
+        raise InputError(f"duplicate key ({key}) in {spec.name}", path=source)
+
+
 class Store:
     """A DuckDB file holding instruments, bars, indices, series, broker notes and runs."""
 
@@ -196,11 +213,7 @@ class Store:
         self._writable()
         spec = schema.TABLES[table]
         data = spec.conform(frame, source=source)
-        dup = data.group_by(spec.key).len().filter(pl.col("len") > 1)
-        if dup.height:
-            first = dup.row(0, named=True)
-            key = ", ".join(f"{k}={first[k]}" for k in spec.key)
-            raise InputError(f"duplicate key ({key}) in {table}", path=source)
+        _reject_duplicate_keys(data, spec, source)
         if data.height == 0:
             return UpsertResult(table, 0, 0, 0)
         cols = ", ".join(spec.columns)
@@ -290,7 +303,7 @@ class Store:
         return self._frame(sql, params).cast(spec.columns)  # type: ignore[arg-type]
 
     def _frame(self, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
-        table = self._con.execute(sql, params).to_arrow_table()
+        table = self._con.sql(sql, params=list(params)).to_arrow_table()
         frame = pl.from_arrow(table)
         assert isinstance(frame, pl.DataFrame)
         return frame

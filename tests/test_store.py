@@ -174,3 +174,12 @@ def test_locked_store_gives_a_clear_message(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.parametrize("order", ["sorted", "unsorted"])
+def test_duplicate_detection_on_sorted_and_unsorted_frames(store: Store, order: str) -> None:
+    frame = pl.concat([bars(3), bars(3, ticker="000630.SZ"), bars(1, ticker="000630.SZ")])
+    frame = frame.sort("ticker", "date") if order == "sorted" else frame.reverse()
+    with pytest.raises(InputError, match=r"duplicate key \(ticker=000630.SZ, date=2024-01-02\)"):
+        store.upsert("bars_daily", frame)
+    assert store.upsert("bars_daily", frame.unique(["ticker", "date"])).inserted == 6
