@@ -183,6 +183,23 @@ RUNS = Table(
     ("run_id",),
 )
 
+OUTBOX = Table(
+    "outbox",
+    {
+        "screen_date": D,  # one message per (screen_date, recipient), however often the job runs
+        "recipient": S,
+        "subject": S,
+        "message": pl.Binary(),  # the complete RFC 5322 bytes, as it will be sent
+        "status": S,  # queued, sent
+        "attempts": I,
+        "last_error": S,
+        "next_attempt_at": TS,  # back-off: not retried before this time
+        "created_at": TS,
+        "sent_at": TS,
+    },
+    ("screen_date", "recipient"),
+)
+
 META = Table("meta", {"key": S, "value": S}, ("key",))
 
 TABLES: dict[str, Table] = {
@@ -195,6 +212,7 @@ TABLES: dict[str, Table] = {
         BROKER_NOTES,
         BROKER_PICKS,
         RUNS,
+        OUTBOX,
         META,
     )
 }
@@ -207,6 +225,7 @@ DATE_COLUMN: dict[str, str] = {
     "broker_notes": "report_date",
     "broker_picks": "report_date",
     "runs": "created_at",
+    "outbox": "screen_date",
 }
 
 SECTOR_INDEX = "801050.SI"  # Shenwan 有色金属 L1

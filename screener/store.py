@@ -51,6 +51,12 @@ MIGRATIONS: list[str] = [
         thesis_hash VARCHAR, params VARCHAR, data_start DATE, data_end DATE,
         code_version VARCHAR, metrics VARCHAR, payload BLOB);
     """,
+    """
+    CREATE TABLE outbox (
+        screen_date DATE, recipient VARCHAR, subject VARCHAR, message BLOB, status VARCHAR,
+        attempts BIGINT, last_error VARCHAR, next_attempt_at TIMESTAMP, created_at TIMESTAMP,
+        sent_at TIMESTAMP);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
