@@ -119,6 +119,13 @@ def _reject_duplicate_keys(data: pl.DataFrame, spec: schema.Table, source: str) 
         raise InputError(f"duplicate key ({key}) in {spec.name}", path=source)
 
 
+def _iso(value: dt.date | None) -> str | None:
+    """A date or timestamp as YYYY-MM-DD."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.isoformat() if value else None
+
+
 class Store:
     """A DuckDB file holding instruments, bars, indices, series, broker notes and runs."""
 
@@ -175,13 +182,18 @@ class Store:
 
     # -- schema ----------------------------------------------------------------------------
     def schema_version(self) -> int:
-        has_meta = self._con.execute(
+        has_meta = self._row(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
-        ).fetchone()
+        )
         if not has_meta or not has_meta[0]:
             return 0
-        row = self._con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        row = self._row("SELECT value FROM meta WHERE key = 'schema_version'")
         return int(row[0]) if row else 0
+
+    def _row(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        """First row of a query; drains the result (DuckDB 2 refuses a new query otherwise)."""
+        rows = self._con.execute(sql, params).fetchall()
+        return rows[0] if rows else None
 
     def _migrate(self) -> None:
         current = self.schema_version()
@@ -237,10 +249,10 @@ class Store:
                     f"LEFT JOIN {table} t ON {on} "
                     f"WHERE t.{spec.key[0]} IS NULL OR {differs or 'FALSE'}"
                 )
-                new, upd = self._con.execute(
+                new, upd = self._row(
                     "SELECT count(*) FILTER (WHERE _is_new), count(*) FILTER (WHERE NOT _is_new) "
                     "FROM _changed"
-                ).fetchone() or (0, 0)
+                ) or (0, 0)
                 if upd:
                     self._con.execute(
                         f"DELETE FROM {table} t USING _changed s WHERE {on} AND NOT s._is_new"
@@ -273,11 +285,11 @@ class Store:
 
     # -- reads -----------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        row = self._con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        row = self._row("SELECT value FROM meta WHERE key = ?", [key])
         return row[0] if row else None
 
     def _count(self, table: str, where: str = "TRUE", params: Sequence[Any] = ()) -> int:
-        row = self._con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchone()
+        row = self._row(f"SELECT count(*) FROM {table} WHERE {where}", params)
         return int(row[0]) if row else 0
 
     def _select(
@@ -381,22 +393,8 @@ class Store:
             entry: dict[str, Any] = {"rows": self._count(name)}
             col = schema.DATE_COLUMN.get(name)
             if col:
-                lo, hi = self._con.execute(
-                    f"SELECT min({col}), max({col}) FROM {name}"
-                ).fetchone() or (
-                    None,
-                    None,
-                )
-                entry["first_date"] = (
-                    lo.date().isoformat()
-                    if isinstance(lo, dt.datetime)
-                    else (lo.isoformat() if lo else None)
-                )
-                entry["last_date"] = (
-                    hi.date().isoformat()
-                    if isinstance(hi, dt.datetime)
-                    else (hi.isoformat() if hi else None)
-                )
+                lo, hi = self._row(f"SELECT min({col}), max({col}) FROM {name}") or (None, None)
+                entry["first_date"], entry["last_date"] = _iso(lo), _iso(hi)
             tables[name] = entry
         meta = dict(self._con.execute("SELECT key, value FROM meta ORDER BY key").fetchall())
         return {

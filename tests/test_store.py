@@ -183,3 +183,12 @@ def test_duplicate_detection_on_sorted_and_unsorted_frames(store: Store, order: 
     with pytest.raises(InputError, match=r"duplicate key \(ticker=000630.SZ, date=2024-01-02\)"):
         store.upsert("bars_daily", frame)
     assert store.upsert("bars_daily", frame.unique(["ticker", "date"])).inserted == 6
+
+
+def test_reads_after_meta_lookups_do_not_leave_results_open(store: Store) -> None:
+    store.upsert("bars_daily", bars(2))
+    store.set_meta("data_source", "demo")
+    assert store.get_meta("data_source") == "demo"
+    assert store.read_bars().height == 2  # DuckDB 2 refuses a query while a result is unread
+    assert store.get_meta("missing") is None
+    assert store.info()["tables"]["bars_daily"]["rows"] == 2
