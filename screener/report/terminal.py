@@ -38,7 +38,7 @@ def _cell(value: Any, digits: int) -> str:
     return str(value)
 
 
-def store_info_table(info: dict[str, Any]) -> Group:
+def store_info_table(info: dict[str, Any], *, banner: bool = True) -> Group:
     table = Table(title=f"store {info['path']}", box=box.SIMPLE_HEAVY, header_style="bold")
     for col, justify in (("table", "left"), ("rows", "right"), ("first", "left"), ("last", "left")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
@@ -50,7 +50,7 @@ def store_info_table(info: dict[str, Any]) -> Group:
             entry.get("last_date") or "-",
         )
     parts: list[Any] = [table]
-    if info["meta"].get("data_source") == "demo":
+    if banner and info["meta"].get("data_source") == "demo":
         parts.insert(0, synthetic_banner())
     return Group(*parts)
 
@@ -82,6 +82,6 @@ def demo_summary(store: Store) -> Group:
         frame_table(by_metal, title="A-share tickers by metal"),
         frame_table(by_board, title="A-share tickers by board"),
         frame_table(series, title="commodity and FX series"),
-        store_info_table(info),
+        store_info_table(info, banner=False),
     ]
     return Group(*parts)

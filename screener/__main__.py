@@ -1,0 +1,5 @@
+"""`python -m screener` runs the CLI."""
+
+from screener.cli import main
+
+main()
