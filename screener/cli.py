@@ -121,6 +121,111 @@ def ingest_demo(
     _print_upserts(results)
 
 
+class Kind(enum.StrEnum):
+    bars = "bars"
+    index = "index"
+    series = "series"
+
+
+def _import_files(
+    paths: list[Path], kind: Kind, fmt: str, ticker: str | None, dry_run: bool, adjusted: bool
+) -> None:
+    from screener.ingest import files
+
+    with open_store() as store:
+        report = files.import_files(
+            store,
+            paths,
+            kind=kind.value,
+            fmt=fmt,
+            ticker=ticker,
+            dry_run=dry_run,
+            allow_adjusted=adjusted,
+            st_switch=settings().st_limit_switch,
+        )
+    out = console()
+    for f in report.files:
+        out.print(f"[bold]{f.path}[/bold]")
+        for key, text in f.detected.items():
+            out.print(f"  {key}: {text}", markup=False)
+    for line in files.describe(report):
+        out.print(line, markup=False)
+
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Vendor files to import.")]
+KindOpt = Annotated[Kind, typer.Option("--kind", help="Table the files feed.")]
+FmtOpt = Annotated[
+    str, typer.Option("--format", help="Layout (auto detects): see `screener ingest formats`.")
+]
+TickerOpt = Annotated[
+    str | None, typer.Option("--ticker", help="Override the ticker / index code / series id.")
+]
+DryOpt = Annotated[bool, typer.Option("--dry-run", help="Validate and count; write nothing.")]
+AdjOpt = Annotated[
+    bool, typer.Option("--allow-adjusted", help="Store forward/back-adjusted prices as given.")
+]
+
+
+@ingest_app.command("csv")
+def ingest_csv(
+    paths: PathsArg,
+    kind: KindOpt = Kind.bars,
+    fmt: FmtOpt = "auto",
+    ticker: TickerOpt = None,
+    dry_run: DryOpt = False,
+    allow_adjusted: AdjOpt = False,
+) -> None:
+    """Import vendor CSV exports (banner rows, Chinese headers, akshare/Tushare layouts)."""
+    _import_files(paths, kind, fmt, ticker, dry_run, allow_adjusted)
+
+
+@ingest_app.command("parquet")
+def ingest_parquet(
+    paths: PathsArg,
+    kind: KindOpt = Kind.bars,
+    fmt: FmtOpt = "auto",
+    ticker: TickerOpt = None,
+    dry_run: DryOpt = False,
+    allow_adjusted: AdjOpt = False,
+) -> None:
+    """Import Parquet files with English columns matching the store's tables."""
+    _import_files(paths, kind, fmt, ticker, dry_run, allow_adjusted)
+
+
+@ingest_app.command("formats")
+def ingest_formats() -> None:
+    """List the vendor layouts `--format` accepts."""
+    from screener.ingest.vendor_formats import FMT_CHOICES
+
+    console().print("\n".join(FMT_CHOICES))
+
+
+@ingest_app.command("akshare")
+def ingest_akshare(
+    tickers: Annotated[list[str], typer.Argument(help="A-share tickers, e.g. 600362.SH.")],
+    start: Annotated[str | None, typer.Option(help="First date YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date YYYY-MM-DD.")] = None,
+    index: Annotated[list[str], typer.Option(help="Shenwan index codes to fetch too.")] = [],  # noqa: B006
+    futures: Annotated[list[str], typer.Option(help="SHFE series ids, e.g. SHFE.CU.")] = [],  # noqa: B006
+) -> None:
+    """Fetch live data with akshare (extra `live`) and upsert it in one transaction."""
+    import polars as pl
+
+    from screener.ingest import akshare
+
+    first, last = (_date(start) if start else None), (_date(end) if end else None)
+    switch = settings().st_limit_switch
+    bars = [akshare.fetch_stock_bars(t, start=first, end=last, st_switch=switch) for t in tickers]
+    idx = [akshare.fetch_sw_index(c, start=first, end=last) for c in index]
+    fut = [akshare.fetch_futures(s) for s in futures]
+    results: dict[str, Any] = {}
+    with open_store() as store, store.transaction():
+        for table, frames in (("bars_daily", bars), ("index_daily", idx), ("series_daily", fut)):
+            if frames:
+                results[table] = store.upsert(table, pl.concat(frames), source="akshare")
+    _print_upserts(results)
+
+
 def _print_upserts(results: dict[str, Any]) -> None:
     out = console()
     for table, r in results.items():

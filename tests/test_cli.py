@@ -70,3 +70,19 @@ def test_bad_date_and_usage_errors(tmp_path: Path) -> None:
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     done = cli("--debug", "store", "info", db=tmp_path / "missing.duckdb")
     assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+def test_ingest_csv_bad_file_exits_1_and_writes_nothing(demo_db: Path, tmp_path: Path) -> None:
+    before = json.loads(cli("store", "info", "--format", "json", db=demo_db).stdout)
+    good = tmp_path / "600362.csv"
+    good.write_text("date,open,high,low,close,volume\n2026-03-30,10,11,9,10.5,1000\n")
+    bad = tmp_path / "000630.csv"
+    bad.write_text("date,open,high,low,close,volume\n2026-03-30,10,9,11,10.5,1000\n")
+    done = cli("ingest", "csv", str(good), str(bad), db=demo_db)
+    assert done.returncode == 1
+    assert "000630.csv:2" in done.stderr and "Traceback" not in done.stderr
+    after = json.loads(cli("store", "info", "--format", "json", db=demo_db).stdout)
+    assert after == before
+    dry = cli("ingest", "csv", str(good), "--dry-run", db=demo_db)
+    assert dry.returncode == 0 and "would write bars_daily: 0 new, 1 updated" in dry.stdout
+    assert json.loads(cli("store", "info", "--format", "json", db=demo_db).stdout) == before

@@ -1,0 +1,279 @@
+"""Vectorised checks of incoming daily rows, before anything is written.
+
+Every check returns a *problems* frame (``line``, ``field``, ``reason``, ``rank``) instead of
+raising, so a caller can either stop at the first problem in file order (``raise_first``, what
+imports do) or list them all (what the real-data tests do to show each known bad row is caught).
+``line`` is the 1-based line an editor shows (header and banner lines included); for Parquet it
+is the 1-based row number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from screener import calendar, schema
+from screener.errors import InputError
+
+LINE = "_line"  # column carrying each row's source line through parsing and validation
+KINDS = ("bars", "index", "series")
+TABLES = {"bars": schema.BARS_DAILY, "index": schema.INDEX_DAILY, "series": schema.SERIES_DAILY}
+KEY_COLUMN: dict[str, str] = {"bars": "ticker", "index": "index_code", "series": "series_id"}
+REQUIRED = {
+    "bars": ("date", "open", "high", "low", "close", "volume"),
+    "index": ("date", "close"),
+    "series": ("date", "close"),
+}
+CHINA_VENUES = ("SHFE", "GFEX", "INE", "DCE", "CZCE", "SMM")  # series_id prefixes on XSHG holidays
+PROBLEM_SCHEMA = {"line": pl.Int64, "field": pl.String, "reason": pl.String, "rank": pl.Int32}
+
+
+def no_problems() -> pl.DataFrame:
+    return pl.DataFrame(schema=PROBLEM_SCHEMA)
+
+
+def _problems(
+    frame: pl.DataFrame, mask: pl.Expr, field: str, reason: pl.Expr, rank: int
+) -> pl.DataFrame:
+    return frame.filter(mask).select(
+        pl.col(LINE).cast(pl.Int64).alias("line"),
+        pl.lit(field).alias("field"),
+        reason.cast(pl.String).alias("reason"),
+        pl.lit(rank, dtype=pl.Int32).alias("rank"),
+    )
+
+
+def parse_numbers(raw: pl.DataFrame, columns: Collection[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Cast text columns to Float64; a non-empty cell that is not a number is a problem."""
+    casts, found = [], [no_problems()]
+    for col in columns:
+        if col not in raw.columns:
+            continue
+        if raw.schema[col] != pl.String:
+            casts.append(pl.col(col).cast(pl.Float64))
+            continue
+        text = pl.col(col).str.strip_chars()
+        number = text.cast(pl.Float64, strict=False)
+        casts.append(number.alias(col))
+        bad = text.is_not_null() & (text != "") & number.is_null()
+        msg = pl.format("cannot read a number from '{}'", pl.col(col))
+        found.append(_problems(raw, bad, col, msg, 0))
+    return raw.with_columns(casts), pl.concat(found)
+
+
+def parse_dates(raw: pl.DataFrame, fmt: str, label: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Parse ``date`` with the one format the file uses; other layouts are mixed formats."""
+    if raw.schema["date"] in (pl.Date, pl.Datetime):
+        return raw.with_columns(pl.col("date").cast(pl.Date)), no_problems()
+    text = pl.col("date").cast(pl.String).str.strip_chars()
+    parsed = text.str.strptime(pl.Datetime, fmt, strict=False).dt.date()
+    out = raw.with_columns(parsed.alias("date"), text.alias("_date_text"))
+    bad = pl.col("date").is_null()
+    msg = pl.format(
+        "cannot read date '{}' as {} (the format of the file's first date)",
+        pl.col("_date_text").fill_null(""),
+        pl.lit(label),
+    )
+    return out.drop("_date_text"), _problems(out, bad, "date", msg, 0)
+
+
+def check_values(frame: pl.DataFrame, required: Collection[str]) -> pl.DataFrame:
+    """Empty required cells, NaN/inf, non-positive prices, negative volume, OHLC order."""
+    found = [no_problems()]
+    for col in required:
+        if col in frame.columns:
+            found.append(_problems(frame, pl.col(col).is_null(), col, pl.lit("empty value"), 1))
+    floats = [c for c, t in frame.schema.items() if t == pl.Float64]
+    for col in floats:
+        bad = pl.col(col).is_nan() | pl.col(col).is_infinite()
+        msg = pl.format("not a finite number ({})", pl.col(col))
+        found.append(_problems(frame, bad, col, msg, 1))
+    for col in ("open", "high", "low", "close", "prev_close", "settle"):
+        if col in frame.columns:
+            msg = pl.format("price must be positive, got {}", pl.col(col))
+            found.append(_problems(frame, pl.col(col) <= 0, col, msg, 2))
+    for col in ("volume", "amount", "open_interest"):
+        if col in frame.columns:
+            msg = pl.format("must not be negative, got {}", pl.col(col))
+            found.append(_problems(frame, pl.col(col) < 0, col, msg, 2))
+    found.append(_ohlc_order(frame))
+    return pl.concat(found)
+
+
+def _ohlc_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """high >= low, and open and close inside [low, high], where those prices exist."""
+    if not {"high", "low"} <= set(frame.columns):
+        return no_problems()
+    hi, lo = pl.col("high"), pl.col("low")
+    found = [_problems(frame, hi < lo, "high", pl.format("high {} is below low {}", hi, lo), 3)]
+    for col in ("open", "close"):
+        if col in frame.columns:
+            c = pl.col(col)
+            msg = pl.format(
+                "{} {} is outside the day's range [low {}, high {}]", pl.lit(col), c, lo, hi
+            )
+            found.append(_problems(frame, (c < lo) | (c > hi), col, msg, 4))
+    return pl.concat(found)
+
+
+def check_keys(frame: pl.DataFrame, key: str, known: Collection[str] | None) -> pl.DataFrame:
+    """Unreadable codes (null after normalising) and codes missing from the instrument master."""
+    found = [_problems(frame, pl.col(key).is_null(), key, pl.lit("cannot read the code"), 1)]
+    if known is not None:
+        bad = pl.col(key).is_not_null() & ~pl.col(key).is_in(list(known))
+        msg = pl.format("unknown {} {}: not in the instruments table", pl.lit(key), pl.col(key))
+        found.append(_problems(frame, bad, key, msg, 5))
+    return pl.concat(found)
+
+
+def check_sessions(frame: pl.DataFrame, *, holidays: bool) -> pl.DataFrame:
+    """Weekend dates always; weekday exchange holidays where the XSHG table covers the date.
+
+    Before ``calendar.FIRST_SESSION`` only weekends are checked (the holiday table is loaded from
+    there); past ``calendar.calendar_end()`` weekdays are allowed, as the calendar module does.
+    """
+    dates = frame.get_column("date").drop_nulls()
+    if dates.is_empty():
+        return no_problems()
+    weekday = pl.col("date").dt.weekday()
+    name = pl.col("date").dt.strftime("%A")
+    msg = pl.format("{} is a {}: not a trading session", pl.col("date"), name)
+    found = [_problems(frame, weekday >= 6, "date", msg, 6)]
+    first_day, last_day = dates.min(), dates.max()
+    assert isinstance(first_day, dt.date) and isinstance(last_day, dt.date)
+    lo, hi = max(first_day, calendar.FIRST_SESSION), min(last_day, calendar.calendar_end())
+    if holidays and lo <= hi:
+        open_days = pl.Series("s", calendar.sessions(lo, hi), dtype=pl.Date)
+        bad = (
+            (weekday <= 5)
+            & pl.col("date").is_between(lo, hi)
+            & ~pl.col("date").is_in(open_days.implode())
+        )
+        msg = pl.format("{} is not an XSHG session (exchange holiday)", pl.col("date"))
+        found.append(_problems(frame, bad, "date", msg, 6))
+    return pl.concat(found)
+
+
+def split_duplicates(frame: pl.DataFrame, key: str) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    """Drop repeats of a (key, date) row that are identical; differing repeats are problems.
+
+    Returns (frame without identical repeats, how many were dropped, problems). Whole rows are
+    compared only among the rows whose key repeats, which are few or none.
+    """
+    repeats = frame.filter(pl.struct(key, "date").is_duplicated())
+    if repeats.is_empty():
+        return frame, 0, no_problems()
+    values = [c for c in frame.columns if c != LINE]
+    later = pl.col(LINE) != pl.col("_first")
+    marked = repeats.with_columns(pl.col(LINE).min().over(key, "date").alias("_first"))
+    marked = marked.with_columns((pl.struct(values).is_duplicated() & later).alias("_same"))
+    msg = pl.format(
+        "duplicate ({}, date) {} {} with different values (first at line {})",
+        pl.lit(key),
+        pl.col(key),
+        pl.col("date"),
+        pl.col("_first"),
+    )
+    problems = _problems(marked, later & ~pl.col("_same"), "date", msg, 7)
+    same = marked.filter("_same").get_column(LINE)
+    return frame.filter(~pl.col(LINE).is_in(same.implode())), same.len(), problems
+
+
+def first(problems: pl.DataFrame) -> dict[str, object] | None:
+    """The problem on the earliest line (ties: parse errors before value checks)."""
+    if problems.is_empty():
+        return None
+    return problems.sort("line", "rank", "field").row(0, named=True)
+
+
+def raise_first(problems: pl.DataFrame, path: str | Path) -> None:
+    """Raise the earliest problem as an InputError naming the file, line and field."""
+    top = first(problems)
+    if top is None:
+        return
+    more = problems.height - 1
+    reason = str(top["reason"]) + (f" ({more} more problem(s) in this file)" if more else "")
+    raise InputError(reason, path=path, line=int(str(top["line"])), field=str(top["field"]))
+
+
+# -- whole frames --------------------------------------------------------------------------
+def problems(
+    frame: pl.DataFrame, kind: str, known: Collection[str] | None
+) -> tuple[pl.DataFrame, int, pl.DataFrame]:
+    key = KEY_COLUMN[kind]
+    found = [
+        check_keys(frame, key, known if kind == "bars" else None),
+        check_values(frame, REQUIRED[kind]),
+    ]
+    if kind == "series":
+        china = pl.col(key).str.split(".").list.first().is_in(list(CHINA_VENUES))
+        found.append(check_sessions(frame.filter(china), holidays=True))
+        found.append(check_sessions(frame.filter(~china), holidays=False))
+    else:
+        found.append(check_sessions(frame, holidays=True))
+    frame, dropped, dup_problems = split_duplicates(frame, key)
+    found.append(dup_problems)
+    return frame, dropped, pl.concat(found)
+
+
+def check_frame(
+    frame: pl.DataFrame, *, kind: str = "bars", known_tickers: Collection[str] | None = None
+) -> pl.DataFrame:
+    """Every problem in an already-typed frame (schema column names), one row each.
+
+    Columns ``line`` (1-based row number), ``field``, ``reason``; empty when the frame is clean.
+    For other sources (akshare) and for listing all known bad rows of a data set at once.
+    """
+    framed = frame.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64))
+    return problems(framed, kind, known_tickers)[2].sort("line", "rank").drop("rank")
+
+
+def validated(
+    frame: pl.DataFrame,
+    *,
+    kind: str,
+    source: str,
+    known_tickers: Collection[str] | None = None,
+) -> pl.DataFrame:
+    """``frame`` (schema names) checked like a file, identical repeats dropped, conformed.
+
+    Raises InputError for the first problem; ``line`` is then the 1-based row number.
+    """
+    framed = frame.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64))
+    framed, _, bad = problems(framed, kind, known_tickers)
+    raise_first(bad, source)
+    key = KEY_COLUMN[kind]
+    return TABLES[kind].conform(framed.drop(LINE).sort(key, "date"), source=source)
+
+
+def check_overlaps(frames: Sequence[tuple[Path, pl.DataFrame]], kind: str) -> None:
+    """Two files of one batch with the same (code, date) but different values is ambiguous."""
+    if len(frames) < 2:
+        return
+    key = KEY_COLUMN[kind]
+    values = [c for c in frames[0][1].columns if c not in (key, "date")]
+    both = pl.concat(f.with_columns(pl.lit(i).alias("_file")) for i, (_, f) in enumerate(frames))
+    clash = (
+        both.group_by(key, "date")
+        .agg(
+            pl.col("_file").n_unique().alias("files"),
+            pl.struct(values).n_unique().alias("versions"),
+            pl.col("_file").min().alias("a"),
+            pl.col("_file").max().alias("b"),
+        )
+        .filter((pl.col("files") > 1) & (pl.col("versions") > 1))
+        .sort(key, "date")
+    )
+    if clash.is_empty():
+        return
+    top = clash.row(0, named=True)
+    raise InputError(
+        f"{clash.height} row(s), the first {top[key]} {top['date']}, are also in "
+        f"{frames[top['a']][0]} with different values",
+        path=frames[top["b"]][0],
+        field="date",
+        hint="import overlapping sources in separate runs (the later run replaces the overlap)",
+    )

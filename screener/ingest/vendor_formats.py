@@ -1,0 +1,493 @@
+"""Vendor CSV layouts: header names, units and price basis of each export we know.
+
+A layout is recognised by the column names of its header (``detect_format``). Its traits say what
+the file alone cannot: the volume unit (akshare/Eastmoney and Tushare count lots of 100 shares),
+the amount unit (Tushare: thousand CNY) and whether prices are raw by construction. What a trait
+leaves open ("detect") is decided from the data in ``files.py`` and reported in ``detected``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from screener.errors import InputError
+from screener.ingest.validate import KEY_COLUMN, LINE
+
+# Canonical column -> header names vendors use for it, in order of preference.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "ticker": ("股票代码", "证券代码", "代码", "ts_code", "ticker", "code", "symbol"),
+    "index_code": ("指数代码", "代码", "index_code", "ts_code", "code", "symbol"),
+    "series_id": ("series_id", "symbol", "code"),
+    "name": ("股票名称", "证券名称", "名称", "name"),
+    "date": ("交易日期", "日期", "date", "trade_date"),
+    "open": ("开盘价", "开盘", "open"),
+    "high": ("最高价", "最高", "high"),
+    "low": ("最低价", "最低", "low"),
+    "close": ("收盘价", "收盘", "close"),
+    "prev_close": ("前收盘价", "昨收", "prev_close", "pre_close"),
+    "volume": ("成交量", "volume", "vol"),
+    "amount": ("成交额", "amount"),
+    "settle": ("结算价", "settle"),
+    "open_interest": ("持仓量", "open_interest", "hold", "oi"),
+    "unit": ("unit",),
+    "currency": ("currency",),
+    # Values a vendor may already carry; they win over our computation (see files.py).
+    "adj_factor": ("adj_factor",),
+    "up_limit": ("up_limit",),
+    "down_limit": ("down_limit",),
+    "is_st": ("is_st",),
+}
+
+HEADER_SCAN_LINES = 10
+SHARES_PER = {"shares": 1.0, "lots": 100.0, "10k shares": 1e4}  # volume units vendors use
+PRICE_COLUMNS = ("open", "high", "low", "close", "prev_close", "settle")
+NUMBER_COLUMNS = (*PRICE_COLUMNS, "volume", "amount", "open_interest", "adj_factor")
+NUMBER_COLUMNS_ALL = (*NUMBER_COLUMNS, "up_limit", "down_limit")
+
+
+@dataclass(frozen=True)
+class VendorFormat:
+    """One export layout. ``signature``: header names that must all be present to match it."""
+
+    name: str
+    description: str
+    signature: frozenset[str]
+    kinds: frozenset[str] = frozenset({"bars"})
+    volume_unit: str = "detect"  # a SHARES_PER key, or detect (from amount / volume / close)
+    amount_scale: float = 1.0  # multiply to get CNY (Tushare daily: thousand CNY)
+    price_basis: str = "detect"  # raw | detect | forward-adjusted | back-adjusted
+    basis_note: str = ""
+    any_of: frozenset[str] = field(default_factory=frozenset)  # at least one of these too
+
+
+FORMATS: tuple[VendorFormat, ...] = (
+    VendorFormat(
+        "xbx",
+        "邢不行 export: banner line, Chinese headers with 前收盘价, code like sh600362",
+        frozenset({"股票代码", "交易日期", "开盘价", "收盘价", "前收盘价"}),
+        volume_unit="shares",
+        price_basis="raw",
+        basis_note="the layout carries the exchange 前收盘价, so prices are unadjusted",
+    ),
+    VendorFormat(
+        "akshare",
+        "akshare stock_zh_a_hist (Eastmoney): 日期,开盘,收盘,最高,最低,成交量(lots),成交额,...",
+        frozenset({"日期", "开盘", "收盘", "最高", "最低", "成交量"}),
+        volume_unit="lots",
+        any_of=frozenset({"振幅", "涨跌幅", "涨跌额", "换手率"}),
+    ),
+    VendorFormat(
+        "sw-index",
+        "akshare index_hist_sw (Shenwan): 代码,日期,收盘,开盘,最高,最低,成交量,成交额",
+        frozenset({"代码", "日期", "收盘", "开盘", "最高", "最低"}),
+        kinds=frozenset({"index"}),
+        volume_unit="10k shares",  # Shenwan publishes 万股 and 亿元 (see akshare.py)
+        amount_scale=1e8,
+        price_basis="raw",
+    ),
+    VendorFormat(
+        "cn-ohlc",
+        "Chinese headers 日期,开盘价,最高价,最低价,收盘价,成交量[,成交额]",
+        frozenset({"日期", "开盘价", "最高价", "最低价", "收盘价"}),
+        kinds=frozenset({"bars", "index", "series"}),
+    ),
+    VendorFormat(
+        "tushare",
+        "Tushare daily: ts_code,trade_date,open,...,pre_close,vol(lots),amount(kCNY)",
+        frozenset({"ts_code", "trade_date", "close", "vol"}),
+        kinds=frozenset({"bars", "index"}),
+        volume_unit="lots",
+        amount_scale=1000.0,
+        price_basis="raw",
+        basis_note="Tushare daily is unadjusted by definition",
+    ),
+    VendorFormat(
+        "sina-futures",
+        "akshare futures_zh_daily_sina: date,open,high,low,close,volume,hold[,settle]",
+        frozenset({"date", "open", "high", "low", "close", "volume", "hold"}),
+        kinds=frozenset({"series"}),
+        volume_unit="shares",
+        price_basis="raw",
+    ),
+    VendorFormat(
+        "english",
+        "English headers date,open,high,low,close[,volume,amount,...] (also our own schema)",
+        frozenset({"date", "close"}),
+        kinds=frozenset({"bars", "index", "series"}),
+    ),
+)
+FORMAT_NAMES: tuple[str, ...] = tuple(f.name for f in FORMATS)
+# ``fmt`` values that pick the akshare layout and also state the price basis.
+BASIS_OVERRIDES = {
+    "akshare-raw": "raw",
+    "akshare-qfq": "forward-adjusted",
+    "akshare-hfq": "back-adjusted",
+}
+FMT_CHOICES: tuple[str, ...] = ("auto", *FORMAT_NAMES, *BASIS_OVERRIDES, "parquet")
+
+
+def by_name(name: str) -> VendorFormat:
+    return next(f for f in FORMATS if f.name == name)
+
+
+def detect_format(header: list[str], kind: str) -> VendorFormat | None:
+    """The first layout whose signature the header holds and that serves ``kind``."""
+    cols = set(header)
+    for fmt in FORMATS:
+        if kind in fmt.kinds and fmt.signature <= cols and (not fmt.any_of or fmt.any_of & cols):
+            return fmt
+    return None
+
+
+def looks_like_header(cells: list[str]) -> bool:
+    """A header names a date column and at least two price columns (banner lines do not)."""
+    cols = set(cells)
+    has_date = bool(cols & set(ALIASES["date"]))
+    prices = sum(bool(cols & set(ALIASES[c])) for c in ("open", "high", "low", "close"))
+    return has_date and prices >= 2
+
+
+def column_map(header: list[str], kind: str) -> dict[str, str]:
+    """Canonical name -> header name, first alias present wins; each header used once."""
+    wanted = ["name", "date", "open", "high", "low", "close", "prev_close", "volume", "amount"]
+    wanted += ["settle", "open_interest", "unit", "currency"]
+    wanted += ["adj_factor", "up_limit", "down_limit", "is_st"]
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for canon in [KEY_COLUMN[kind], *wanted]:
+        for alias in ALIASES[canon]:
+            if alias in header and alias not in used:
+                out[canon] = alias
+                used.add(alias)
+                break
+    return out
+
+
+def resolve_keys(
+    frame: pl.DataFrame, kind: str, override: str | None, path: Path, detected: dict[str, str]
+) -> pl.DataFrame:
+    """Normalise the key column; from ``override``, else the column, else the file name."""
+    key = KEY_COLUMN[kind]
+    if override is not None:
+        if key in frame.columns and frame.get_column(key).n_unique() > 1:
+            raise InputError(
+                f"--ticker given but the file holds {frame.get_column(key).n_unique()} codes",
+                path=path,
+                field=key,
+            )
+        value = NORMALISERS[kind](override)
+        if value is None:
+            raise InputError(f"cannot read the code '{override}' given with --ticker", path=path)
+        detected["ticker_source"] = f"override {override!r} -> {value}"
+        return frame.with_columns(pl.lit(value).alias(key))
+    if key in frame.columns:
+        raw = frame.get_column(key).cast(pl.String)
+        sample = raw.drop_nulls().head(1).to_list()
+        out = frame.with_columns(normalise_keys(raw, kind).alias(key))
+        shown = f" ({sample[0]} -> {out.get_column(key).head(1).item()})" if sample else ""
+        detected["ticker_source"] += shown
+        return out
+    first_token = re.split(r"[_\-\s]", path.stem)[0]  # 600362_daily.csv names 600362
+    value = NORMALISERS[kind](path.stem) or NORMALISERS[kind](first_token)
+    if value is None:
+        raise InputError(
+            f"no code column and the file name '{path.name}' is not a code",
+            path=path,
+            field=key,
+            hint="pass --ticker",
+        )
+    detected["ticker_source"] = f"file name {path.name} -> {value}"
+    return frame.with_columns(pl.lit(value).alias(key))
+
+
+# -- dates ----------------------------------------------------------------------------------
+DATE_PATTERNS: tuple[tuple[str, str, str], ...] = (
+    (r"^\d{4}-\d{2}-\d{2}$", "%Y-%m-%d", "YYYY-MM-DD"),
+    (r"^\d{8}$", "%Y%m%d", "YYYYMMDD"),
+    (r"^\d{4}/\d{1,2}/\d{1,2}$", "%Y/%m/%d", "YYYY/MM/DD"),
+    (r"^\d{4}-\d{2}-\d{2} 00:00:00$", "%Y-%m-%d %H:%M:%S", "YYYY-MM-DD 00:00:00"),
+    (r"^\d{4}-\d{2}-\d{2}T00:00:00$", "%Y-%m-%dT%H:%M:%S", "YYYY-MM-DDT00:00:00"),
+)
+
+
+def date_format_of(sample: str) -> tuple[str, str] | None:
+    """(strptime format, label) of the first date value, or None when no layout fits."""
+    for pattern, fmt, label in DATE_PATTERNS:
+        if re.match(pattern, sample.strip()):
+            return fmt, label
+    return None
+
+
+# -- tickers --------------------------------------------------------------------------------
+_PREFIXED = re.compile(r"^(SH|SZ|BJ)\.?(\d{6})$")
+_SUFFIXED = re.compile(r"^(\d{6})\.(SH|SZ|BJ|SS)$")
+
+
+def exchange_of(code: str) -> str | None:
+    """Exchange suffix of a bare 6-digit A-share code by its prefix (6 SH; 0/3 SZ; 4/8/92 BJ)."""
+    if code.startswith("92") or code[0] in "48":
+        return "BJ"
+    if code[0] == "6":
+        return "SH"
+    if code[0] in "03":
+        return "SZ"
+    return None
+
+
+def stock_ticker(raw: str) -> str | None:
+    """sh600362 / 600362 / 600362.SH / SZ.000630 -> 600362.SH; None when it is no A-share code."""
+    s = raw.strip().upper()
+    if m := _PREFIXED.match(s):
+        return f"{m.group(2)}.{m.group(1)}"
+    if m := _SUFFIXED.match(s):
+        return f"{m.group(1)}.{'SH' if m.group(2) == 'SS' else m.group(2)}"
+    if s.isdigit() and len(s) <= 6:
+        code = s.zfill(6)  # spreadsheets drop leading zeros: 630 is 000630
+        ex = exchange_of(code)
+        return f"{code}.{ex}" if ex else None
+    return None
+
+
+_INDEX = re.compile(r"^(SH|SZ)?\.?(\d{6})(?:\.(SH|SZ|SI|CSI))?$")
+
+
+def index_code(raw: str) -> str | None:
+    """801050 -> 801050.SI; 000300 -> 000300.SH; 399006 -> 399006.SZ; a given suffix wins."""
+    m = _INDEX.match(raw.strip().upper())
+    if not m:
+        return None
+    prefix, code, suffix = m.groups()
+    ex = suffix or prefix
+    if ex is None:
+        ex = "SZ" if code.startswith("399") else "SI" if code[:2] in ("80", "85", "86") else "SH"
+    return f"{code}.{ex}"
+
+
+_SERIES = re.compile(r"^[A-Z0-9]+(\.[A-Z0-9]+)+$")
+
+
+def series_id(raw: str) -> str | None:
+    s = raw.strip().upper()
+    return s if _SERIES.match(s) else None
+
+
+NORMALISERS = {"bars": stock_ticker, "index": index_code, "series": series_id}
+
+
+def normalise_keys(values: pl.Series, kind: str) -> pl.Series:
+    """Vectorised over distinct values (few per file): invalid codes become null."""
+    fn = NORMALISERS[kind]
+    uniq = values.drop_nulls().unique()
+    mapping = {v: fn(v) for v in uniq.to_list()}
+    return values.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def board_of(tickers: pl.Expr) -> pl.Expr:
+    """main / chinext / star / bse from the code prefix (ashare_rules.md A1)."""
+    code = tickers.str.slice(0, 6)
+    return (
+        pl.when(tickers.str.ends_with(".BJ"))
+        .then(pl.lit("bse"))
+        .when(code.str.starts_with("30"))
+        .then(pl.lit("chinext"))
+        .when(code.str.starts_with("68"))
+        .then(pl.lit("star"))
+        .otherwise(pl.lit("main"))
+    )
+
+
+# -- reading bytes ------------------------------------------------------------------------------
+def _decode(data: bytes, path: Path) -> tuple[str, str]:
+    """UTF-8 (with or without BOM) or GBK; anything else is an InputError."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    if b"\x00" in data[:4096]:
+        raise InputError("binary data (NUL bytes): not a CSV text file", path=path)
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gbk"), "gbk"
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"text is neither UTF-8 nor GBK (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            path=path,
+            hint="re-save the file as UTF-8",
+        ) from None
+
+
+def _split_cells(line: str) -> list[str]:
+    return [c.strip().strip('"').strip() for c in line.strip().split(",")]
+
+
+def load_csv(path: Path, detected: dict[str, str]) -> pl.DataFrame:
+    """All columns as text with a ``_line`` column; banner lines above the header skipped."""
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError("empty file", path=path)
+    text, detected["encoding"] = _decode(data, path)
+    text = text.replace("\r\n", "\n")
+    head = text.split("\n", HEADER_SCAN_LINES)[:HEADER_SCAN_LINES]
+    at = next((i for i, line in enumerate(head) if looks_like_header(_split_cells(line))), None)
+    if at is None:
+        raise InputError(
+            f"no header with a date and price columns in the first {HEADER_SCAN_LINES} lines",
+            path=path,
+            line=1,
+        )
+    banner = [line.strip() for line in head[:at] if line.strip()]
+    detected["banner"] = f"skipped {at} line(s): {' | '.join(banner)}" if at else "none"
+    detected["header_line"] = str(at + 1)
+    body = text.split("\n", at)[-1] if at else text
+    try:
+        raw = pl.read_csv(body.encode("utf-8"), infer_schema=False, raise_if_empty=False)
+    except pl.exceptions.PolarsError as exc:
+        raise InputError(f"not a readable CSV: {exc}", path=path) from None
+    raw = raw.rename({c: c.strip() for c in raw.columns})
+    raw = raw.with_row_index(LINE, offset=at + 2).with_columns(pl.col(LINE).cast(pl.Int64))
+    blank = pl.all_horizontal(pl.exclude(LINE).is_null())
+    return raw.filter(~blank)
+
+
+def load_parquet(path: Path, detected: dict[str, str]) -> pl.DataFrame:
+    try:
+        raw = pl.read_parquet(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"not a readable Parquet file: {exc}", path=path) from None
+    detected.update(encoding="parquet", banner="none", header_line="none (Parquet: line = row)")
+    return raw.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64))
+
+
+def is_parquet(path: Path, fmt: str) -> bool:
+    if fmt == "parquet" or path.suffix.lower() in (".parquet", ".pq"):
+        return True
+    with path.open("rb") as fh:
+        return fh.read(4) == b"PAR1"
+
+
+# -- evidence from the data: volume unit and price basis -----------------------------------------
+# amount / (volume x close) is about 1 when volume is in shares and prices are the traded ones.
+# Its median over 3-year blocks of raw bars stays within +-0.4% (checked on 155 real tickers);
+# prices rescaled by a corporate-action factor move it by that factor, lots move it by 100x.
+BASIS_TOLERANCE = 0.006  # |median log ratio| above this at either end of a file means rescaled
+MIN_ROWS_FOR_BASIS = 40
+
+
+def volume_unit_evidence(frame: pl.DataFrame) -> tuple[str | None, str]:
+    """('lots' | 'shares' | None, sentence) from the median of amount / (volume x close)."""
+    if not {"amount", "volume", "close"} <= set(frame.columns):
+        return None, "no amount column to check the volume unit against"
+    ratio = frame.select(
+        (pl.col("amount") / (pl.col("volume") * pl.col("close")))
+        .filter((pl.col("volume") > 0) & (pl.col("amount") > 0) & (pl.col("close") > 0))
+        .median()
+    ).item()
+    if ratio is None:
+        return None, "no row with volume and amount to check the volume unit against"
+    text = f"median amount / (volume x close) = {ratio:.3g}"
+    if 0.5 <= ratio <= 2:
+        return "shares", text
+    if 50 <= ratio <= 200:
+        return "lots", text
+    return None, text + " (neither about 1 nor about 100)"
+
+
+def price_basis_evidence(frame: pl.DataFrame, shares_per_unit: float) -> tuple[str | None, str]:
+    """('raw' | 'forward-adjusted' | 'back-adjusted' | None, sentence), per ticker, from VWAP.
+
+    Raw prices keep amount/volume/close near 1 everywhere. Forward-adjusted (qfq) prices are
+    scaled down before each ex-date, so old rows show a ratio above 1; back-adjusted (hfq)
+    prices are scaled up after it, so recent rows show a ratio below 1.
+    """
+    if "amount" not in frame.columns or frame.get_column("amount").null_count() == frame.height:
+        return None, "no amount column: cannot compare prices with amount / volume"
+    logr = (pl.col("amount") / (pl.col("volume") * shares_per_unit * pl.col("close"))).log()
+    rows = frame.filter((pl.col("volume") > 0) & (pl.col("amount") > 0)).sort("ticker", "date")
+    ends = rows.group_by("ticker").agg(
+        pl.len().alias("n"),
+        logr.head(pl.len().floordiv(5).clip(5, 250)).median().alias("head"),
+        logr.tail(pl.len().floordiv(5).clip(5, 250)).median().alias("tail"),
+    )
+    ends = ends.filter(pl.col("n") >= MIN_ROWS_FOR_BASIS)
+    if ends.is_empty():
+        return None, f"fewer than {MIN_ROWS_FOR_BASIS} traded rows: too few to test"
+    head, tail = ends.get_column("head").max(), ends.get_column("tail").min()
+    assert isinstance(head, float) and isinstance(tail, float)
+    pct = (
+        f"VWAP/close is {math.exp(head) - 1:+.2%} in the first rows, "
+        f"{math.exp(tail) - 1:+.2%} in the last"
+    )
+    tol = BASIS_TOLERANCE
+    if abs(head) <= tol and abs(tail) <= tol:
+        return "raw", pct + f" (both within ±{tol:.1%}: prices are the traded ones)"
+    if head > tol and head >= tail:
+        return "forward-adjusted", pct + ": old prices are scaled down (前复权, qfq)"
+    if tail < -tol and head >= tail:
+        return "back-adjusted", pct + ": recent prices are scaled up (后复权, hfq)"
+    return None, pct + ": no consistent pattern"
+
+
+def scale_units(
+    frame: pl.DataFrame, layout: VendorFormat, kind: str, detected: dict[str, str]
+) -> pl.DataFrame:
+    """Volume to shares (integers) and amount to CNY; the data overrules a layout's default."""
+    unit = layout.volume_unit
+    found, evidence = volume_unit_evidence(frame) if kind == "bars" else (None, "")
+    if found and unit != "detect" and found != unit:
+        evidence += f"; the {layout.name} layout usually has {unit}, the data says {found}"
+    unit = found or (unit if unit != "detect" else "shares")
+    how = "detected" if found else "layout" if layout.volume_unit != "detect" else "assumed"
+    label = f"{unit} (x{SHARES_PER[unit]:g} -> shares)" if unit != "shares" else "shares"
+    detected["volume_unit"] = f"{label} ({how}{': ' + evidence if evidence else ''})"
+    out = frame
+    if "volume" in frame.columns:
+        shares = pl.col("volume") * SHARES_PER[unit]
+        fractional = frame.select((shares - shares.round(0)).abs().gt(1e-6).sum()).item()
+        if fractional:
+            detected["volume_rounded"] = f"{fractional} fractional volume(s) rounded to shares"
+        out = out.with_columns(shares.round(0).alias("volume"))
+    if "amount" in frame.columns and layout.amount_scale != 1.0:
+        out = out.with_columns(pl.col("amount") * layout.amount_scale)
+        detected["amount_unit"] = f"x{layout.amount_scale:g} -> CNY"
+    return out
+
+
+def price_basis(
+    frame: pl.DataFrame,
+    layout: VendorFormat,
+    fmt: str,
+    kind: str,
+    path: Path,
+    detected: dict[str, str],
+) -> str:
+    """'raw', 'forward-adjusted' or 'back-adjusted', and why, into ``detected``."""
+    if kind != "bars":
+        basis, why = "raw", "index points and futures prices are not adjusted"
+    elif fmt in BASIS_OVERRIDES:
+        basis, why = BASIS_OVERRIDES[fmt], f"stated by --format {fmt}"
+    elif layout.price_basis != "detect":
+        basis, why = layout.price_basis, layout.basis_note or f"the {layout.name} layout is raw"
+    elif (
+        "prev_close" in frame.columns and frame.get_column("prev_close").null_count() < frame.height
+    ):
+        basis, why = "raw", "the file carries prev_close (前收盘价), which only raw data has"
+    else:
+        found, evidence = price_basis_evidence(frame, 1.0)
+        if found is None and layout.name == "akshare":
+            raise InputError(
+                f"cannot tell whether the prices are raw or adjusted ({evidence})",
+                path=path,
+                field="close",
+                hint="pass --format akshare-raw or --format akshare-qfq",
+            )
+        basis = found or "raw"
+        why = f"detected: {evidence}" if found else f"assumed raw: {evidence}"
+    detected["price_basis"] = basis
+    detected["price_basis_evidence"] = why
+    return basis
