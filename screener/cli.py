@@ -123,7 +123,7 @@ def ingest_demo(
 
 class Kind(enum.StrEnum):
     bars = "bars"
-    index = "index"
+    idx = "index"  # the value is what users type; `index` would shadow str.index
     series = "series"
 
 
