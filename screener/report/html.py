@@ -1,0 +1,359 @@
+"""Self-contained HTML reports: a backtest tear sheet and the daily screen.
+
+Pages open offline: CSS is inline, charts are inline SVG, and nothing refers to a URL. Jinja2
+autoescapes every value, so a name, note or description is always shown as text; only the SVG
+made by ``charts`` is marked safe. Renderers return strings; ``write_report`` is the one writer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import polars as pl
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from screener.analytics import drawdown_series
+from screener.report import charts
+from screener.report.terminal import SYNTHETIC_LABEL
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+DASH = "-"
+MAX_TRADES = 50
+# (metrics key, label, format) in display order; absent keys show as "-".
+METRICS: tuple[tuple[str, str, str], ...] = (
+    ("total_return", "Total return", "pct"),
+    ("annual_return", "Annual return", "pct"),
+    ("volatility", "Volatility (annual)", "pct"),
+    ("sharpe", "Sharpe", "ratio"),
+    ("sortino", "Sortino", "ratio"),
+    ("calmar", "Calmar", "ratio"),
+    ("max_drawdown", "Max drawdown", "pct"),
+    ("max_drawdown_start", "Drawdown start", "text"),
+    ("max_drawdown_trough", "Drawdown trough", "text"),
+    ("max_drawdown_end", "Drawdown recovered", "text"),
+    ("hit_rate", "Hit rate", "pct"),
+    ("avg_win", "Average win", "pct"),
+    ("avg_loss", "Average loss", "pct"),
+    ("exposure", "Exposure", "pct"),
+    ("turnover", "Turnover (x a year)", "ratio"),
+    ("costs_paid", "Costs paid (CNY)", "money"),
+    ("trades", "Trades", "int"),
+    ("episodes", "Episodes", "int"),
+)
+BENCHMARK_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("total_return", "Benchmark return", "pct"),
+    ("excess_return", "Excess return", "pct"),
+    ("beta", "Beta", "ratio"),
+    ("alpha", "Alpha (annual)", "pct"),
+    ("information_ratio", "Information ratio", "ratio"),
+)
+
+
+@dataclass(frozen=True)
+class SweepGrid:
+    """A parameter sweep: one row per run, two parameter columns and the metric to colour."""
+
+    frame: pl.DataFrame
+    x: str
+    y: str
+    metric: str
+
+
+@dataclass(frozen=True)
+class BacktestReportData:
+    """Everything the backtest page shows; frames follow ``analytics``' column contracts."""
+
+    title: str
+    thesis_summary: Mapping[str, Any]  # name, description, file, sha256
+    params: Mapping[str, Any]
+    metrics: Mapping[str, Any]  # analytics.performance_metrics (+ episodes)
+    equity: pl.DataFrame  # date, value
+    benchmarks: Mapping[str, pl.DataFrame]  # name -> (date, close)
+    monthly_returns: pl.DataFrame  # year, month, ret
+    trades: pl.DataFrame  # any columns, shown as they are
+    data_range: tuple[dt.date, dt.date]
+    manifest: Mapping[str, Any]
+    synthetic: bool
+    event_car: pl.DataFrame | None = None  # rel_day, car, lo, hi
+    event_summary: Mapping[str, Any] | None = None  # incl. "episodes" and t-stats
+    sweep: SweepGrid | None = None
+    max_trades: int = MAX_TRADES
+
+
+@dataclass(frozen=True)
+class ScreenReportData:
+    """The daily screen, shared by the HTML page and the e-mail."""
+
+    date: dt.date
+    ranked: pl.DataFrame  # rank, ticker, name, metal, score, factor columns
+    metal_moves: pl.DataFrame  # metal or series, ret_1d, ret_5d, ret_20d
+    synthetic: bool
+    new: Sequence[str] = ()
+    dropped: Sequence[str] = ()
+    warnings: Sequence[str] = ()
+    sector: pl.DataFrame | None = None  # date, close of the sector index
+    prices: pl.DataFrame | None = None  # date, ticker, close of (at least) the top names
+    sector_label: str = "801050.SI"
+    title: str = "Nonferrous metals screen"
+    chart_names: int = 5
+    sessions: int = 120
+
+    def top_tickers(self) -> list[str]:
+        """Tickers to draw beside the index: the best ``chart_names`` ranks."""
+        ranked = self.ranked.sort("rank") if "rank" in self.ranked.columns else self.ranked
+        return [str(t) for t in ranked.get_column("ticker").head(self.chart_names).to_list()]
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    cls: str = ""
+
+
+@dataclass(frozen=True)
+class TableView:
+    """A frame already formatted for display: ``total`` rows existed, ``rows`` are shown."""
+
+    columns: list[str]
+    numeric: list[bool]
+    rows: list[list[Cell]]
+    total: int
+
+
+# -- formatting --------------------------------------------------------------------------------
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
+def fmt_pct(value: Any, digits: int = 2) -> str:
+    """A fraction as a percentage: 0.1234 -> '12.34%'."""
+    return DASH if _missing(value) else f"{float(value) * 100:,.{digits}f}%"
+
+
+def fmt_num(value: Any, digits: int = 2) -> str:
+    return DASH if _missing(value) else f"{float(value):,.{digits}f}"
+
+
+def format_value(kind: str, value: Any) -> str:
+    """One metric by its kind: pct, ratio, money, int or text."""
+    if _missing(value):
+        return DASH
+    if kind == "pct":
+        return fmt_pct(value)
+    if kind == "ratio":
+        return fmt_num(value)
+    if kind == "money":
+        return fmt_num(value, 2)
+    if kind == "int":
+        return f"{int(value):,}"
+    return str(value)
+
+
+def is_pct_column(name: str) -> bool:
+    """Columns holding fractions shown as percentages: returns (ret_*, chg_*), weights."""
+    key = name.lower()
+    return key.startswith(("ret", "chg")) or key.endswith(("_pct", "return", "_ret", "weight"))
+
+
+def _cell(column: str, value: Any, digits: int) -> Cell:
+    if _missing(value):
+        return Cell(DASH, "num")
+    if isinstance(value, bool):
+        return Cell("yes" if value else "no")
+    if isinstance(value, int):
+        return Cell(f"{value:,}", "num")
+    if isinstance(value, float):
+        if is_pct_column(column):
+            sign = "up" if value > 0 else "down" if value < 0 else ""
+            return Cell(fmt_pct(value), f"num {sign}".strip())
+        return Cell(fmt_num(value, digits), "num")
+    if isinstance(value, dt.date):
+        return Cell(value.isoformat())
+    if isinstance(value, list):
+        return Cell(", ".join(map(str, value)))
+    return Cell(str(value))
+
+
+def _digits(column: pl.Series) -> int:
+    """One precision per column, set by its largest value: 12,345 / 12.35 / 0.123."""
+    if not column.dtype.is_float():
+        return 0
+    top = column.abs().max()
+    if not isinstance(top, float) or not math.isfinite(top):
+        return 2
+    return 0 if top >= 1000 else 2 if top >= 1 else 3
+
+
+def table_view(frame: pl.DataFrame, *, limit: int | None = None) -> TableView:
+    """Format every cell of ``frame`` (its first ``limit`` rows) for an HTML or text table."""
+    shown = frame if limit is None else frame.head(limit)
+    numeric = [dtype.is_numeric() for dtype in frame.dtypes]
+    digits = [_digits(shown.get_column(c)) for c in frame.columns]
+    rows = [
+        [_cell(c, v, d) for c, v, d in zip(frame.columns, row, digits, strict=True)]
+        for row in shown.iter_rows()
+    ]
+    return TableView(list(frame.columns), numeric, rows, frame.height)
+
+
+def _auto(key: str, value: Any) -> str:
+    """Format an unlabelled summary value by the habits of its key's name."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return DASH if value is None else _plain(value)
+    k = key.lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if k.startswith("t_") or "tstat" in k or "t_stat" in k:
+        return fmt_num(value, 2)
+    if k.startswith("p_") or k.endswith(("_p", "pvalue", "p_value")):
+        return fmt_num(value, 3)
+    if "car" in k or "ret" in k or k.endswith(("_pct", "mean", "median")):
+        return fmt_pct(value)
+    return fmt_num(value, 2)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, Mapping | list | tuple):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """Nested parameters as dotted keys: {'exit': {'hold': 5}} -> [('exit.hold', '5')]."""
+    out: list[tuple[str, str]] = []
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.extend(_flatten(value, f"{name}."))
+        else:
+            out.append((name, _plain(value)))
+    return out
+
+
+# -- rendering ---------------------------------------------------------------------------------
+@cache
+def environment() -> Environment:
+    """The shared Jinja2 environment: package templates, autoescape on, strict undefined."""
+    return Environment(
+        loader=PackageLoader("screener.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _svg(fig: Figure, prefix: str) -> Markup:
+    """Our own chart markup, the one thing exempt from escaping (matplotlib escapes its text)."""
+    return Markup(charts.to_svg(fig, prefix=prefix))
+
+
+def _metric_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for key, label, kind in METRICS:
+        text = format_value(kind, metrics.get(key))
+        if key == "max_drawdown_end" and text == DASH and metrics.get("max_drawdown_start"):
+            text = "not recovered"
+        rows.append((label, text))
+    return rows
+
+
+def _benchmark_rows(metrics: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    stats: Mapping[str, Mapping[str, Any]] = metrics.get("benchmarks") or {}
+    return [
+        (name, [format_value(kind, row.get(key)) for key, _, kind in BENCHMARK_COLUMNS])
+        for name, row in stats.items()
+    ]
+
+
+def _backtest_charts(data: BacktestReportData) -> dict[str, Markup]:
+    worst = (data.metrics.get("max_drawdown_start"), data.metrics.get("max_drawdown_end"))
+    out = {
+        "equity": _svg(charts.equity_figure(data.equity, data.benchmarks), "equity"),
+        "drawdown": _svg(charts.drawdown_figure(drawdown_series(data.equity), worst=worst), "dd"),
+    }
+    if data.monthly_returns.height:
+        out["monthly"] = _svg(charts.monthly_figure(data.monthly_returns), "monthly")
+    if data.event_car is not None and data.event_car.height:
+        out["event"] = _svg(charts.event_car_figure(data.event_car), "event")
+    if data.sweep is not None and data.sweep.frame.height:
+        s = data.sweep
+        out["sweep"] = _svg(charts.sweep_figure(s.frame, x=s.x, y=s.y, metric=s.metric), "sweep")
+    return out
+
+
+def render_backtest(data: BacktestReportData) -> str:
+    """The backtest tear sheet as one self-contained HTML page."""
+    summary = data.event_summary
+    metric_rows = _metric_rows(data.metrics)
+    half = (len(metric_rows) + 1) // 2
+    return (
+        environment()
+        .get_template("backtest.html.j2")
+        .render(
+            data=data,
+            synthetic_label=SYNTHETIC_LABEL,
+            charts=_backtest_charts(data),
+            metric_halves=(metric_rows[:half], metric_rows[half:]),
+            benchmark_header=[label for _, label, _ in BENCHMARK_COLUMNS],
+            benchmark_rows=_benchmark_rows(data.metrics),
+            params=_flatten(data.params),
+            trades=table_view(data.trades, limit=data.max_trades),
+            event_rows=[(k, _auto(k, v)) for k, v in summary.items()] if summary else [],
+            episodes=None if summary is None else summary.get("episodes"),
+            manifest=[(k, _plain(v)) for k, v in data.manifest.items()],
+        )
+    )
+
+
+def screen_chart(data: ScreenReportData, *, width: float = 8.0) -> Figure | None:
+    """The screen's figure (sector index + top names), or None without an index history."""
+    if data.sector is None or data.sector.height < 2:
+        return None
+    return charts.screen_figure(
+        data.sector,
+        data.prices,
+        tickers=data.top_tickers(),
+        sector_label=data.sector_label,
+        sessions=data.sessions,
+        width=width,
+    )
+
+
+def render_screen(data: ScreenReportData) -> str:
+    """The daily screen as one self-contained HTML page."""
+    fig = screen_chart(data)
+    return (
+        environment()
+        .get_template("screen.html.j2")
+        .render(
+            data=data,
+            synthetic_label=SYNTHETIC_LABEL,
+            chart=None if fig is None else _svg(fig, "screen"),
+            ranked=table_view(data.ranked),
+            moves=table_view(data.metal_moves),
+        )
+    )
+
+
+def write_report(html: str, out_dir: Path, name: str) -> Path:
+    """Write ``html`` to ``out_dir/name[.html]`` (UTF-8, atomically) and return the path."""
+    if not name or Path(name).name != name or name in (".", ".."):
+        raise ValueError(f"report name must be a plain file name, got {name!r}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / (name if name.endswith(".html") else f"{name}.html")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path

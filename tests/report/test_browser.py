@@ -1,0 +1,141 @@
+"""Written HTML reports in a real headless Chromium: no console errors, no network, a real page.
+
+Needs Debian's ``chromium`` (``apt-get install -y chromium``; CI installs it). Without it these
+tests fail, on purpose, so CI cannot pass without ever opening a report. On a machine without a
+browser, set ``SCREENER_NO_BROWSER=1`` to skip them.
+
+Chromium is driven from the command line, no extra Python package: ``--screenshot`` writes the
+PNG; ``--enable-logging=stderr`` prints every console message and uncaught error of the page as
+a ``CONSOLE`` line (our pages run no script, so any such line is a fault); ``--log-net-log``
+records each network request with the page that made it, and DNS is switched off, so a report
+that reaches for a URL both fails to load it and is caught asking.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+from test_html import backtest_data, screen_data, sweep_grid
+
+from screener.report.html import render_backtest, render_screen, write_report
+
+WINDOW = (1280, 2000)
+BANNER_YELLOW = np.array([1.0, 0xD6 / 255, 0.0])  # the synthetic banner, #ffd600
+STRATEGY_BLUE = np.array([0x1F, 0x3B, 0x73]) / 255  # charts.STRATEGY
+
+
+@dataclass(frozen=True)
+class Visit:
+    console: list[str]  # CONSOLE lines: console.* calls and uncaught errors of the page
+    requests: list[str]  # URLs the page asked the network for
+    pixels: np.ndarray  # the screenshot, height x width x RGB in [0, 1]
+    png_bytes: int
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    if os.environ.get("SCREENER_NO_BROWSER") == "1":
+        pytest.skip("SCREENER_NO_BROWSER=1: browser checks of the HTML reports skipped")
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail(
+            "chromium is not installed; the HTML reports must be checked in a browser. "
+            "Install it (apt-get install -y chromium) or set SCREENER_NO_BROWSER=1 to skip.",
+            pytrace=False,
+        )
+    return exe
+
+
+def visit(exe: str, page: Path, work: Path) -> Visit:
+    """Open ``page`` once in headless Chromium, offline, and collect what it did."""
+    shot, netlog = work / "shot.png", work / "net.json"
+    cmd = [
+        exe,
+        "--headless",
+        "--no-sandbox",  # the CI container runs as root, where the sandbox cannot start
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-extensions",
+        "--hide-scrollbars",
+        f"--user-data-dir={work / 'profile'}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        f"--log-net-log={netlog}",
+        f"--screenshot={shot}",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        page.as_uri(),
+    ]
+    env = {**os.environ, "HOME": str(work)}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, check=False)
+    assert shot.exists(), f"chromium wrote no screenshot (exit {proc.returncode}):\n{proc.stderr}"
+    console = [line for line in proc.stderr.splitlines() if ":CONSOLE" in line]
+    return Visit(console, page_requests(netlog), matplotlib.image.imread(shot), shot.stat().st_size)
+
+
+def page_requests(netlog: Path) -> list[str]:
+    """URLs requested on behalf of a file:// page (Chromium's own update pings are not)."""
+    log = json.loads(netlog.read_text())
+    start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    return [
+        e["params"]["url"]
+        for e in log["events"]
+        if e["type"] == start and "file://" in e["params"].get("network_isolation_key", "")
+    ]
+
+
+def near(pixels: np.ndarray, colour: np.ndarray, tol: float = 0.06) -> int:
+    """How many pixels are within ``tol`` of ``colour`` on every channel."""
+    return int((np.abs(pixels[..., :3] - colour) < tol).all(axis=-1).sum())
+
+
+def assert_clean(v: Visit) -> None:
+    assert v.console == [], "the page logged to the console:\n" + "\n".join(v.console)
+    assert v.requests == [], f"the page requested {v.requests}"
+    assert v.pixels.shape[:2] == (WINDOW[1], WINDOW[0])
+    assert v.png_bytes > 20_000
+    colours = np.unique((v.pixels[::8, ::8, :3] * 255).astype(np.uint8).reshape(-1, 3), axis=0)
+    assert len(colours) > 50, "the screenshot is (nearly) one colour"
+
+
+def test_backtest_report_opens_cleanly(chromium: str, tmp_path: Path) -> None:
+    path = write_report(render_backtest(backtest_data(sweep=sweep_grid())), tmp_path, "bt")
+    v = visit(chromium, path, tmp_path)
+    assert_clean(v)
+    assert (np.abs(v.pixels[15, 640, :3] - BANNER_YELLOW) < 0.05).all()  # synthetic banner
+    assert near(v.pixels, STRATEGY_BLUE) > 500  # the equity curve (inline SVG) was drawn
+
+
+def test_screen_report_opens_cleanly(chromium: str, tmp_path: Path) -> None:
+    path = write_report(render_screen(screen_data(synthetic=False)), tmp_path, "screen")
+    v = visit(chromium, path, tmp_path)
+    assert_clean(v)
+    assert near(v.pixels, BANNER_YELLOW, 0.05) == 0  # not synthetic: no banner
+    assert near(v.pixels, np.zeros(3), 0.08) > 300  # the sector index line and the text
+
+
+def test_checks_catch_a_broken_page(chromium: str, tmp_path: Path) -> None:
+    """The detectors themselves: a script error, a console error and a remote image."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        '<!DOCTYPE html><meta charset="utf-8"><p>x</p>'
+        '<script>console.error("boom"); notDefined();</script>'
+        '<img src="https://example.invalid/pixel.png">',
+        encoding="utf-8",
+    )
+    v = visit(chromium, bad, tmp_path)
+    assert any('"boom"' in line for line in v.console)
+    assert any("Uncaught ReferenceError" in line for line in v.console)
+    assert v.requests == ["https://example.invalid/pixel.png"]
