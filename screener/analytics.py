@@ -334,3 +334,71 @@ def walk_forward_splits(
         )
     blocks = np.array_split(np.arange(first_test, days.len()), n_folds)
     return [(days.slice(0, int(b[0]) - gap), days.slice(int(b[0]), b.size)) for b in blocks]
+
+
+def round_trips(fills: pl.DataFrame) -> pl.DataFrame:
+    """Pair filled orders into round trips: one per flat-to-flat cycle of a ticker.
+
+    ``fills``: date, ticker, side (buy/sell), shares, price, value, commission, stamp_duty,
+    transfer_fee. Prices are volume-weighted per side; ``pnl`` is after every cost and
+    ``return_pct`` is pnl over the cash paid in. A cycle still open at the end has no exit.
+    """
+    rows: list[dict[str, Any]] = []
+    ordered = fills.sort("ticker", "date", pl.col("side") == "buy")  # sells first on a day
+    for (ticker,), group in ordered.group_by("ticker", maintain_order=True):
+        held, cycle = 0.0, _new_cycle()
+        for f in group.iter_rows(named=True):
+            cost = f["commission"] + f["stamp_duty"] + f["transfer_fee"]
+            if f["side"] == "buy":
+                cycle["entry_date"] = cycle["entry_date"] or f["date"]
+                cycle["bought"] += f["shares"]
+                cycle["paid"] += f["value"] + cost
+                held += f["shares"]
+            else:
+                cycle["sold"] += f["shares"]
+                cycle["received"] += f["value"] - cost
+                cycle["exit_date"] = f["date"]
+                held -= f["shares"]
+            if held <= 0 and cycle["entry_date"] is not None:
+                rows.append(_trip(str(ticker), cycle, closed=True))
+                held, cycle = 0.0, _new_cycle()
+        if cycle["entry_date"] is not None:
+            rows.append(_trip(str(ticker), cycle, closed=False))
+    return pl.DataFrame(rows, schema=ROUND_TRIP_SCHEMA)
+
+
+ROUND_TRIP_SCHEMA = {
+    "ticker": pl.String,
+    "entry_date": pl.Date,
+    "exit_date": pl.Date,
+    "entry_price": pl.Float64,
+    "exit_price": pl.Float64,
+    "shares": pl.Float64,
+    "pnl": pl.Float64,
+    "return_pct": pl.Float64,
+}
+
+
+def _new_cycle() -> dict[str, Any]:
+    return {
+        "entry_date": None,
+        "exit_date": None,
+        "bought": 0.0,
+        "sold": 0.0,
+        "paid": 0.0,
+        "received": 0.0,
+    }
+
+
+def _trip(ticker: str, c: dict[str, Any], *, closed: bool) -> dict[str, Any]:
+    pnl = c["received"] - c["paid"] if closed else None
+    return {
+        "ticker": ticker,
+        "entry_date": c["entry_date"],
+        "exit_date": c["exit_date"] if closed else None,
+        "entry_price": c["paid"] / c["bought"] if c["bought"] else None,
+        "exit_price": c["received"] / c["sold"] if closed and c["sold"] else None,
+        "shares": c["bought"],
+        "pnl": pnl,
+        "return_pct": pnl / c["paid"] if pnl is not None and c["paid"] else None,
+    }

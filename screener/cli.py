@@ -245,6 +245,266 @@ def _date(text: str) -> Any:
         raise ScreenerError(f"'{text}' is not a date (use YYYY-MM-DD)") from None
 
 
+# -- research ------------------------------------------------------------------------------
+picks_app = typer.Typer(
+    help="Broker notes: parse, import, list, performance.", no_args_is_help=True
+)
+runs_app = typer.Typer(help="Recorded backtest runs.", no_args_is_help=True)
+app.add_typer(picks_app, name="picks")
+app.add_typer(runs_app, name="runs")
+FormatOpt = Annotated[Format, typer.Option("--format")]
+
+
+def _csv(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+@app.command()
+def factors(
+    date: Annotated[
+        str | None, typer.Option("--date", help="YYYY-MM-DD (default: last session).")
+    ] = None,
+    tickers: Annotated[str | None, typer.Option(help="Comma-separated tickers.")] = None,
+    metal: Annotated[str | None, typer.Option(help="Every stock tagged with this metal.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every stock (the default).")] = False,
+    names: Annotated[str | None, typer.Option("--factors", help="Comma-separated factors.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the factors and exit.")] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Factor values and cross-sectional ranks (1 = best) on a date."""
+    import polars as pl
+
+    if list_:
+        from screener.factors.library import REGISTRY
+
+        rows = [
+            {
+                "factor": f.name,
+                "lookback": f.lookback,
+                "higher_is_better": f.higher_is_better,
+                "meaning": f.doc.strip().splitlines()[0],
+            }
+            for f in REGISTRY.values()
+        ]
+        emit_frame(pl.DataFrame(rows), fmt, title="factors")
+        return
+    from screener.engine import compute_factors
+
+    with open_store(read_only=True) as store:
+        on = _date(date) if date else store.sessions()[-1]
+        frame = compute_factors(
+            store,
+            on=on,
+            tickers=_csv(tickers),
+            metal=metal,
+            factors=_csv(names),
+            settings=settings(),
+        )
+    emit_frame(frame.with_columns(pl.col("date").cast(pl.String)), fmt, title=f"factors on {on}")
+
+
+@picks_app.command("parse")
+def picks_parse(path: Annotated[Path, typer.Argument()], fmt: FormatOpt = Format.table) -> None:
+    """One row per recommendation in a note file (nothing is stored)."""
+    import polars as pl
+
+    from screener.brokers.notes import parse_file
+    from screener.instruments import load_master
+
+    parsed = parse_file(path, load_master())
+    cols = [
+        "broker",
+        "report_date",
+        "title",
+        "metal",
+        "name_as_written",
+        "ticker",
+        "board",
+        "rating",
+        "status",
+        "span",
+    ]
+    emit_frame(parsed.picks.select(cols).with_columns(pl.col("report_date").cast(pl.String)), fmt)
+    if fmt is Format.table and parsed.unresolved.height:
+        console(stderr=True).print(f"{parsed.unresolved.height} name(s) unresolved or ambiguous")
+
+
+@picks_app.command("import")
+def picks_import(paths: Annotated[list[Path], typer.Argument()]) -> None:
+    """Store notes and their picks (by content hash: importing twice changes nothing)."""
+    from screener.brokers.ledger import import_notes
+    from screener.instruments import load_master
+
+    with open_store() as store:
+        s = import_notes(store, paths, load_master())
+    console().print(
+        f"notes: {s.notes_new} new, {s.notes_unchanged} unchanged; picks: {s.picks_new} new, "
+        f"{s.picks_updated} updated, {s.picks_unchanged} unchanged, {s.picks_removed} removed"
+    )
+    for row in s.unresolved.iter_rows(named=True):
+        console().print(
+            f"  {row['status']}: {row['name_as_written']} ({row['context']})", markup=False
+        )
+
+
+@picks_app.command("list")
+def picks_list(
+    since: Annotated[str | None, typer.Option(help="Report date on or after YYYY-MM-DD.")] = None,
+    broker: Annotated[str | None, typer.Option()] = None,
+    metal: Annotated[str | None, typer.Option()] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Stored picks, newest first."""
+    import polars as pl
+
+    from screener.brokers.ledger import list_picks
+
+    with open_store(read_only=True) as store:
+        picks = list_picks(store, since=_date(since) if since else None, broker=broker, metal=metal)
+    out = picks.drop("note_id", "span").with_columns(pl.col("report_date").cast(pl.String))
+    emit_frame(out, fmt, title="broker picks")
+
+
+@picks_app.command("performance")
+def picks_performance(
+    horizons: Annotated[str, typer.Option(help="Sessions after entry.")] = "5,20,60",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Return of each pick after its report vs 801050.SI and CSI 300; hit rates by group."""
+    from screener.brokers.ledger import pick_performance
+
+    hs = tuple(int(h) for h in _csv(horizons) or ())
+    with open_store(read_only=True) as store:
+        perf = pick_performance(store, horizons=hs)
+    if fmt is Format.json:
+        emit_json({"summary": perf.summary.to_dicts(), "per_pick": perf.per_pick.to_dicts()})
+        return
+    emit_frame(perf.summary, fmt, title=f"pick performance (notional {perf.notional:,.0f} CNY)")
+
+
+@app.command()
+def screen(
+    date: Annotated[
+        str | None, typer.Option("--date", help="YYYY-MM-DD (default: last session).")
+    ] = None,
+    universe: Annotated[
+        str | None, typer.Option(help="picks[:30d] | sector | metal:copper | all")
+    ] = None,
+    score: Annotated[str | None, typer.Option(help="Factor or composite to rank on.")] = None,
+    top: Annotated[int | None, typer.Option("--top", help="How many names.")] = None,
+    definition: Annotated[Path | None, typer.Option("--screen", help="A screen TOML file.")] = None,
+    by_metal: Annotated[bool, typer.Option("--by-metal", help="Group the table by metal.")] = False,
+    include_st: Annotated[bool, typer.Option("--include-st", help="Keep ST names.")] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Rank a universe on a date, with the factors that explain each rank."""
+    from dataclasses import replace
+
+    from screener.screen import Screen, check, load_screen
+
+    spec = load_screen(definition) if definition else Screen()
+    if universe:
+        spec = replace(spec, **Screen.parse_universe(universe))
+    if score is not None:
+        spec = replace(spec, score=score)
+    if top is not None:
+        spec = replace(spec, top_n=top)
+    if include_st:
+        spec = replace(spec, exclude_st=False)
+    check(spec)
+    with open_store(read_only=True) as store:
+        on = _date(date) if date else _today_session(store)
+        result = run_screen_cli(store, spec, on)
+        if fmt is not Format.table:
+            emit_frame(result.ranked, fmt) if fmt is Format.csv else emit_json(result.to_records())
+            return
+        from screener.report.screen_view import render_screen, screen_report
+
+        console().print(
+            render_screen(screen_report(store, result, settings()), group_by_metal=by_metal)
+        )
+
+
+def run_screen_cli(store: Store, spec: Any, on: Any) -> Any:
+    from screener.screen import run_screen
+
+    return run_screen(store, spec, on=on, settings=settings())
+
+
+def _today_session(store: Store) -> Any:
+    import datetime as dt
+
+    days = store.sessions()
+    return days[-1] if days else dt.date.today()
+
+
+@app.command()
+def theses() -> None:
+    """The thesis files, one line each."""
+    from screener.thesis import list_theses
+
+    for t in list_theses(settings().strategies_dir):
+        console().print(f"[bold]{Path(t.path).name}[/bold]  {t.name}: {t.description}")
+
+
+@app.command()
+def backtest(
+    thesis: Annotated[
+        Path, typer.Argument(help="A thesis file, e.g. strategies/oversold_nonferrous_dip.toml")
+    ],
+    start: Annotated[str | None, typer.Option(help="First date YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date YYYY-MM-DD.")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Run a thesis with A-share execution; prints metrics against 801050.SI and CSI 300."""
+    from screener.runs import run_backtest
+    from screener.thesis import load_thesis
+
+    spec = load_thesis(thesis)
+    with open_store() as store:
+        result = run_backtest(
+            store,
+            spec,
+            start=_date(start) if start else None,
+            end=_date(end) if end else None,
+            settings=settings(),
+        )
+        synthetic = result.manifest["synthetic"]
+    if fmt is Format.json:
+        emit_json(result.to_json())
+        return
+    from screener.report.backtest_view import render_backtest
+
+    console().print(render_backtest(result, synthetic=synthetic))
+
+
+@runs_app.command("list")
+def runs_list(fmt: FormatOpt = Format.table) -> None:
+    """Recorded runs, newest first."""
+    import polars as pl
+
+    from screener.runs import list_runs
+
+    with open_store(read_only=True) as store:
+        frame = list_runs(store)
+    emit_frame(frame.with_columns(pl.selectors.temporal().cast(pl.String)), fmt, title="runs")
+
+
+@runs_app.command("show")
+def runs_show(run_id: Annotated[str, typer.Argument()], fmt: FormatOpt = Format.json) -> None:
+    """One run's parameters, metrics and manifest."""
+    from screener.runs import load_run
+
+    with open_store(read_only=True) as store:
+        row, frames = load_run(store, run_id)
+    if fmt is Format.json:
+        emit_json({**row, "frames": {k: v.height for k, v in frames.items()}})
+        return
+    from screener.report.backtest_view import metrics_table
+
+    console().print(metrics_table(row["metrics"]["metrics"], title=f"run {run_id}"))
+
+
 # -- front door ----------------------------------------------------------------------------
 @app.command()
 def demo() -> None:

@@ -317,3 +317,32 @@ def test_walk_forward_splits_are_expanding_and_disjoint(
 def test_walk_forward_rejects_too_few_sessions() -> None:
     with pytest.raises(ValueError, match="cannot hold"):
         walk_forward_splits(_days(10), 5, min_train=8)
+
+
+def test_round_trips_pair_fills_flat_to_flat() -> None:
+    from screener.analytics import round_trips
+
+    d = [dt.date(2026, 3, i) for i in (2, 3, 4, 5, 6)]
+    fills = pl.DataFrame(
+        {
+            "date": [d[0], d[1], d[2], d[3], d[4]],
+            "ticker": ["a", "a", "a", "b", "a"],
+            "side": ["buy", "buy", "sell", "buy", "buy"],
+            "shares": [100.0, 100.0, 200.0, 200.0, 100.0],
+            "price": [10.0, 11.0, 12.0, 5.0, 12.0],
+            "value": [1000.0, 1100.0, 2400.0, 1000.0, 1200.0],
+            "commission": [5.0, 5.0, 5.0, 5.0, 5.0],
+            "stamp_duty": [0.0, 0.0, 1.2, 0.0, 0.0],
+            "transfer_fee": [0.0, 0.0, 0.0, 0.0, 0.0],
+        }
+    )
+    trips = round_trips(fills).sort("ticker", "entry_date")
+    first = trips.row(0, named=True)
+    # paid 1000+5 + 1100+5 = 2110; received 2400 - 5 - 1.2 = 2393.8
+    assert first["entry_date"] == d[0] and first["exit_date"] == d[2]
+    assert first["pnl"] == pytest.approx(2393.8 - 2110.0)
+    assert first["return_pct"] == pytest.approx((2393.8 - 2110.0) / 2110.0)
+    assert first["entry_price"] == pytest.approx(2110.0 / 200)
+    reopened = trips.row(1, named=True)
+    assert reopened["ticker"] == "a" and reopened["exit_date"] is None and reopened["pnl"] is None
+    assert trips.filter(pl.col("ticker") == "b")["pnl"].to_list() == [None]

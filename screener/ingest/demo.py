@@ -49,14 +49,14 @@ JUMP_RATE = 3.0 / 242.0  # idiosyncratic news jumps per session
 CALM = (D("2026-01-01"), D("2026-02-24"))  # no jumps: the scripted episode stays clean
 ST_SPELL = (D("2019-04-08"), D("2019-10-31"))  # one main-board name is ST in this window
 FALLBACK_DELIST = D("2021-02-24")  # used only when the master has no delisting in range
-# Cap-weighted daily return of the 801050.SI members: -14.6% over the 7 sessions to
+# Cap-weighted daily return of the 801050.SI members: -15.9% over the 7 sessions to
 # 2026-02-06 (the broker note's "7 sessions, -15%"), then a partial rebound.
 EPISODE: dict[dt.date, float] = {
     D(d): r
     for d, r in (
         ("2026-01-29", -0.020), ("2026-01-30", -0.045), ("2026-02-02", -0.030),
-        ("2026-02-03", 0.010), ("2026-02-04", -0.035), ("2026-02-05", -0.025),
-        ("2026-02-06", -0.010), ("2026-02-09", 0.035), ("2026-02-10", 0.020),
+        ("2026-02-03", 0.010), ("2026-02-04", -0.035), ("2026-02-05", -0.035),
+        ("2026-02-06", -0.015), ("2026-02-09", 0.035), ("2026-02-10", 0.020),
         ("2026-02-11", -0.005), ("2026-02-12", 0.015), ("2026-02-13", 0.010),
     )
 }  # fmt: skip

@@ -1,0 +1,333 @@
+"""Execution of target weights under A-share rules, on vectorbt: the one vectorbt/pandas door.
+
+``simulate`` runs the engine of ``Portfolio.from_order_func(..., flexible=True)`` (vectorbt's
+``flex_simulate_nb``) with one cash-sharing group, then wraps its records in a ``Portfolio``.
+Per session, the pre-segment callback asks ``execution.plan_session`` for the session's fills
+(sales first, lots, limits, suspensions, costs, cash) from the cash and positions vectorbt
+carries, and the flexible order callback hands them to vectorbt one by one; the post-segment
+callback keeps the equity. The kernel's log says what happened to every instruction, including
+those that did not fill. (Calling the engine ourselves, rather than ``from_order_func``, is what
+lets its build for our callbacks live in numba's disk cache: a new process loads it in ~0.3 s
+instead of compiling for ~7 s.)
+
+``simulate_plain`` runs the same weights through ``Portfolio.from_orders`` without the A-share
+rules, as the baseline that shows what the rules cost.
+
+Not modelled: dividends and bonus shares. The simulation runs on raw prices, so a holding over an
+ex-date loses the dividend (and, for bonus shares, the price drop is not offset). Prefer theses
+that exit before ex-dates, or read returns as price-only.
+
+vectorbt is imported on first use only (about 2-3 s), so importing this module stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numba
+import numpy as np
+import polars as pl
+from numba import njit
+
+from screener import execution as ex
+from screener.rules import CostModel
+
+Entry = Literal["open", "close"]
+BOARD_LOTS = {"main": (100, 100), "chinext": (100, 100), "star": (200, 1), "bse": (100, 1)}
+LONG_ONLY = 0  # vectorbt Direction.LongOnly
+
+# vectorbt.portfolio.nb, bound by _vectorbt() before the callbacks below are first compiled:
+# numba reads globals at compile time, so this module can be imported without vectorbt.
+_vbt_nb: Any = None
+# Hash of what _simulate_nb's build depends on outside this file (execution.py, the vectorbt and
+# numba versions), also bound by _vectorbt(); numba freezes it into the build.
+_fingerprint = 0
+# numba can cache a function that passes callbacks on only when it reaches them as module
+# attributes (a bare global dispatcher is an unpicklable address), hence this self-reference.
+_this = sys.modules[__name__]
+
+
+@dataclass(frozen=True)
+class MarketArrays:
+    """Raw (unadjusted) market data, dense: sessions × tickers.
+
+    ``close`` values the book (suspended days carry the last close); ``open``/``close`` are fill
+    prices. Limits are NaN where there is none. ``lot_min``/``lot_step`` per ticker: main and
+    ChiNext 100/100, STAR 200/1, BSE 100/1 (see ``board_lots``).
+    """
+
+    dates: np.ndarray  # (sessions,) datetime64[D]
+    tickers: tuple[str, ...]
+    open: np.ndarray
+    close: np.ndarray
+    up_limit: np.ndarray
+    down_limit: np.ndarray
+    suspended: np.ndarray  # bool
+    lot_min: np.ndarray  # (tickers,)
+    lot_step: np.ndarray  # (tickers,)
+
+    def __post_init__(self) -> None:
+        shape = (len(self.dates), len(self.tickers))
+        for name in ("open", "close", "up_limit", "down_limit", "suspended"):
+            if np.shape(getattr(self, name)) != shape:
+                raise ValueError(f"MarketArrays.{name} must have shape {shape}")
+        for name in ("lot_min", "lot_step"):
+            lots = np.asarray(getattr(self, name))
+            if lots.shape != shape[1:] or not np.all(lots >= 1):
+                raise ValueError(f"MarketArrays.{name} must be >= 1 per ticker")
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What a run did.
+
+    ``equity``: date, value, cash (after each session's close). ``orders``: every instruction's
+    outcome (date, ticker, side, requested, shares, price, value, commission, stamp_duty,
+    transfer_fee, status in filled/blocked/pending/unfunded), in the order the engine met them
+    (per session: sales and blocked buys by ticker, then funded buys); ``price`` is the fill
+    price after slippage, or the session price that stopped the order; ``requested`` is the
+    lot-rounded size asked for, ``shares`` what filled. ``trades``: the filled orders.
+    ``portfolio``: the vectorbt Portfolio, for metrics.
+    """
+
+    equity: pl.DataFrame
+    orders: pl.DataFrame
+    trades: pl.DataFrame
+    portfolio: Any
+
+
+def board_lots(boards: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(lot_min, lot_step) arrays for board names (main, chinext, star, bse)."""
+    pairs = np.array([BOARD_LOTS[b] for b in boards], dtype=np.float64).reshape(-1, 2)
+    return pairs[:, 0].copy(), pairs[:, 1].copy()
+
+
+@njit  # not cached on its own: compiled into _simulate_nb (see there)
+def _pre_segment_nb(c: Any, mkt: Any, weights: Any, fees: Any, book: Any) -> tuple[()]:
+    """Plan session c.i from the holdings vectorbt carries (one group: columns are tickers)."""
+    ex.plan_session(
+        c.i, c.last_cash[c.group], c.last_position, c.last_val_price, mkt, weights, fees, book
+    )
+    return ()
+
+
+@njit  # as _pre_segment_nb
+def _flex_order_nb(c: Any, book: Any) -> Any:
+    """Hand the planned fills to vectorbt in plan order (sales first); -1 ends the session."""
+    k = c.call_idx
+    if k >= book.n_plan[0]:
+        return -1, _vbt_nb.order_nothing_nb()
+    order = _vbt_nb.order_nb(
+        size=book.plan_size[k],
+        price=book.plan_price[k],
+        fixed_fees=book.plan_cost[k],
+        direction=LONG_ONLY,
+        allow_partial=False,
+        raise_reject=True,  # the plan already fits the cash: a rejection is a bug, say so
+    )
+    return book.plan_col[k], order
+
+
+@njit  # as _pre_segment_nb
+def _post_segment_nb(c: Any, equity: Any) -> None:
+    """Keep value and cash after the session's close (vectorbt has just revalued the book)."""
+    equity[c.i, 0] = c.last_value[c.group]
+    equity[c.i, 1] = c.last_cash[c.group]
+
+
+@njit(cache=True)
+def _simulate_nb(
+    close: np.ndarray,
+    init_cash: float,
+    mkt: ex.MarketNb,
+    weights: np.ndarray,
+    fees: ex.FeesNb,
+    book: ex.Book,
+    equity: np.ndarray,
+) -> tuple[int, np.ndarray, np.ndarray]:
+    """vectorbt's flexible order-function simulation (what ``Portfolio.from_order_func(...,
+    flexible=True)`` runs), compiled for our callbacks once and kept in numba's disk cache.
+
+    numba reuses a cached build after checking only this file's timestamp, so the build also
+    returns the ``_fingerprint`` it was compiled with: ``_run`` recompiles on a mismatch.
+    """
+    n, m = close.shape
+    order_records, log_records = _vbt_nb.flex_simulate_nb(
+        target_shape=(n, m),
+        group_lens=np.array([m]),
+        init_cash=np.array([init_cash]),
+        cash_sharing=True,
+        segment_mask=np.ones((n, 1), dtype=np.bool_),
+        pre_segment_func_nb=_this._pre_segment_nb,
+        pre_segment_args=(mkt, weights, fees, book),
+        post_segment_func_nb=_this._post_segment_nb,
+        post_segment_args=(equity,),
+        flex_order_func_nb=_this._flex_order_nb,
+        flex_order_args=(book,),
+        close=close,
+        fill_pos_record=False,
+        max_orders=n * m,
+    )
+    return _fingerprint, order_records, log_records
+
+
+def simulate(
+    market: MarketArrays,
+    signals: np.ndarray,
+    *,
+    entry: Entry = "open",
+    costs: CostModel,
+    init_cash: float = 1_000_000.0,
+) -> Execution:
+    """Execute ``signals[t, j]`` (target weight decided at the close of t, NaN = no instruction)
+    at session t+1's ``entry`` price under A-share rules (see ``screener.execution``).
+
+    A weight is a share of the book's value at the close of t; on a held name it rebalances to
+    that weight (0 exits), so send NaN to simply hold. The last session's instructions have no
+    next session and are dropped.
+    """
+    weights = _checked(market, signals, entry)
+    vbt = _vectorbt()
+    price = market.open if entry == "open" else market.close
+    mkt = ex.MarketNb(
+        price=np.ascontiguousarray(price, dtype=np.float64),
+        up_limit=np.ascontiguousarray(market.up_limit, dtype=np.float64),
+        down_limit=np.ascontiguousarray(market.down_limit, dtype=np.float64),
+        suspended=np.ascontiguousarray(market.suspended, dtype=np.bool_),
+        lot_min=np.asarray(market.lot_min, dtype=np.float64),
+        lot_step=np.asarray(market.lot_step, dtype=np.float64),
+        stamp_rate=costs.stamp_rate_on(market.dates),
+        transfer_rate=costs.transfer_rate_on(market.dates),
+    )
+    fees = ex.FeesNb(costs.commission_rate, costs.min_commission, costs.slippage_bps / 10_000.0)
+    close = np.ascontiguousarray(market.close, dtype=np.float64)
+    book, equity, order_records, log_records = _run(close, float(init_cash), mkt, weights, fees)
+    close_frame = _frame(market, close)
+    wrapper = vbt.base.array_wrapper.ArrayWrapper.from_obj(close_frame, freq="1D", group_by=True)
+    init = np.array([float(init_cash)])
+    pf = vbt.Portfolio(wrapper, close_frame, order_records, log_records, init, True)
+    orders = _log_frame(market, book.log[: book.n_log[0]])
+    trades = orders.filter(pl.col("status") == "filled")
+    if trades.height != len(order_records):
+        raise RuntimeError(f"engine filled {len(order_records)} orders, plan {trades.height}")
+    days = np.asarray(market.dates, dtype="datetime64[D]")
+    frame = pl.DataFrame({"date": days, "value": equity[:, 0], "cash": equity[:, 1]})
+    return Execution(frame, orders, trades, pf)
+
+
+def _run(
+    close: np.ndarray, init_cash: float, mkt: ex.MarketNb, weights: np.ndarray, fees: ex.FeesNb
+) -> tuple[ex.Book, np.ndarray, np.ndarray, np.ndarray]:
+    """Run _simulate_nb on fresh state; rebuild it first if its cached build is out of date."""
+    for _ in range(2):
+        book, equity = ex.new_book(*weights.shape), np.full((len(close), 2), np.nan)
+        built_with, orders, logs = _simulate_nb(close, init_cash, mkt, weights, fees, book, equity)
+        if built_with == _fingerprint:
+            return book, equity, orders, logs
+        _simulate_nb.recompile()  # execution.py, vectorbt or numba changed since it was cached
+    raise RuntimeError("numba keeps loading a stale build of the execution engine")
+
+
+def simulate_plain(
+    market: MarketArrays,
+    signals: np.ndarray,
+    *,
+    entry: Entry = "open",
+    costs: CostModel,
+    init_cash: float = 1_000_000.0,
+) -> Execution:
+    """The same instructions through plain ``from_orders`` (target percent, fractional shares,
+    commission rate and slippage only): no lots, limits, suspensions, minimum or stamp duty."""
+    weights = _checked(market, signals, entry)
+    vbt = _vectorbt()
+    size = np.vstack([np.full((1, weights.shape[1]), np.nan), weights[:-1]])  # t's decision → t+1
+    price = market.open if entry == "open" else market.close
+    pf = vbt.Portfolio.from_orders(
+        _frame(market, market.close),
+        size=size,
+        size_type="targetpercent",
+        price=np.asarray(price, dtype=np.float64),
+        fees=costs.commission_rate,
+        slippage=costs.slippage_bps / 10_000.0,
+        direction="longonly",
+        cash_sharing=True,
+        group_by=True,
+        call_seq="auto",
+        init_cash=init_cash,
+        freq="1D",
+    )
+    rec = pf.orders.values
+    log = np.zeros(len(rec), dtype=ex.LOG_DTYPE)
+    log["row"], log["col"], log["status"] = rec["idx"], rec["col"], ex.FILLED
+    log["side"] = np.where(rec["side"] == 0, ex.BUY, ex.SELL)
+    log["requested"], log["shares"], log["price"] = rec["size"], rec["size"], rec["price"]
+    log["commission"] = rec["fees"]
+    orders = _log_frame(market, np.sort(log, order=["row", "col"]))
+    equity = pl.DataFrame(
+        {
+            "date": np.asarray(market.dates, dtype="datetime64[D]"),
+            "value": pf.value().to_numpy(),
+            "cash": pf.cash().to_numpy(),
+        }
+    )
+    return Execution(equity, orders, orders, pf)
+
+
+def _vectorbt() -> Any:
+    """Import vectorbt (slow); bind its numba helpers and the fingerprint for the callbacks."""
+    global _vbt_nb, _fingerprint
+    import vectorbt as vbt
+    from vectorbt.portfolio import nb as vbt_nb
+
+    if _vbt_nb is None:
+        digest = hashlib.sha256(Path(ex.__file__).read_bytes())
+        digest.update(f"{vbt.__version__} {numba.__version__}".encode())
+        _vbt_nb, _fingerprint = vbt_nb, int(digest.hexdigest()[:15], 16)
+    return vbt
+
+
+def _checked(market: MarketArrays, signals: np.ndarray, entry: str) -> np.ndarray:
+    """Signals as C-contiguous float64 after checking shape, sign and ``entry``."""
+    if entry not in ("open", "close"):
+        raise ValueError(f"entry must be 'open' or 'close', got {entry!r}")
+    weights = np.ascontiguousarray(signals, dtype=np.float64)
+    shape = (len(market.dates), len(market.tickers))
+    if weights.shape != shape:
+        raise ValueError(f"signals must have shape {shape}, got {weights.shape}")
+    given = weights[~np.isnan(weights)]
+    if not np.all(np.isfinite(given) & (given >= 0)):
+        raise ValueError("target weights must be NaN (no instruction) or finite and >= 0")
+    return weights
+
+
+def _frame(market: MarketArrays, values: np.ndarray) -> Any:
+    """A pandas frame labelled by date and ticker, as vectorbt wants it."""
+    import pandas as pd
+
+    index = pd.DatetimeIndex(np.asarray(market.dates, dtype="datetime64[ns]"), name="date")
+    return pd.DataFrame(values, index=index, columns=list(market.tickers), dtype=np.float64)
+
+
+def _log_frame(market: MarketArrays, log: np.ndarray) -> pl.DataFrame:
+    """The order log as a frame with dates, tickers and names instead of indices."""
+    dates = np.asarray(market.dates, dtype="datetime64[D]")
+    return pl.DataFrame(
+        {
+            "date": dates[log["row"]],
+            "ticker": np.asarray(market.tickers, dtype=object)[log["col"]].astype(str),
+            "side": np.where(log["side"] == ex.BUY, "buy", "sell"),
+            "requested": log["requested"],
+            "shares": log["shares"],
+            "price": log["price"],
+            "value": log["shares"] * log["price"],
+            "commission": log["commission"],
+            "stamp_duty": log["stamp_duty"],
+            "transfer_fee": log["transfer_fee"],
+            "status": np.asarray(ex.STATUS_NAMES, dtype=object)[log["status"]].astype(str),
+        }
+    )

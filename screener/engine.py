@@ -1,0 +1,229 @@
+"""Evaluate factors over a panel in one lazy polars query.
+
+The algorithm, step by step (``evaluate``):
+
+1. Resolve. Add every factor a requested factor ``needs`` (transitively, from
+   ``library.REGISTRY`` unless the request carries its own) and sort them into levels: level 0
+   reads only panel columns, level k reads the output of levels below k (composites).
+2. Check. Every panel column an expression reads (``expr.meta.root_names()``) must exist;
+   otherwise a FactorError names the factor and the column before anything runs.
+3. Order. The panel must be sorted by (ticker, date) with one row per session (panel.py makes
+   it so): a DataFrame is checked and sorted if needed, a LazyFrame is sorted.
+4. Compute. One ``with_columns`` per level, all of a level's expressions together so polars
+   shares the per-ticker groups between them. Values are Float64; NaN and +-inf become null.
+5. Select dates. Only now are rows outside ``dates`` dropped: the time-series windows have
+   already read their history.
+6. Rank. One ``with_columns`` of ``<name>_rank``: the cross-sectional percentile rank per
+   date in [0, 1], 1 = best by the factor's ``higher_is_better``.
+7. Collect once: ticker, date, the requested factor values, then their ranks.
+
+``compute_factors`` is the one-call form for a single date: it loads only the history the
+largest lookback needs (plus ``HISTORY_MARGIN`` sessions for Wilder's RSI to forget its start)
+from the store, builds the panel for every stock in the store and evaluates on that date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import polars as pl
+
+from screener import calendar, metals
+from screener.config import Settings
+from screener.errors import DataUnavailableError
+from screener.factors.base import DATE, TICKER, Factor, FactorError, rank
+from screener.factors.library import REGISTRY, lookup
+from screener.panel import build_panel
+from screener.store import Store
+
+# Extra sessions beyond the largest lookback: Wilder's RSI-14 keeps (13/14)^k of its start,
+# below 1e-8 after 250 sessions; also room for a suspension at the start of the window.
+HISTORY_MARGIN = 250
+
+
+def evaluate(
+    panel: pl.DataFrame | pl.LazyFrame,
+    factors: Sequence[Factor],
+    *,
+    dates: Sequence[dt.date] | None = None,
+) -> pl.DataFrame:
+    """Factor values and cross-sectional ranks for every panel row (or only ``dates``).
+
+    Parameters
+    ----------
+    panel
+        A panel (panel.PANEL_COLUMNS, or at least the columns the factors read).
+    factors
+        The factors to return; those they need are computed too but not returned.
+    dates
+        Keep only these dates (ranks are per date, so they do not change).
+
+    Returns
+    -------
+    pl.DataFrame
+        ticker, date, one Float64 column per factor, then ``<name>_rank`` for each.
+    """
+    levels = resolve(factors)
+    lazy = _ordered(panel)
+    _check_columns(levels, lazy.collect_schema().names())
+    for level in levels:
+        lazy = lazy.with_columns(_clean(f.expr).alias(f.name) for f in level)
+    if dates is not None:
+        lazy = lazy.filter(pl.col(DATE).is_in(list(dates)))
+    wanted = list(dict.fromkeys(f.name for f in factors))
+    by_name = {f.name: f for level in levels for f in level}
+    ranks = [
+        rank(pl.col(n), descending=not by_name[n].higher_is_better).alias(f"{n}_rank")
+        for n in wanted
+    ]
+    return lazy.select(TICKER, DATE, *wanted, *ranks).collect()
+
+
+def resolve(factors: Sequence[Factor]) -> list[list[Factor]]:
+    """Factors and everything they need, in dependency levels (level 0 reads only the panel).
+
+    A factor in the request wins over a registry factor of the same name.
+    """
+    known = {**REGISTRY, **{f.name: f for f in factors}}
+    level: dict[str, int] = {}
+
+    def visit(f: Factor, path: tuple[str, ...]) -> int:
+        if f.name in path:
+            raise FactorError(f"factor {f.name} needs itself: {' -> '.join((*path, f.name))}")
+        if f.name not in level:
+            missing = [n for n in f.needs if n not in known]
+            if missing:
+                raise FactorError(f"factor {f.name} needs unknown factor(s) {missing}")
+            deps = [visit(known[n], (*path, f.name)) for n in f.needs]
+            level[f.name] = 1 + max(deps) if deps else 0
+        return level[f.name]
+
+    for f in factors:
+        visit(f, ())
+    out: list[list[Factor]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
+    for name, k in level.items():
+        out[k].append(known[name])
+    return out
+
+
+def _clean(expr: pl.Expr) -> pl.Expr:
+    """Float64 with NaN and +-inf as null: "undefined" has one spelling."""
+    x = expr.cast(pl.Float64)
+    return pl.when(x.is_finite()).then(x)
+
+
+def _ordered(panel: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """The panel as a LazyFrame sorted by (ticker, date); sorting is skipped when it already is."""
+    columns = panel.collect_schema().names()
+    for col in (TICKER, DATE):
+        if col not in columns:
+            raise FactorError(f"the panel has no {col!r} column")
+    if isinstance(panel, pl.LazyFrame):
+        return panel.sort(TICKER, DATE)
+    step_ok = (pl.col(TICKER) > pl.col(TICKER).shift(1)) | (
+        (pl.col(TICKER) == pl.col(TICKER).shift(1)) & (pl.col(DATE) > pl.col(DATE).shift(1))
+    )
+    in_order = panel.select(step_ok.slice(1).all()).item()
+    return (panel if in_order else panel.sort(TICKER, DATE)).lazy()
+
+
+def _check_columns(levels: list[list[Factor]], columns: list[str]) -> None:
+    available = set(columns)
+    for level in levels:
+        for f in level:
+            missing = sorted(set(f.expr.meta.root_names()) - available)
+            if missing:
+                raise FactorError(
+                    f"factor {f.name} reads column(s) {missing} that the panel does not have"
+                )
+        available |= {f.name for f in level}
+
+
+def compute_factors(
+    store: Store,
+    *,
+    on: dt.date,
+    tickers: Sequence[str] | None = None,
+    metal: str | None = None,
+    factors: Sequence[str] | None = None,
+    settings: Settings | None = None,
+) -> pl.DataFrame:
+    """Factor values and ranks on one date, as ``screener factors`` prints them.
+
+    Parameters
+    ----------
+    store
+        Where bars, indices, series and instruments are read from.
+    on
+        The date; a non-session rolls back to the last session on or before it (the ``date``
+        column says which).
+    tickers, metal
+        Which rows to return (at most one of the two): these tickers, or every stock tagged with
+        ``metal`` (any of its tags). Default: every stock with a bar on that session. Ranks are
+        always against every stock in the store on that date, so a ticker's rank does not
+        depend on which others were asked for.
+    factors
+        Names from ``library.REGISTRY`` (default: all of them, in registry order).
+    settings
+        ``max_ffill_sessions`` and the ST limit switch (default: ``Settings()``).
+
+    Returns
+    -------
+    pl.DataFrame
+        ticker, date, one column per factor (null where undefined), then ``<name>_rank``;
+        sorted by ticker.
+    """
+    settings = settings or Settings()
+    chosen = lookup(factors) if factors is not None else list(REGISTRY.values())
+    if tickers is not None and metal is not None:
+        raise FactorError("give tickers or a metal, not both")
+    depth = max(f.lookback for level in resolve(chosen) for f in level) + HISTORY_MARGIN
+    days = _sessions_ending(store, on, depth)
+    session = days[-1]
+    panel = build_panel(store, start=days[0], end=session, settings=settings)
+    values = evaluate(panel, chosen, dates=[session])
+    if values.height == 0:
+        raise DataUnavailableError(
+            f"no bars on {session}", hint="run `screener update` or pick an earlier --date"
+        )
+    return _select_rows(values, store, tickers=tickers, metal=metal).sort(TICKER)
+
+
+def _sessions_ending(store: Store, on: dt.date, count: int) -> list[dt.date]:
+    """The last ``count`` sessions on or before ``on`` (fewer if the calendar starts later)."""
+    known = store.sessions() if on > calendar.calendar_end() else ()
+    span = count * 3 // 2 + 30
+    while True:
+        start = on - dt.timedelta(days=span)
+        days = calendar.sessions(start, on, known=known)
+        if len(days) >= count or start < calendar.FIRST_SESSION:
+            break
+        span *= 2
+    if not days:
+        raise DataUnavailableError(f"no trading session on or before {on}")
+    return days[-count:]
+
+
+def _select_rows(
+    values: pl.DataFrame, store: Store, *, tickers: Sequence[str] | None, metal: str | None
+) -> pl.DataFrame:
+    if tickers is not None:
+        missing = sorted(set(tickers) - set(values.get_column(TICKER)))
+        if missing:
+            raise DataUnavailableError(
+                f"no bars for {', '.join(missing)} on {values.get_column(DATE)[0]}",
+                hint="check the ticker (e.g. 600362.SH) or run `screener update`",
+            )
+        return values.filter(pl.col(TICKER).is_in(list(tickers)))
+    if metal is not None:
+        if metal not in metals.METALS:
+            raise FactorError(
+                f"unknown metal {metal!r}", hint=f"known: {', '.join(sorted(metals.METALS))}"
+            )
+        tagged = store.read_instruments().filter(pl.col("metals").list.contains(metal))
+        rows = values.filter(pl.col(TICKER).is_in(tagged.get_column(TICKER).to_list()))
+        if rows.height == 0:
+            raise DataUnavailableError(f"no stock tagged {metal} has a bar on that date")
+        return rows
+    return values

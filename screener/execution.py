@@ -1,0 +1,337 @@
+"""A-share order execution as numba kernels: what one session's instructions become.
+
+``backtest.py`` calls :func:`plan_session` from vectorbt's pre-segment callback and replays the
+plan from its flexible order callback. The rules live here, free of vectorbt, so that they compile
+once into numba's on-disk cache and the tests can drive them without the 3 s vectorbt import.
+
+How one session ``i`` is planned (``plan_session``):
+
+1. Value the portfolio at the previous close: the instruction ``target_weight[i-1]`` was decided
+   then, so that is the value it refers to.
+2. A ticker with an instruction gets a target in shares (``weight × value / price``, where price is
+   the fill price of session ``i``); weight 0 means exit in full. A ticker without an instruction
+   but with a pending sale keeps the pending target. A new instruction replaces a pending one.
+3. Sales first, in ticker order. Size is lot-rounded; a full exit sells odd lots too. A sale that
+   cannot fill (suspended, or the fill price at/below the down limit) stays pending and is retried
+   every later session. A sale's costs are capped at its proceeds (a sale never costs cash).
+4. Buys, in ticker order, with the cash left after the sales. A buy whose fill price is at/above the
+   up limit, or whose name is suspended, is dropped (status ``BLOCKED``). If the buys need more cash
+   than there is, each is scaled down by the same factor, lot-rounded, and capped by the cash still
+   free, so cash never goes negative; one that cannot afford a lot is ``UNFUNDED``.
+
+Costs per order: commission ``max(rate × value, minimum)``, stamp duty on sales only and the
+transfer fee on both sides at the session's rates; slippage moves the fill price against the order.
+
+T+1 holds by construction: one instruction per ticker per session, and sales are planned from the
+holdings at the previous close, so a share bought in session ``i`` is never sold before ``i + 1``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+BUY, SELL = 1, -1
+FILLED, BLOCKED, PENDING, UNFUNDED = 0, 1, 2, 3
+STATUS_NAMES = ("filled", "blocked", "pending", "unfunded")
+
+# Share counts come from float division; this absorbs 299.9999999 meaning 300.
+SHARE_EPS = 1e-9
+# Prices are whole fen; a gap below this is float noise, not a price difference.
+PRICE_EPS = 1e-6
+
+LOG_DTYPE = np.dtype(
+    [
+        ("row", np.int64),
+        ("col", np.int64),
+        ("side", np.int64),
+        ("status", np.int64),
+        ("requested", np.float64),
+        ("shares", np.float64),
+        ("price", np.float64),
+        ("commission", np.float64),
+        ("stamp_duty", np.float64),
+        ("transfer_fee", np.float64),
+    ]
+)
+
+
+class MarketNb(NamedTuple):
+    """Market arrays as the kernels read them; ``price`` is the fill price (open or close)."""
+
+    price: np.ndarray  # (sessions, tickers) float
+    up_limit: np.ndarray  # (sessions, tickers) float, NaN = no limit
+    down_limit: np.ndarray  # (sessions, tickers) float, NaN = no limit
+    suspended: np.ndarray  # (sessions, tickers) bool
+    lot_min: np.ndarray  # (tickers,) float: smallest buy
+    lot_step: np.ndarray  # (tickers,) float: increment above lot_min
+    stamp_rate: np.ndarray  # (sessions,) float, sells only
+    transfer_rate: np.ndarray  # (sessions,) float, both sides
+
+
+class FeesNb(NamedTuple):
+    """Per-order costs that do not depend on the date."""
+
+    commission_rate: float
+    min_commission: float
+    slippage: float  # fraction of price: buys fill higher, sells lower
+
+
+class Book(NamedTuple):
+    """Mutable simulation state shared by the callbacks, plus the order log they write."""
+
+    pending: np.ndarray  # (tickers,) target shares of a pending sale, NaN = none
+    buy_col: np.ndarray  # (tickers,) scratch: buys waiting for cash this session
+    buy_qty: np.ndarray  # (tickers,) scratch
+    plan_col: np.ndarray  # (tickers,) this session's fills, sells first
+    plan_size: np.ndarray  # (tickers,) signed shares: + buy, - sell
+    plan_price: np.ndarray  # (tickers,) fill price after slippage
+    plan_cost: np.ndarray  # (tickers,) commission + stamp duty + transfer fee
+    n_plan: np.ndarray  # (1,) int
+    log: np.ndarray  # LOG_DTYPE records: every instruction's outcome, one per session and ticker
+    n_log: np.ndarray  # (1,) int
+
+
+def new_book(n_sessions: int, n_tickers: int) -> Book:
+    """Empty state; the log holds at most one record per session and ticker."""
+    m = n_tickers
+    return Book(
+        pending=np.full(m, np.nan),
+        buy_col=np.zeros(m, dtype=np.int64),
+        buy_qty=np.zeros(m),
+        plan_col=np.zeros(m, dtype=np.int64),
+        plan_size=np.zeros(m),
+        plan_price=np.zeros(m),
+        plan_cost=np.zeros(m),
+        n_plan=np.zeros(1, dtype=np.int64),
+        log=np.empty(n_sessions * m, dtype=LOG_DTYPE),
+        n_log=np.zeros(1, dtype=np.int64),
+    )
+
+
+@njit(cache=True)
+def lot_buy_shares(shares: float, lot_min: float, lot_step: float) -> float:
+    """Largest valid buy size not above ``shares``: lot_min, then lot_step increments."""
+    if shares + SHARE_EPS < lot_min:
+        return 0.0
+    return lot_min + np.floor((shares - lot_min) / lot_step + SHARE_EPS) * lot_step
+
+
+@njit(cache=True)
+def lot_sell_shares(shares: float, held: float, lot_min: float, lot_step: float) -> float:
+    """Valid sale size for selling ``shares`` of ``held``: all of it (odd lots included), or a
+    lot-rounded part of at least ``lot_min``."""
+    if shares + SHARE_EPS >= held:
+        return held
+    return lot_buy_shares(shares, lot_min, lot_step)
+
+
+@njit(cache=True)
+def order_costs(
+    value: float, is_sell: bool, fees: FeesNb, stamp_rate: float, transfer_rate: float
+) -> tuple[float, float, float]:
+    """(commission, stamp duty, transfer fee) of one order of ``value`` yuan."""
+    commission = max(fees.commission_rate * value, fees.min_commission)
+    stamp = stamp_rate * value if is_sell else 0.0
+    return commission, stamp, transfer_rate * value
+
+
+@njit(cache=True)
+def buy_cash_needed(
+    shares: float, price: float, fees: FeesNb, transfer_rate: float
+) -> tuple[float, float]:
+    """(value, costs) of buying ``shares`` at ``price``; the order needs value + costs in cash."""
+    value = shares * price
+    commission, stamp, transfer = order_costs(value, False, fees, 0.0, transfer_rate)
+    return value, commission + stamp + transfer
+
+
+@njit(cache=True)
+def affordable_shares(
+    cash: float, price: float, lot_min: float, lot_step: float, fees: FeesNb, transfer_rate: float
+) -> float:
+    """Most lot-valid shares whose value plus costs fit in ``cash``, minimum commission included."""
+    if cash <= 0.0:
+        return 0.0
+    by_rate = cash / (price * (1.0 + fees.commission_rate + transfer_rate))
+    by_minimum = (cash - fees.min_commission) / (price * (1.0 + transfer_rate))
+    shares = lot_buy_shares(min(by_rate, by_minimum), lot_min, lot_step)
+    while shares > 0.0:
+        value, costs = buy_cash_needed(shares, price, fees, transfer_rate)
+        if value + costs <= cash:
+            break
+        shares = shares - lot_step if shares - lot_step >= lot_min else 0.0
+    return shares
+
+
+@njit(cache=True)
+def portfolio_value(cash: float, position: np.ndarray, val_price: np.ndarray) -> float:
+    """Cash plus holdings at ``val_price`` (flat tickers skipped, so a NaN price cannot leak)."""
+    value = cash
+    for j in range(position.shape[0]):
+        if position[j] != 0.0:
+            value += position[j] * val_price[j]
+    return value
+
+
+@njit(cache=True)
+def can_buy(mkt: MarketNb, i: int, j: int) -> bool:
+    """A buy fills unless the name is suspended or the fill price is at/above the up limit."""
+    price = mkt.price[i, j]
+    if mkt.suspended[i, j] or not price > 0.0:
+        return False
+    up = mkt.up_limit[i, j]
+    return not (np.isfinite(up) and price >= up - PRICE_EPS)
+
+
+@njit(cache=True)
+def can_sell(mkt: MarketNb, i: int, j: int) -> bool:
+    """A sale fills unless the name is suspended or the fill price is at/below the down limit."""
+    price = mkt.price[i, j]
+    if mkt.suspended[i, j] or not price > 0.0:
+        return False
+    down = mkt.down_limit[i, j]
+    return not (np.isfinite(down) and price <= down + PRICE_EPS)
+
+
+@njit(cache=True)
+def target_shares(weight: float, pending: float, value: float, price: float, last: float) -> float:
+    """Shares to hold after the session: ``weight`` of ``value`` at ``price`` (or the ``last``
+    close when there is no price), else the ``pending`` target; NaN when there is nothing to do."""
+    if np.isnan(weight):
+        return pending
+    if weight <= 0.0:
+        return 0.0
+    ref = price if price > 0.0 else last  # suspended: size off the last close
+    if not ref > 0.0:
+        return np.nan  # no price yet (not listed): nothing can be sized or traded
+    return weight * value / ref
+
+
+@njit(cache=True)
+def record(
+    book: Book,
+    i: int,
+    j: int,
+    side: int,
+    status: int,
+    requested: float,
+    shares: float,
+    price: float,
+    costs: tuple[float, float, float],
+) -> None:
+    """Append one outcome to the order log."""
+    k = book.n_log[0]
+    if k >= book.log.shape[0]:
+        raise IndexError("order log full")
+    rec = book.log[k]
+    rec["row"], rec["col"], rec["side"], rec["status"] = i, j, side, status
+    rec["requested"], rec["shares"], rec["price"] = requested, shares, price
+    rec["commission"], rec["stamp_duty"], rec["transfer_fee"] = costs
+    book.n_log[0] = k + 1
+
+
+@njit(cache=True)
+def add_fill(book: Book, j: int, size: float, price: float, costs: float) -> None:
+    """Queue a fill for the order callback to hand to vectorbt."""
+    k = book.n_plan[0]
+    book.plan_col[k], book.plan_size[k] = j, size
+    book.plan_price[k], book.plan_cost[k] = price, costs
+    book.n_plan[0] = k + 1
+
+
+@njit(cache=True)
+def plan_sell(
+    i: int, j: int, held: float, target: float, cash: float, mkt: MarketNb, fees: FeesNb, book: Book
+) -> float:
+    """Fill or park a sale from ``held`` down to ``target`` shares; returns cash after it."""
+    shares = lot_sell_shares(held - target, held, mkt.lot_min[j], mkt.lot_step[j])
+    if shares <= 0.0:
+        return cash
+    if not can_sell(mkt, i, j):
+        book.pending[j] = target
+        record(book, i, j, SELL, PENDING, shares, 0.0, mkt.price[i, j], (0.0, 0.0, 0.0))
+        return cash
+    price = mkt.price[i, j] * (1.0 - fees.slippage)
+    value = shares * price
+    commission, stamp, transfer = order_costs(
+        value, True, fees, mkt.stamp_rate[i], mkt.transfer_rate[i]
+    )
+    costs = commission + stamp + transfer
+    if costs > value:  # a tiny sale cannot cost cash: the commission shrinks to what is left
+        commission, costs = value - stamp - transfer, value
+    record(book, i, j, SELL, FILLED, shares, shares, price, (commission, stamp, transfer))
+    add_fill(book, j, -shares, price, costs)
+    return cash + (value - costs)
+
+
+@njit(cache=True)
+def plan_buys(i: int, cash: float, n_buys: int, mkt: MarketNb, fees: FeesNb, book: Book) -> None:
+    """Fund the session's buys from ``cash``: all of them, or each scaled by the same factor."""
+    transfer_rate = mkt.transfer_rate[i]
+    needed = 0.0
+    for k in range(n_buys):
+        j = book.buy_col[k]
+        price = mkt.price[i, j] * (1.0 + fees.slippage)
+        value, costs = buy_cash_needed(book.buy_qty[k], price, fees, transfer_rate)
+        needed += value + costs
+    scale = 1.0 if needed <= cash else cash / needed
+    for k in range(n_buys):
+        j, wanted = book.buy_col[k], book.buy_qty[k]
+        lot_min, lot_step = mkt.lot_min[j], mkt.lot_step[j]
+        price = mkt.price[i, j] * (1.0 + fees.slippage)
+        shares = lot_buy_shares(wanted * scale, lot_min, lot_step)
+        shares = min(shares, affordable_shares(cash, price, lot_min, lot_step, fees, transfer_rate))
+        if shares <= 0.0:
+            record(book, i, j, BUY, UNFUNDED, wanted, 0.0, price, (0.0, 0.0, 0.0))
+            continue
+        value = shares * price
+        commission, stamp, transfer = order_costs(value, False, fees, 0.0, transfer_rate)
+        costs = commission + stamp + transfer
+        record(book, i, j, BUY, FILLED, wanted, shares, price, (commission, stamp, transfer))
+        add_fill(book, j, shares, price, costs)
+        cash -= value + costs
+
+
+@njit(cache=True)
+def plan_session(
+    i: int,
+    cash: float,
+    position: np.ndarray,
+    val_price: np.ndarray,
+    mkt: MarketNb,
+    weights: np.ndarray,
+    fees: FeesNb,
+    book: Book,
+) -> None:
+    """Plan session ``i``'s fills into ``book.plan_*`` and log every outcome (module docstring).
+
+    ``cash`` and ``position`` are the holdings at the previous close, ``val_price`` the previous
+    close (carried forward over missing prices).
+    """
+    book.n_plan[0] = 0
+    value = portfolio_value(cash, position, val_price)
+    n_buys = 0
+    for j in range(position.shape[0]):
+        weight = weights[i - 1, j] if i > 0 else np.nan
+        if np.isnan(weight) and np.isnan(book.pending[j]):
+            continue  # the common case, kept cheap
+        target = target_shares(weight, book.pending[j], value, mkt.price[i, j], val_price[j])
+        book.pending[j] = np.nan  # consumed; plan_sell parks it again if the sale cannot fill
+        held = position[j]
+        if np.isnan(target) or target == held:
+            continue
+        if target < held:
+            cash = plan_sell(i, j, held, target, cash, mkt, fees, book)
+            continue
+        shares = lot_buy_shares(target - held, mkt.lot_min[j], mkt.lot_step[j])
+        if shares <= 0.0:
+            continue
+        if not can_buy(mkt, i, j):
+            record(book, i, j, BUY, BLOCKED, shares, 0.0, mkt.price[i, j], (0.0, 0.0, 0.0))
+            continue
+        book.buy_col[n_buys], book.buy_qty[n_buys] = j, shares
+        n_buys += 1
+    plan_buys(i, cash, n_buys, mkt, fees, book)

@@ -1,0 +1,299 @@
+"""Research panel: one long frame per (ticker, session), the only input factors read.
+
+Built in this order (``assemble_panel``):
+
+1. Stock grid. Each ticker gets one row per session of the stock calendar from its first to
+   its last bar; bars dated off the calendar are dropped. A session without a bar (vendor files
+   omit suspended days) becomes a suspended row: OHLC and prev_close = the last close, volume
+   and amount 0, adj_factor and is_st carried from the last bar. So ``shift(n)`` over a ticker
+   is always "n sessions ago".
+2. Prices. ``adj_open/high/low/close`` = raw x ``adj_factor`` (后复权, back-adjusted: the past
+   never changes when a later dividend arrives; forward adjustment would leak the future).
+   ``ret_1d`` = adj_close / previous adj_close - 1 (0 on suspended rows). A null adj_factor is
+   carried forward; leading nulls stay null rather than invent a jump.
+3. Limits and tradability. Vendor ``up_limit``/``down_limit`` win; where null they come from
+   rules (board, ST, date, prev_close). ``rules.tradability`` adds the flags (suspended,
+   opened/closed at a limit, one-price bars, can_buy/can_sell at open/close).
+4. Static columns from the instrument master: ``board``, ``metal`` (first metal tag),
+   ``sw_l2`` and ``metal_series`` (metals.series_for).
+5. As-of joins on the stock calendar: ``sector_close`` (801050.SI), ``market_close``
+   (000300.SH) and ``metal_close`` (the stock's metal series). A value dated t (the venue's
+   date) enters the first session d with t <= d for domestic venues (SHFE, GFEX, SMM, indices)
+   and t < d for venues that settle after the Beijing close (metals.SERIES[id]
+   .settles_after_close: LME, COMEX, FX; unknown series are treated the same way). It is then
+   carried forward at most ``max_ffill`` sessions, null beyond (a carry never looks ahead to
+   see how long a gap will be). ``metal_age`` counts the sessions since the value entered
+   (0 = fresh, the newest value knowable that day) and ``metal_stale`` = age > 0.
+
+The first session passed in ``sessions`` cannot see series values dated before it (the
+session before it is unknown); ``build_panel`` therefore starts the calendar ``max_ffill + 1``
+sessions before the first bar.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import numpy as np
+import polars as pl
+
+from screener import calendar, metals, rules
+from screener.config import Settings
+from screener.errors import DataUnavailableError
+from screener.schema import BARS_DAILY, MARKET_INDEX, SECTOR_INDEX
+from screener.store import Store
+
+PRICE_COLUMNS = ("open", "high", "low", "close")
+STATIC_COLUMNS = ("board", "metal", "sw_l2", "metal_series")
+PANEL_COLUMNS: tuple[str, ...] = (
+    "ticker",
+    "date",
+    *PRICE_COLUMNS,
+    "prev_close",
+    "volume",
+    "amount",
+    "adj_factor",
+    *(f"adj_{c}" for c in PRICE_COLUMNS),
+    "ret_1d",
+    "is_st",
+    "up_limit",
+    "down_limit",
+    *rules.TRADABILITY_COLUMNS,
+    *STATIC_COLUMNS,
+    "sector_close",
+    "market_close",
+    "metal_close",
+    "metal_stale",
+    "metal_age",
+)
+
+
+def build_panel(
+    store: Store,
+    *,
+    tickers: Sequence[str] | None = None,
+    start: dt.date,
+    end: dt.date,
+    settings: Settings,
+) -> pl.DataFrame:
+    """The panel for ``tickers`` (None: every ticker with bars) from ``start`` to ``end``.
+
+    Reads bars, the instrument master, the two indices and the metal series the tickers need
+    (from ``max_ffill_sessions + 1`` sessions before ``start``, so the first rows' as-of values
+    are complete), then calls ``assemble_panel``. Columns: ``PANEL_COLUMNS``.
+    """
+    known = store.sessions() if end > calendar.calendar_end() else ()
+    lead = settings.max_ffill_sessions + 1
+    before = calendar.sessions(
+        start - dt.timedelta(days=2 * lead + 30), start - dt.timedelta(days=1), known=known
+    )[-lead:]
+    sessions = [*before, *calendar.sessions(start, end, known=known)]
+    if not sessions:
+        raise DataUnavailableError(f"no trading session between {start} and {end}")
+    bars = store.read_bars(tickers, start=start, end=end)
+    instruments = store.read_instruments()
+    wanted = instruments.filter(pl.col("ticker").is_in(bars.get_column("ticker").to_list()))
+    tags = wanted.get_column("metals").to_list()
+    series_ids = sorted({s for s in map(metals.series_for, tags) if s})
+    return assemble_panel(
+        bars,
+        instruments,
+        store.read_index([SECTOR_INDEX, MARKET_INDEX], start=sessions[0], end=end),
+        store.read_series(series_ids, start=sessions[0], end=end),
+        sessions=sessions,
+        max_ffill=settings.max_ffill_sessions,
+        st_switch=settings.st_limit_switch,
+    )
+
+
+def assemble_panel(
+    bars: pl.DataFrame,
+    instruments: pl.DataFrame,
+    index: pl.DataFrame,
+    series: pl.DataFrame,
+    *,
+    sessions: Sequence[dt.date],
+    max_ffill: int,
+    st_switch: dt.date = rules.ST_LIMIT_SWITCH,
+) -> pl.DataFrame:
+    """The panel from in-memory frames (no store): see the module docstring for each step.
+
+    Parameters
+    ----------
+    bars
+        BARS_DAILY columns (missing optional columns are null): ticker, date, raw OHLC, ...
+    instruments
+        INSTRUMENTS columns; at least ticker, board, sw_l2, metals, list_date.
+    index, series
+        INDEX_DAILY / SERIES_DAILY rows (index_code or series_id, date, close).
+    sessions
+        The stock calendar, ascending.
+    max_ffill
+        Sessions a sector, market or metal value may be carried forward.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``PANEL_COLUMNS``, sorted by (ticker, date).
+    """
+    if not sessions:
+        raise ValueError("assemble_panel needs at least one session")
+    cal = pl.DataFrame({"date": list(sessions)}, schema={"date": pl.Date}).with_row_index("_i")
+    frame = _stock_grid(_conform_bars(bars), cal)
+    frame = _with_static(frame, instruments)
+    frame = _with_limits(frame, st_switch)
+    frame = rules.tradability(frame)
+    frame = frame.with_columns(
+        *(pl.col(c).mul(pl.col("adj_factor")).alias(f"adj_{c}") for c in PRICE_COLUMNS)
+    ).with_columns(
+        (pl.col("adj_close") / pl.col("adj_close").shift(1) - 1).over("ticker").alias("ret_1d")
+    )
+    frame = _with_indices(frame, index, cal, max_ffill)
+    frame = _with_metal(frame, series, cal, max_ffill)
+    return frame.select(PANEL_COLUMNS).sort("ticker", "date")
+
+
+def _conform_bars(bars: pl.DataFrame) -> pl.DataFrame:
+    return bars.select(
+        pl.col(c).cast(t) if c in bars.columns else pl.lit(None, dtype=t).alias(c)
+        for c, t in BARS_DAILY.columns.items()
+    )
+
+
+def _stock_grid(bars: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
+    """One row per session between each ticker's first and last bar; gaps become suspended."""
+    on_cal = bars.join(cal, on="date", how="inner")
+    span = on_cal.group_by("ticker").agg(pl.col("_i").min().alias("lo"), pl.col("_i").max())
+    grid = (
+        span.select("ticker", pl.int_ranges("lo", pl.col("_i") + 1, dtype=pl.UInt32).alias("_i"))
+        .explode("_i")
+        .join(cal, on="_i")
+        .join(on_cal.drop("_i"), on=["ticker", "date"], how="left")
+        .sort("ticker", "date")
+    )
+    missing = pl.col("close").is_null()
+    last = pl.col("close").forward_fill().over("ticker")
+    grid = grid.with_columns(
+        *(pl.when(missing).then(last).otherwise(pl.col(c)).alias(c) for c in PRICE_COLUMNS),
+        pl.when(missing).then(0).otherwise(pl.col("volume")).alias("volume"),
+        pl.when(missing).then(0.0).otherwise(pl.col("amount")).alias("amount"),
+        (missing | pl.col("suspended").fill_null(False)).alias("suspended"),
+        pl.col("adj_factor", "is_st").forward_fill().over("ticker"),
+        missing.alias("_missing"),
+    )
+    prev = pl.col("close").shift(1).over("ticker")
+    return grid.with_columns(
+        pl.when(pl.col("_missing")).then(prev).otherwise(pl.col("prev_close")).alias("prev_close")
+    ).drop("_missing")
+
+
+def _with_static(frame: pl.DataFrame, instruments: pl.DataFrame) -> pl.DataFrame:
+    """Join board, metal (first tag), sw_l2, metal_series and list_date from the master."""
+    tags = instruments.get_column("metals").to_list()
+    static = instruments.select(
+        "ticker",
+        "board",
+        pl.col("metals").list.first().alias("metal"),
+        "sw_l2",
+        pl.Series("metal_series", [metals.series_for(t) for t in tags], dtype=pl.String),
+        "list_date",
+    )
+    return frame.join(static, on="ticker", how="left", maintain_order="left")
+
+
+def _with_limits(frame: pl.DataFrame, st_switch: dt.date) -> pl.DataFrame:
+    """Fill null limit prices from the rules (vendor limits win); unknown boards get none.
+
+    ``session_no`` is known only when the panel starts on the listing day; otherwise the stock
+    counts as seasoned (an edge case only for listings a few sessions before the panel).
+    """
+    listed_here = pl.col("list_date") == pl.col("date").first().over("ticker")
+    ruled = frame.select(
+        "date",
+        "is_st",
+        "list_date",
+        "prev_close",
+        pl.when(pl.col("board").is_in(rules.BOARDS)).then(pl.col("board")).alias("board"),
+        pl.when(listed_here).then(pl.int_range(1, pl.len() + 1).over("ticker")).alias("session_no"),
+    ).with_columns(rules.limit_pct_expr(st_switch=st_switch))
+    up, down = rules.limit_price_exprs(pl.col("prev_close"), pl.col("limit_pct"))
+    known = pl.col("board").is_not_null()
+    limits = ruled.select(
+        pl.when(known).then(up).alias("up"), pl.when(known).then(down).alias("dn")
+    )
+    return frame.with_columns(
+        pl.coalesce(pl.col("up_limit"), limits.get_column("up")).alias("up_limit"),
+        pl.coalesce(pl.col("down_limit"), limits.get_column("dn")).alias("down_limit"),
+    )
+
+
+def asof_on_sessions(
+    values: pl.DataFrame, cal: pl.DataFrame, *, lagged: set[str], max_ffill: int
+) -> pl.DataFrame:
+    """Values (id, date, close) as known at each session: id, date, close, stale, age.
+
+    ``lagged`` ids enter the first session strictly after their date, others the first
+    session on or after it. Values dated before the first session are dropped. A value is
+    carried at most ``max_ffill`` sessions (close null beyond; age and stale still say why).
+    """
+    sess = cal.get_column("date").to_numpy()
+    first = cal.get_column("date").min()
+    v = values.filter(pl.col("close").is_finite()).sort("id", "date")
+    when = v.get_column("date").to_numpy()
+    late = v.get_column("id").is_in(sorted(lagged)).to_numpy()
+    pos = np.where(
+        late, np.searchsorted(sess, when, side="right"), np.searchsorted(sess, when, side="left")
+    )
+    v = (
+        v.with_columns(pl.Series("_i", pos, dtype=pl.UInt32))
+        .filter((pl.col("date") >= first) & (pl.col("_i") < len(sess)))
+        .unique(subset=["id", "_i"], keep="last", maintain_order=True)
+        .select("id", "_i", "close", pl.col("_i").alias("_src"))
+    )
+    ids = pl.DataFrame({"id": values.get_column("id").unique().sort()})
+    grid = ids.join(cal, how="cross").join(v, on=["id", "_i"], how="left").sort("id", "_i")
+    grid = grid.with_columns(pl.col("close", "_src").forward_fill().over("id"))
+    age = (pl.col("_i").cast(pl.Int64) - pl.col("_src").cast(pl.Int64)).alias("age")
+    return grid.select(
+        "id",
+        "date",
+        pl.when(age <= max_ffill).then(pl.col("close")).alias("close"),
+        (age > 0).alias("stale"),
+        age,
+    )
+
+
+def _lagged(ids: Sequence[str]) -> set[str]:
+    """Series known only from the next session: foreign settlements and unknown ids."""
+    return {i for i in ids if i not in metals.SERIES or metals.SERIES[i].settles_after_close}
+
+
+def _with_indices(
+    frame: pl.DataFrame, index: pl.DataFrame, cal: pl.DataFrame, max_ffill: int
+) -> pl.DataFrame:
+    """sector_close and market_close (domestic indices: a close enters its own session)."""
+    values = index.select(pl.col("index_code").alias("id"), "date", "close").filter(
+        pl.col("id").is_in([SECTOR_INDEX, MARKET_INDEX])
+    )
+    known = asof_on_sessions(values, cal, lagged=set(), max_ffill=max_ffill)
+    for code, name in ((SECTOR_INDEX, "sector_close"), (MARKET_INDEX, "market_close")):
+        one = known.filter(pl.col("id") == code).select("date", pl.col("close").alias(name))
+        frame = frame.join(one, on="date", how="left", maintain_order="left")
+    return frame
+
+
+def _with_metal(
+    frame: pl.DataFrame, series: pl.DataFrame, cal: pl.DataFrame, max_ffill: int
+) -> pl.DataFrame:
+    """metal_close, metal_stale, metal_age for each row's metal_series."""
+    values = series.select(pl.col("series_id").alias("id"), "date", "close")
+    ids = values.get_column("id").unique().to_list()
+    known = asof_on_sessions(values, cal, lagged=_lagged(ids), max_ffill=max_ffill).select(
+        pl.col("id").alias("metal_series"),
+        "date",
+        pl.col("close").alias("metal_close"),
+        pl.col("stale").alias("metal_stale"),
+        pl.col("age").alias("metal_age"),
+    )
+    return frame.join(known, on=["metal_series", "date"], how="left", maintain_order="left")

@@ -1,0 +1,113 @@
+"""Rich renderables for a backtest: metrics vs benchmarks, episodes, the event study."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+
+from screener.report.terminal import frame_table, synthetic_banner
+
+PCT = {
+    "total_return",
+    "annual_return",
+    "volatility",
+    "max_drawdown",
+    "hit_rate",
+    "avg_win",
+    "avg_loss",
+    "exposure",
+    "excess_return",
+    "alpha",
+}
+SHOWN = (
+    "total_return",
+    "annual_return",
+    "volatility",
+    "sharpe",
+    "sortino",
+    "max_drawdown",
+    "max_drawdown_start",
+    "max_drawdown_end",
+    "calmar",
+    "hit_rate",
+    "avg_win",
+    "avg_loss",
+    "exposure",
+    "turnover",
+    "costs_paid",
+    "trades",
+    "episodes",
+    "orders_blocked",
+)
+
+
+def _fmt(key: str, value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:+.2%}" if key in PCT else f"{value:,.3f}"
+    return str(value)
+
+
+def metrics_table(metrics: dict[str, Any], *, title: str = "metrics") -> Table:
+    """Headline metrics, then one row per benchmark (excess return, beta, alpha, IR)."""
+    table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in SHOWN:
+        if key in metrics:
+            table.add_row(key, _fmt(key, metrics[key]))
+    return table
+
+
+def benchmark_table(metrics: dict[str, Any]) -> Table:
+    """Strategy against each benchmark over the same sessions."""
+    table = Table(title="against the benchmarks", box=box.SIMPLE_HEAVY, header_style="bold")
+    keys = ("total_return", "excess_return", "beta", "alpha", "information_ratio", "correlation")
+    table.add_column("benchmark")
+    for k in keys:
+        table.add_column(k, justify="right")
+    for name, bench in (metrics.get("benchmarks") or {}).items():
+        table.add_row(name, *(_fmt(k, bench.get(k)) for k in keys))
+    return table
+
+
+def render_backtest(result: Any, *, synthetic: bool) -> Group:
+    """The whole run: banner, thesis, metrics, episodes with their picks, event-study CAR."""
+    parts: list[RenderableType] = [synthetic_banner()] if synthetic else []
+    m = result.manifest
+    parts.append(
+        f"[bold]{result.thesis.name}[/bold]  run {result.run_id}  "
+        f"{m['data_start']}..{m['data_end']}  ({m['tickers']} tickers)"
+    )
+    parts += [metrics_table(result.metrics), benchmark_table(result.metrics)]
+    episodes = result.compiled.episodes.with_columns(pl.selectors.temporal().cast(pl.String))
+    parts.append(frame_table(episodes, title=f"{episodes.height} trigger episodes"))
+    if result.event_study is not None:
+        parts.append(_event_table(result.event_study.summary))
+    return Group(*parts)
+
+
+def _event_table(summary: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"event study: {summary.get('n_events')} events in {summary.get('n_episodes')} "
+        f"episodes, window {summary.get('window')}",
+        box=box.SIMPLE_HEAVY,
+        header_style="bold",
+    )
+    for col in ("model", "CAR", "t (cross-section)", "t (BMP)", "t (Kolari-Pynnonen)"):
+        table.add_column(col, justify="left" if col == "model" else "right")
+    for model in ("market", "sector"):
+        s = summary.get(model) or {}
+        table.add_row(
+            model,
+            _fmt("total_return", s.get("car")),
+            *(_fmt("t", s.get(k)) for k in ("t_cross_section", "t_bmp", "t_kp")),
+        )
+    if summary.get("warning"):
+        table.caption = str(summary["warning"])
+    return table

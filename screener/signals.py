@@ -1,0 +1,203 @@
+"""Compile a thesis into target weights: trigger -> episodes -> selection weights -> exits.
+
+All decisions use data known at the close of session t and become ``target[t, j]`` (NaN = no
+instruction, 0 = exit); the execution layer fills them at t+1 (never at t). Selection itself
+(which names, with what score) comes from ``screen.rank_frame`` on the factor values of t.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from screener.metals import METAL_SERIES
+from screener.thesis import Condition, Exit, Thesis, Weigh
+
+
+def condition_subject(cond: Condition) -> str | None:
+    """The index code or series id a condition reads (None for breadth: the sector's stocks)."""
+    if cond.kind == "breadth":
+        return None
+    if cond.metal:
+        return METAL_SERIES[cond.metal]
+    return cond.index or cond.series
+
+
+def condition_mask(cond: Condition, close: np.ndarray, breadth_change: np.ndarray) -> np.ndarray:
+    """Where the condition holds on each session, from closes known at that session.
+
+    ``close``: the subject's closes on the backtest sessions (NaN = unknown). ``breadth_change``:
+    sessions x sector stocks, each stock's change over ``cond.window`` (NaN = not trading).
+    Unknown inputs never fire.
+    """
+    n = cond.window
+    if cond.kind == "breadth":
+        hit = breadth_change <= (cond.max_change_pct or 0.0) / 100.0
+        known = np.isfinite(breadth_change)
+        share = np.divide(hit.sum(1), known.sum(1), out=np.zeros(len(hit)), where=known.any(1))
+        return share * 100.0 >= (cond.min_share_pct or 100.0)
+    past = np.full_like(close, np.nan)
+    past[n:] = close[:-n] if n else close
+    if cond.kind == "change":
+        change = (close / past - 1.0) * 100.0
+        ok = np.isfinite(change)
+        if cond.min_change_pct is not None:
+            ok &= change >= cond.min_change_pct
+        if cond.max_change_pct is not None:
+            ok &= change <= cond.max_change_pct
+        return ok
+    window = _rolling_extreme(close, n, high=cond.kind == "breakout_high")
+    with np.errstate(invalid="ignore"):
+        return close > window if cond.kind == "breakout_high" else close < window
+
+
+def _rolling_extreme(close: np.ndarray, n: int, *, high: bool) -> np.ndarray:
+    """Max (or min) of the previous ``n`` closes, excluding today; NaN until n are known."""
+    out = np.full_like(close, np.nan)
+    for i in range(n, len(close)):
+        past = close[i - n : i]
+        if np.isfinite(past).all():
+            out[i] = past.max() if high else past.min()
+    return out
+
+
+def episode_starts(fired: np.ndarray, cooldown: int) -> list[int]:
+    """Sessions that start an episode: a firing session with no episode start in the previous
+    ``cooldown`` sessions (so a multi-day sell-off is one episode, not seven)."""
+    starts: list[int] = []
+    for i in np.flatnonzero(fired):
+        if not starts or i - starts[-1] > cooldown:
+            starts.append(int(i))
+    return starts
+
+
+def weights(scores: pl.DataFrame, weigh: Weigh, top_n: int) -> dict[str, float]:
+    """Target weights of the selected names (rows in rank order: ticker, score).
+
+    ``equal``: gross / top_n each; ``score``: proportional to rank-transformed scores (the best
+    name gets the most), scaled so that a full book uses ``gross``. Both capped at max_weight;
+    cash left over stays idle (fewer names than top_n, or capped weights).
+    """
+    tickers = scores.get_column("ticker").to_list()
+    if not tickers:
+        return {}
+    if weigh.method == "equal":
+        raw = np.full(len(tickers), 1.0 / top_n)
+    else:
+        ranks = np.arange(len(tickers), 0, -1, dtype=float)  # best first
+        raw = ranks / ranks.sum() * len(tickers) / top_n
+    w = np.minimum(raw * weigh.gross, weigh.max_weight)
+    return dict(zip(tickers, w.tolist(), strict=True))
+
+
+def exit_session(
+    entry_price: float, closes: np.ndarray, entry_index: int, rule: Exit, *, first_check: int
+) -> int | None:
+    """First session (absolute index) whose close triggers an exit, else None.
+
+    ``closes``: the name's back-adjusted closes for all sessions; ``first_check``: the first
+    session whose close may trigger (the entry session itself when entering at the open).
+    Hold N sessions: the decision is taken at the close of entry_index + N - 1.
+    """
+    last = min(entry_index + rule.hold_sessions - 1, len(closes) - 1)
+    peak = entry_price
+    for d in range(first_check, last + 1):
+        c = closes[d]
+        if not np.isfinite(c):
+            continue
+        ret = c / entry_price - 1.0
+        peak = max(peak, c)
+        if rule.take_profit_pct is not None and ret * 100 >= rule.take_profit_pct:
+            return d
+        if rule.stop_loss_pct is not None and ret * 100 <= -rule.stop_loss_pct:
+            return d
+        if rule.trailing_stop_pct is not None and (c / peak - 1) * 100 <= -rule.trailing_stop_pct:
+            return d
+    return last if entry_index + rule.hold_sessions - 1 < len(closes) else None
+
+
+@dataclass(frozen=True)
+class Holding:
+    """One name bought in one episode: signal at ``signal``, exit decided at ``exit``."""
+
+    episode: int
+    ticker: str
+    weight: float
+    signal: int
+    exit: int | None
+
+
+def plan_holdings(
+    thesis: Thesis,
+    selections: Mapping[int, dict[str, float]],
+    *,
+    tickers: Sequence[str],
+    adj_entry: np.ndarray,
+    adj_close: np.ndarray,
+) -> list[Holding]:
+    """Entries and exits per (episode, name). A name re-selected while held is re-targeted and
+    its exit clock restarts (the earlier exit is dropped)."""
+    col = {t: j for j, t in enumerate(tickers)}
+    n = adj_close.shape[0]
+    at_open = thesis.entry.at == "open"
+    plan: list[Holding] = []
+    for episode, (t, chosen) in enumerate(sorted(selections.items())):
+        for ticker, w in chosen.items():
+            j, e = col[ticker], t + 1
+            exit_at = None
+            if e < n and np.isfinite(adj_entry[e, j]):
+                first = e if at_open else e + 1
+                exit_at = exit_session(
+                    adj_entry[e, j], adj_close[:, j], e, thesis.exit, first_check=first
+                )
+            plan.append(Holding(episode, ticker, w, t, exit_at))
+    return _supersede(plan)
+
+
+def _supersede(plan: list[Holding]) -> list[Holding]:
+    out: list[Holding] = []
+    latest: dict[str, int] = {}
+    for h in sorted(plan, key=lambda h: (h.signal, h.episode)):
+        prev = latest.get(h.ticker)
+        if prev is not None:
+            p = out[prev]
+            if p.exit is None or p.exit >= h.signal:  # still held when re-selected
+                out[prev] = Holding(p.episode, p.ticker, p.weight, p.signal, None)
+        latest[h.ticker] = len(out)
+        out.append(h)
+    return out
+
+
+def target_weights(plan: Sequence[Holding], tickers: Sequence[str], n_sessions: int) -> np.ndarray:
+    """The dense target matrix the execution layer reads: weight at the signal, 0 at the exit."""
+    target = np.full((n_sessions, len(tickers)), np.nan)
+    col = {t: j for j, t in enumerate(tickers)}
+    for h in plan:
+        target[h.signal, col[h.ticker]] = h.weight
+    for h in plan:
+        if h.exit is not None and np.isnan(target[h.exit, col[h.ticker]]):
+            target[h.exit, col[h.ticker]] = 0.0
+    return target
+
+
+def holdings_frame(plan: Sequence[Holding], sessions: Sequence[dt.date]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "episode": [h.episode for h in plan],
+            "ticker": [h.ticker for h in plan],
+            "weight": [h.weight for h in plan],
+            "signal_date": [sessions[h.signal] for h in plan],
+            "exit_signal_date": [sessions[h.exit] if h.exit is not None else None for h in plan],
+        },
+        schema={
+            "episode": pl.Int64,
+            "ticker": pl.String,
+            "weight": pl.Float64,
+            "signal_date": pl.Date,
+            "exit_signal_date": pl.Date,
+        },
+    )

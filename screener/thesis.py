@@ -1,0 +1,281 @@
+"""Thesis files: a declarative spec in TOML with a closed vocabulary. Nothing is eval'd.
+
+A thesis reads as a sentence of small steps (bt): **when** the trigger fires (`trigger`),
+**what** to buy (`select`, a screen), **how much** (`weigh`), **when to fill** (`entry`),
+**when to leave** (`exit`), at what **cost** (`costs`), and which numbers to **sweep**.
+Loading validates every key, type and value and names the file, line and key on error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from screener.errors import ConfigError
+from screener.screen import Screen
+from screener.spec import TomlSource, build_spec, check_type, coerce
+
+CONDITION_KINDS = ("change", "breakout_high", "breakdown_low", "breadth")
+WEIGH_METHODS = ("equal", "score")
+ENTRY_AT = ("open", "close")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One test on an index, a commodity series or a metal's series over ``window`` sessions.
+
+    kind ``change``: the close-to-close change over ``window`` lies in [min_change_pct,
+    max_change_pct]; ``breakout_high``/``breakdown_low``: the close is above the highest
+    (below the lowest) close of the previous ``window`` sessions; ``breadth``: at least
+    ``min_share_pct`` % of the sector's stocks changed by <= ``max_change_pct`` over ``window``.
+    Exactly one of ``index``, ``series``, ``metal`` names the subject (breadth uses the sector).
+    """
+
+    kind: str = "change"
+    index: str | None = None
+    series: str | None = None
+    metal: str | None = None
+    window: int = 7
+    min_change_pct: float | None = None
+    max_change_pct: float | None = None
+    min_share_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class Trigger:
+    when: tuple[Condition, ...] = ()
+    cooldown_sessions: int = 20  # triggers closer than this to an episode's start merge into it
+    # while the screen finds no name (e.g. the note came out the weekend after the sell-off),
+    # retry it on up to this many following sessions, each with only what is known that day
+    select_within_sessions: int = 0
+
+
+@dataclass(frozen=True)
+class Weigh:
+    method: str = "equal"
+    max_weight: float = 0.2
+    gross: float = 1.0  # fraction of equity invested when every slot is filled
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: str = "open"  # the session after the signal: its open or its close
+
+
+@dataclass(frozen=True)
+class Exit:
+    hold_sessions: int = 20
+    take_profit_pct: float | None = None
+    stop_loss_pct: float | None = None
+    trailing_stop_pct: float | None = None
+
+
+@dataclass(frozen=True)
+class Thesis:
+    name: str
+    description: str = ""
+    trigger: Trigger = field(default_factory=Trigger)
+    select: Screen = field(default_factory=Screen)  # the selection is a screen
+    weigh: Weigh = field(default_factory=Weigh)
+    entry: Entry = field(default_factory=Entry)
+    exit: Exit = field(default_factory=Exit)
+    costs: Mapping[str, float] = field(default_factory=dict)
+    sweep: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    init_cash: float = 1_000_000.0
+    path: str = "<thesis>"
+    sha256: str = ""
+
+    def with_params(self, params: Mapping[str, float]) -> Thesis:
+        """A copy with dotted numeric fields replaced, e.g. {"exit.hold_sessions": 10}."""
+        out = self
+        for dotted, value in params.items():
+            section, _, key = dotted.partition(".")
+            if section == "costs":
+                out = replace(out, costs={**out.costs, key: value})
+                continue
+            if section == "trigger" and key.startswith("when"):
+                out = _replace_condition(out, key, value)
+                continue
+            part = getattr(out, section)
+            kind = get_type_hints(type(part))[key]
+            out = replace(out, **{section: replace(part, **{key: coerce(kind, value)})})
+        return out
+
+    def grid(self) -> Iterator[dict[str, float]]:
+        """Every combination of the sweep lists (one empty dict when there is no sweep)."""
+        keys = sorted(self.sweep)
+        for combo in itertools.product(*(self.sweep[k] for k in keys)):
+            yield dict(zip(keys, combo, strict=True))
+
+
+def _replace_condition(thesis: Thesis, key: str, value: float) -> Thesis:
+    """Sweep keys address conditions as ``trigger.when.0.max_change_pct``."""
+    _, index, attr = key.split(".")
+    conds = list(thesis.trigger.when)
+    kind = get_type_hints(Condition)[attr]
+    conds[int(index)] = replace(conds[int(index)], **{attr: coerce(kind, value)})
+    return replace(thesis, trigger=replace(thesis.trigger, when=tuple(conds)))
+
+
+_SECTIONS: dict[str, type] = {"select": Screen, "weigh": Weigh, "entry": Entry, "exit": Exit}
+_TOP_LEVEL = {"name", "description", "init_cash", "trigger", "costs", "sweep", *_SECTIONS}
+
+
+def load_thesis(path: str | Path) -> Thesis:
+    """Read and validate a thesis file; ConfigError names the file, line and key on any fault."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+        raw = tomllib.loads(data.decode("utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such thesis file") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    src = TomlSource(path, data.decode("utf-8"))
+    for key in raw:
+        if key not in _TOP_LEVEL:
+            raise src.error(key, f"unknown key (known: {', '.join(sorted(_TOP_LEVEL))})")
+    if not isinstance(raw.get("name"), str) or not raw["name"].strip():
+        raise src.error("name", "a thesis needs a non-empty name")
+    thesis = Thesis(
+        name=raw["name"],
+        description=check_type(src, "description", str, raw.get("description", "")),
+        init_cash=check_type(src, "init_cash", float, raw.get("init_cash", 1_000_000.0)),
+        trigger=_trigger(src, raw.get("trigger", {})),
+        costs=_costs(src, raw.get("costs", {})),
+        path=str(path),
+        sha256=hashlib.sha256(data).hexdigest(),
+        **{name: build_spec(src, cls, raw.get(name, {}), name) for name, cls in _SECTIONS.items()},
+    )
+    thesis = replace(thesis, sweep=_sweep(src, thesis, raw.get("sweep", {})))
+    validate(thesis, src)
+    return thesis
+
+
+def _trigger(src: TomlSource, raw: Any) -> Trigger:
+    if not isinstance(raw, dict):
+        raise src.error("trigger", "must be a table")
+    conds = raw.get("when", [])
+    if not isinstance(conds, list) or not conds:
+        raise src.error("trigger.when", "needs at least one [[trigger.when]] condition")
+    rest = {k: v for k, v in raw.items() if k != "when"}
+    base = build_spec(src, Trigger, rest, "trigger")
+    built = tuple(build_spec(src, Condition, c, f"trigger.when.{i}") for i, c in enumerate(conds))
+    return replace(base, when=built)
+
+
+def _costs(src: TomlSource, raw: Any) -> dict[str, float]:
+    from screener.rules import CostModel  # the defaults live there, in one place
+
+    if not isinstance(raw, dict):
+        raise src.error("costs", "must be a table")
+    known = {f.name for f in fields(CostModel) if f.type in ("float", float)}
+    out = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise src.error(f"costs.{key}", f"unknown cost (known: {', '.join(sorted(known))})")
+        out[key] = check_type(src, f"costs.{key}", float, value)
+        if out[key] < 0:
+            raise src.error(f"costs.{key}", "must be >= 0")
+    return out
+
+
+def _sweep(src: TomlSource, thesis: Thesis, raw: Any) -> dict[str, tuple[float, ...]]:
+    if not isinstance(raw, dict):
+        raise src.error("sweep", "must be a table of dotted keys to lists")
+    out = {}
+    for key, values in raw.items():
+        name = f"sweep.{key}"
+        if not isinstance(values, list) or not values:
+            raise src.error(name, "must be a non-empty list of numbers")
+        for v in values:
+            check_type(src, name, float, v)
+        try:
+            current = _lookup(thesis, key)
+        except (AttributeError, IndexError, KeyError, ValueError):
+            raise src.error(name, "names no numeric field of this thesis") from None
+        if isinstance(current, bool) or not isinstance(current, int | float | None):
+            raise src.error(name, "can only sweep numeric fields")
+        for v in values:
+            validate(thesis.with_params({key: v}), src, key_prefix=name)
+        out[key] = tuple(float(v) for v in values)
+    return out
+
+
+def _lookup(thesis: Thesis, dotted: str) -> Any:
+    section, _, key = dotted.partition(".")
+    if section == "costs":
+        from screener.rules import CostModel
+
+        return dict(dataclasses.asdict(CostModel()), **thesis.costs)[key]
+    if section == "trigger" and key.startswith("when."):
+        _, index, attr = key.split(".")
+        return getattr(thesis.trigger.when[int(index)], attr)
+    if section not in {"trigger", *_SECTIONS}:
+        raise KeyError(dotted)
+    return getattr(getattr(thesis, section), key)
+
+
+def validate(
+    thesis: Thesis, src: TomlSource | None = None, *, key_prefix: str | None = None
+) -> None:
+    """Impossible values are ConfigErrors naming the key (and the sweep entry that caused it)."""
+    src = src or TomlSource(Path(thesis.path), "")
+    for key, ok, reason in _rules(thesis):
+        if not ok:
+            if key_prefix:
+                raise src.error(key_prefix, f"a swept value makes {key} invalid: {reason}")
+            raise src.error(key, reason)
+
+
+def _rules(t: Thesis) -> Iterator[tuple[str, bool, str]]:
+    from screener.metals import METAL_SERIES, SERIES
+    from screener.screen import problems
+
+    for i, c in enumerate(t.trigger.when):
+        k = f"trigger.when.{i}"
+        subjects = [s for s in (c.index, c.series, c.metal) if s]
+        yield f"{k}.kind", c.kind in CONDITION_KINDS, f"must be one of {CONDITION_KINDS}"
+        yield f"{k}.window", c.window >= 1, "must be >= 1 session"
+        if c.kind != "breadth":
+            yield k, len(subjects) == 1, "name exactly one of index, series, metal"
+        yield f"{k}.series", c.series is None or c.series in SERIES, f"unknown series {c.series!r}"
+        yield f"{k}.metal", c.metal is None or c.metal in METAL_SERIES, f"unknown metal {c.metal!r}"
+        if c.kind == "change":
+            has_bound = c.min_change_pct is not None or c.max_change_pct is not None
+            yield k, has_bound, "a change condition needs min_change_pct or max_change_pct"
+            ordered = None in (c.min_change_pct, c.max_change_pct) or (
+                (c.min_change_pct or 0) <= (c.max_change_pct or 0)
+            )
+            yield f"{k}.min_change_pct", ordered, "must not exceed max_change_pct"
+        if c.kind == "breadth":
+            share_ok = c.min_share_pct is not None and 0 < c.min_share_pct <= 100
+            yield f"{k}.min_share_pct", share_ok, "breadth needs min_share_pct in (0, 100]"
+    yield "trigger.cooldown_sessions", t.trigger.cooldown_sessions >= 0, "must be >= 0"
+    yield "trigger.select_within_sessions", t.trigger.select_within_sessions >= 0, "must be >= 0"
+    for key, reason in problems(t.select):
+        yield f"select.{key}", False, reason
+    w = t.weigh
+    yield "weigh.method", w.method in WEIGH_METHODS, f"must be one of {WEIGH_METHODS}"
+    yield "weigh.max_weight", 0 < w.max_weight <= 1, "must be in (0, 1]"
+    yield "weigh.gross", 0 < w.gross <= 1, "must be in (0, 1]"
+    yield "entry.at", t.entry.at in ENTRY_AT, f"must be one of {ENTRY_AT}"
+    e = t.exit
+    yield "exit.hold_sessions", e.hold_sessions >= 1, "must be >= 1"
+    for name in ("take_profit_pct", "stop_loss_pct", "trailing_stop_pct"):
+        value = getattr(e, name)
+        limit = 1000 if name == "take_profit_pct" else 100
+        ok = value is None or 0 < value < limit
+        yield f"exit.{name}", ok, f"must be in (0, {limit})"
+    yield "init_cash", t.init_cash > 0, "must be > 0"
+
+
+def list_theses(folder: Path) -> list[Thesis]:
+    """Every thesis file in a folder, sorted by file name (invalid files raise)."""
+    return [load_thesis(p) for p in sorted(folder.glob("*.toml"))]

@@ -1,0 +1,277 @@
+"""The factor library: every factor against its slow reference, lookbacks, and no look-ahead."""
+
+from __future__ import annotations
+
+import datetime as dt
+import doctest
+import functools
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import polars as pl
+import pytest
+from factors.reference import (
+    Market,
+    reference_factors,
+    reference_oversold,
+    synthetic_market,
+)
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from screener import calendar, metals
+from screener.engine import evaluate
+from screener.factors import base, library, library_commodity, library_price
+from screener.factors.library import REGISTRY
+from screener.panel import assemble_panel
+
+REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
+BASE_FACTORS = [f for f in REGISTRY.values() if not f.needs]
+REQUIRED = (
+    "ret_1d",
+    "ret_5d",
+    "ret_20d",
+    "ret_60d",
+    "ret_120d",
+    "reversal_5d",
+    "rsi_14",
+    "drawdown_60d",
+    "drawdown_250d",
+    "ma_dist_20d",
+    "ma_dist_60d",
+    "vol_20d",
+    "vol_60d",
+    "downside_vol_20d",
+    "volume_surge_20d",
+    "amount_surge_20d",
+    "amihud_20d",
+    "beta_sector_60d",
+    "corr_sector_60d",
+    "beta_metal_60d",
+    "corr_metal_60d",
+    "metal_ret_5d",
+    "metal_ret_20d",
+    "divergence_7d",
+    "divergence_20d",
+    "rel_strength_20d",
+    "limit_up_count_20d",
+    "limit_down_count_20d",
+    "avg_amount_20d",
+    "oversold_score",
+)
+
+
+def panel_of(market: Market, max_ffill: int = 5) -> pl.DataFrame:
+    return assemble_panel(
+        market.bars,
+        market.instruments,
+        market.index,
+        market.series,
+        sessions=market.sessions,
+        max_ffill=max_ffill,
+    )
+
+
+def assert_matches(fast: pl.DataFrame, ref: pl.DataFrame, names: list[str]) -> None:
+    """Same nulls; values within 1e-9 relative (1e-12 of the column's scale near zero)."""
+    assert fast.select("ticker", "date").equals(ref.select("ticker", "date"))
+    for name in names:
+        a = fast.get_column(name).cast(pl.Float64).fill_null(np.nan).to_numpy()
+        b = ref.get_column(name).cast(pl.Float64).fill_null(np.nan).to_numpy()
+        assert np.array_equal(np.isnan(a), np.isnan(b)), f"{name}: null pattern differs"
+        assert np.isfinite(b).sum() > 50, f"{name}: too few values to prove anything"
+        scale = np.nanmax(np.abs(b))
+        close = np.isclose(a, b, rtol=1e-9, atol=1e-12 * scale, equal_nan=True)
+        assert close.all(), f"{name}: {np.flatnonzero(~close)[:5]} {a[~close][:3]} {b[~close][:3]}"
+
+
+def test_registry_has_the_named_factors() -> None:
+    assert set(REQUIRED) <= set(REGISTRY)
+    assert len(REGISTRY) >= 25
+    for name, f in REGISTRY.items():
+        assert f.name == name
+        assert f.summary and len(f.summary) < 120
+    table = library.describe()
+    assert table.columns == ["name", "lookback", "higher_is_better", "summary"]
+    assert table.height == len(REGISTRY)
+    expected = {"ret_20d": 21, "rsi_14": 15, "drawdown_250d": 250, "beta_metal_60d": 61}
+    assert {n: REGISTRY[n].lookback for n in expected} == expected
+    assert REGISTRY["oversold_score"].lookback == 250
+
+
+def test_directions() -> None:
+    worse_when_higher = {"rsi_14", "divergence_7d", "divergence_20d", "vol_20d", "amihud_20d"}
+    for name in worse_when_higher:
+        assert not REGISTRY[name].higher_is_better
+    assert REGISTRY["reversal_5d"].higher_is_better and REGISTRY["ret_20d"].higher_is_better
+
+
+def test_unknown_names_are_factor_errors() -> None:
+    with pytest.raises(base.FactorError, match="nope"):
+        library.lookup(["ret_5d", "nope"])
+
+
+@pytest.mark.parametrize("module", [base, library_price, library_commodity, library])
+def test_docstring_examples(module: object) -> None:
+    result = doctest.testmod(module, extraglobs={"example": base.example})  # type: ignore[arg-type]
+    assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_every_factor_matches_its_reference_on_synthetic_data(seed: int) -> None:
+    panel = panel_of(synthetic_market(seed))
+    fast = evaluate(panel, list(REGISTRY.values()))
+    ref = reference_factors(panel)
+    assert_matches(fast, ref, [f.name for f in BASE_FACTORS])
+    oversold = ref.with_columns(pl.Series("oversold_score", reference_oversold(ref)))
+    assert_matches(fast, oversold, ["oversold_score"])
+
+
+def test_first_value_arrives_exactly_after_the_lookback() -> None:
+    """On gap-free data each factor is null on rows < lookback - 1 and set on that row."""
+    n, rng = 300, np.random.default_rng(7)
+    frame = pl.DataFrame(
+        {
+            "ticker": np.repeat(["A", "B"], n),
+            "date": np.tile(np.arange(n), 2),
+            "adj_close": 10 * np.exp(np.cumsum(rng.normal(0, 0.02, 2 * n))),
+            "sector_close": 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 2 * n))),
+            "metal_close": 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 2 * n))),
+            "volume": rng.integers(1, 1000, 2 * n),
+            "amount": rng.uniform(1e6, 1e7, 2 * n),
+            "closed_limit_up": rng.random(2 * n) < 0.1,
+            "closed_limit_down": rng.random(2 * n) < 0.1,
+        }
+    ).with_columns(
+        (pl.col("adj_close") / pl.col("adj_close").shift(1) - 1).over("ticker").alias("ret_1d")
+    )
+    out = evaluate(frame, list(REGISTRY.values()))
+    for f in REGISTRY.values():
+        for ticker in ("A", "B"):
+            values = out.filter(pl.col("ticker") == ticker).get_column(f.name)
+            first = values.is_not_null().arg_max()
+            assert first == f.lookback - 1, f"{f.name}: first value on row {first}"
+
+
+def _realdata_market(root: Path) -> Market:
+    start, end = dt.date(2015, 1, 5), dt.date(2022, 1, 14)
+    tags = {
+        "600362.SH": "copper",
+        "000630.SZ": "copper",
+        "600490.SH": "copper",
+        "601899.SH": "gold",
+    }
+    stocks = (
+        pl.scan_parquet(root / "stocks_daily.parquet")
+        .filter(pl.col("ticker").is_in(list(tags)), pl.col("date").is_between(start, end))
+        .sort("ticker", "date")
+        .with_columns(
+            (pl.col("close").shift(1) / pl.col("prev_close"))
+            .fill_null(1.0)
+            .cum_prod()
+            .over("ticker")
+            .alias("adj_factor")
+        )
+        .collect()
+    )
+    index = (
+        pl.scan_parquet(root / "indices_daily.parquet")
+        .filter(pl.col("index_code").is_in(["801050.SI", "000300.SH"]))
+        .collect()
+    )
+    series = (
+        pl.scan_parquet(root / "commodities_daily.parquet")
+        .filter(pl.col("series_id").is_in(["SHFE.CU", "SHFE.AU"]))
+        .collect()
+    )
+    instruments = pl.DataFrame(
+        {
+            "ticker": list(tags),
+            "board": ["main"] * len(tags),
+            "sw_l2": [None] * len(tags),
+            "metals": [[m] for m in tags.values()],
+            "list_date": [None] * len(tags),
+        },
+        schema_overrides={"sw_l2": pl.String, "list_date": pl.Date},
+    )
+    return Market(stocks, instruments, index, series, calendar.sessions(start, end))
+
+
+def test_every_factor_matches_its_reference_on_real_data() -> None:
+    if not REALDATA.exists():
+        pytest.skip(f"{REALDATA} is absent: real-data validation needs ../shared/realdata")
+    panel = panel_of(_realdata_market(REALDATA))
+    assert panel.get_column("suspended").sum() > 50  # real suspensions are in the window
+    fast = evaluate(panel, list(REGISTRY.values()))
+    ref = reference_factors(panel)
+    assert_matches(fast, ref, [f.name for f in BASE_FACTORS])
+    oversold = ref.with_columns(pl.Series("oversold_score", reference_oversold(ref)))
+    assert_matches(fast, oversold, ["oversold_score"])
+
+
+# -- no look-ahead ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _market(seed: int) -> Market:
+    return synthetic_market(seed)
+
+
+def _perturb_after(market: Market, cut: dt.date, seed: int) -> Market:
+    """Change every value after ``cut`` (foreign series: from ``cut`` on), drop some rows."""
+    rng = np.random.default_rng(seed)
+
+    def jiggle(frame: pl.DataFrame, late: pl.Expr, cols: list[str]) -> pl.DataFrame:
+        k = frame.height
+        scaled = [
+            pl.when(late).then(pl.col(c) * pl.Series(rng.uniform(0.5, 1.5, k))).otherwise(c)
+            for c in cols
+        ]
+        drop = late & pl.Series(rng.random(k) < 0.2)
+        return frame.with_columns(scaled).filter(~drop)
+
+    after = pl.col("date") > cut
+    prices = ["open", "high", "low", "close", "prev_close", "amount", "adj_factor"]
+    prices += ["up_limit", "down_limit"]
+    bars = jiggle(market.bars, after, prices).with_columns(
+        pl.when(after).then(pl.col("volume") * 3).otherwise("volume").alias("volume"),
+        pl.when(after).then(~pl.col("suspended")).otherwise("suspended").alias("suspended"),
+        pl.when(after).then(~pl.col("is_st")).otherwise("is_st").alias("is_st"),
+    )
+    lagged = [s for s, v in metals.SERIES.items() if v.settles_after_close]
+    foreign = pl.col("series_id").is_in(lagged)
+    series = jiggle(market.series, after | (foreign & (pl.col("date") == cut)), ["close"])
+    extra = pl.DataFrame({"series_id": ["LME.CU.CASH"], "date": [cut], "close": [1.0]})
+    series = pl.concat([series.filter(~(foreign & (pl.col("date") == cut))), extra])
+    index = jiggle(market.index, after, ["close"])
+    return Market(bars, market.instruments, index, series, market.sessions)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.sampled_from([1, 2, 3]),
+    cut_at=st.integers(min_value=3, max_value=318),
+    noise=st.integers(min_value=0, max_value=2**31),
+    foreign=st.booleans(),
+)
+def test_nothing_after_t_changes_anything_up_to_t(
+    seed: int, cut_at: int, noise: int, foreign: bool
+) -> None:
+    market = _market(seed)
+    cut = market.sessions[cut_at]
+    changed = _perturb_after(market, cut, noise)
+    # foreign=True: copper names follow LME (a value dated t is known only on the next session)
+    copper = {"copper": "LME.CU.CASH"} if foreign else {}
+    with mock.patch.dict(metals.METAL_SERIES, copper):
+        runs = []
+        for m in (market, changed):
+            panel = panel_of(m)
+            values = evaluate(panel, list(REGISTRY.values()))
+            runs.append(panel.join(values, on=["ticker", "date"]))
+    up_to = pl.col("date") <= cut
+    assert_frame_equal(runs[0].filter(up_to), runs[1].filter(up_to), check_exact=True)
+    if foreign:
+        assert runs[0].filter(pl.col("metal_series") == "LME.CU.CASH").height > 0
+    assert not runs[0].filter(~up_to).equals(runs[1].filter(~up_to))  # the test has teeth

@@ -1,0 +1,193 @@
+"""The engine: dependency levels, one-pass evaluation, ranks, and compute_factors on a store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from unittest import mock
+
+import numpy as np
+import polars as pl
+import pytest
+from factors.reference import Market, synthetic_market
+from polars.testing import assert_frame_equal
+
+from screener import engine
+from screener.config import Settings
+from screener.errors import DataUnavailableError
+from screener.factors.base import Factor, FactorError, composite
+from screener.factors.library import REGISTRY
+from screener.panel import assemble_panel
+from screener.store import Store
+
+SETTINGS = Settings(max_ffill_sessions=5)
+
+
+@pytest.fixture(scope="module")
+def market() -> Market:
+    return synthetic_market(11)
+
+
+@pytest.fixture(scope="module")
+def panel(market: Market) -> pl.DataFrame:
+    return assemble_panel(
+        market.bars,
+        market.instruments,
+        market.index,
+        market.series,
+        sessions=market.sessions,
+        max_ffill=5,
+    )
+
+
+@pytest.fixture
+def loaded(store: Store, market: Market) -> Store:
+    store.upsert("bars_daily", market.bars)
+    store.upsert("instruments", market.instruments)
+    store.upsert("index_daily", market.index)
+    store.upsert("series_daily", market.series)
+    return store
+
+
+def test_resolve_orders_dependencies_in_levels() -> None:
+    levels = engine.resolve([REGISTRY["oversold_score"], REGISTRY["ret_20d"]])
+    names = [sorted(f.name for f in level) for level in levels]
+    assert names == [["divergence_20d", "drawdown_250d", "ret_20d", "rsi_14"], ["oversold_score"]]
+    double = composite("double", {"oversold_score": 1.0}, "Twice removed.")
+    assert len(engine.resolve([double])) == 3
+
+
+def test_resolve_rejects_cycles_and_unknown_needs() -> None:
+    loop = Factor("loop", pl.col("loop"), 1, True, "Itself.", needs=("loop",))
+    with pytest.raises(FactorError, match="needs itself"):
+        engine.resolve([loop])
+    orphan = Factor("orphan", pl.col("x"), 1, True, "Orphan.", needs=("nope",))
+    with pytest.raises(FactorError, match="unknown"):
+        engine.resolve([orphan])
+
+
+def test_evaluate_returns_values_then_ranks(panel: pl.DataFrame, market: Market) -> None:
+    chosen = [REGISTRY["oversold_score"], REGISTRY["rsi_14"]]
+    out = engine.evaluate(panel, chosen)
+    assert out.columns == [
+        "ticker",
+        "date",
+        "oversold_score",
+        "rsi_14",
+        "oversold_score_rank",
+        "rsi_14_rank",
+    ]
+    assert out.height == panel.height
+    assert all(out.schema[c] == pl.Float64 for c in out.columns[2:])
+    day = out.drop_nulls("rsi_14").filter(pl.col("date") == market.sessions[-8])
+    assert day.height >= 4
+    lowest = day.sort("rsi_14").row(0, named=True)  # lower RSI is better: rank 1
+    assert lowest["rsi_14_rank"] == 1.0
+    assert day.get_column("rsi_14_rank").min() == 0.0
+
+
+def test_dates_lazy_and_unsorted_input_give_the_same_numbers(panel: pl.DataFrame) -> None:
+    factors = list(REGISTRY.values())
+    full = engine.evaluate(panel, factors)
+    picked = [panel.get_column("date")[-1], panel.get_column("date")[-40]]
+    some = engine.evaluate(panel, factors, dates=picked)
+    assert_frame_equal(some, full.filter(pl.col("date").is_in(picked)))
+    shuffled = panel.sample(fraction=1.0, shuffle=True, seed=3)
+    assert_frame_equal(engine.evaluate(shuffled, factors), full)
+    assert_frame_equal(engine.evaluate(panel.lazy(), factors), full)
+
+
+def test_undefined_values_are_null_not_nan_or_inf() -> None:
+    frame = pl.DataFrame({"ticker": ["A", "B"], "date": [1, 1], "x": [0.0, 1.0]})
+    ratio = Factor("ratio", 1.0 / pl.col("x"), 1, True, "Inverse.")
+    nan = Factor("nan", pl.col("x") / pl.col("x"), 1, True, "Self ratio.")
+    out = engine.evaluate(frame, [ratio, nan])
+    assert out.get_column("ratio").to_list() == [None, 1.0]
+    assert out.get_column("nan").to_list() == [None, 1.0]
+    assert out.get_column("ratio_rank").to_list() == [None, 0.5]
+
+
+def test_missing_panel_columns_fail_before_running(panel: pl.DataFrame) -> None:
+    with pytest.raises(FactorError, match=r"metal_close"):
+        engine.evaluate(panel.drop("metal_close"), [REGISTRY["metal_ret_5d"]])
+
+
+def test_compute_factors_equals_evaluate_on_the_full_history(
+    loaded: Store, market: Market, panel: pl.DataFrame
+) -> None:
+    on = market.sessions[-4]  # every live name has a row (the last bars differ)
+    got = engine.compute_factors(loaded, on=on, settings=SETTINGS)
+    want = engine.evaluate(panel, list(REGISTRY.values()), dates=[on]).sort("ticker")
+    assert_frame_equal(got, want)
+    assert got.height == 5  # the sixth name was delisted before `on`
+
+
+def test_compute_factors_loads_only_the_history_it_needs(
+    loaded: Store, market: Market, panel: pl.DataFrame
+) -> None:
+    on = market.sessions[-4]  # every live name has a row (the last bars differ)
+    with mock.patch.object(engine, "build_panel", wraps=engine.build_panel) as spy:
+        got = engine.compute_factors(loaded, on=on, factors=["ret_5d", "rsi_14"], settings=SETTINGS)
+    depth = REGISTRY["rsi_14"].lookback + engine.HISTORY_MARGIN
+    assert spy.call_args.kwargs["start"] == market.sessions[-4 - depth + 1]
+    want = engine.evaluate(panel, [REGISTRY["ret_5d"], REGISTRY["rsi_14"]], dates=[on])
+    want = want.sort("ticker")
+    assert_frame_equal(got.drop("rsi_14"), want.drop("rsi_14"))  # a window: exact
+    # Wilder's RSI remembers its start by (13/14)^k: after ~250 sessions well below 1e-6
+    np.testing.assert_allclose(got.get_column("rsi_14"), want.get_column("rsi_14"), rtol=1e-6)
+
+
+def test_compute_factors_selects_rows_but_ranks_against_everyone(
+    loaded: Store, market: Market
+) -> None:
+    on = market.sessions[-4]  # every live name has a row (the last bars differ)
+    everyone = engine.compute_factors(loaded, on=on, factors=["ret_20d"], settings=SETTINGS)
+    one = engine.compute_factors(
+        loaded, on=on, tickers=["600001.SH"], factors=["ret_20d"], settings=SETTINGS
+    )
+    assert one.to_dicts() == everyone.filter(pl.col("ticker") == "600001.SH").to_dicts()
+    gold = engine.compute_factors(loaded, on=on, metal="gold", factors=["ret_20d"])
+    assert gold.get_column("ticker").to_list() == ["000003.SZ", "600002.SH"]  # any tag
+
+
+def test_compute_factors_rolls_a_weekend_back_to_friday(loaded: Store, market: Market) -> None:
+    friday = next(d for d in reversed(market.sessions) if d.weekday() == 4)
+    out = engine.compute_factors(
+        loaded, on=friday + dt.timedelta(days=1), factors=["ret_1d"], settings=SETTINGS
+    )
+    assert set(out.get_column("date")) == {friday}
+
+
+def test_compute_factors_errors(loaded: Store, market: Market) -> None:
+    on = market.sessions[-4]  # every live name has a row (the last bars differ)
+    with pytest.raises(FactorError, match="unknown factor"):
+        engine.compute_factors(loaded, on=on, factors=["ret_7y"])
+    with pytest.raises(FactorError, match="not both"):
+        engine.compute_factors(loaded, on=on, tickers=["600001.SH"], metal="copper")
+    with pytest.raises(FactorError, match="unknown metal"):
+        engine.compute_factors(loaded, on=on, metal="unobtainium")
+    with pytest.raises(DataUnavailableError, match=r"600999\.SH"):
+        engine.compute_factors(loaded, on=on, tickers=["600001.SH", "600999.SH"])
+    with pytest.raises(DataUnavailableError, match="no bars"):
+        engine.compute_factors(loaded, on=on + dt.timedelta(days=60))
+
+
+def test_compute_factors_on_the_demo_market(store: Store) -> None:
+    """End to end on the demo store: the seed note's date, copper names, every factor."""
+    from screener.ingest import demo
+    from screener.instruments import load_master
+
+    market = demo.generate(load_master(), start=dt.date(2024, 6, 3), end=dt.date(2026, 2, 13))
+    store.upsert("instruments", market.instruments)
+    store.upsert("bars_daily", market.bars)
+    store.upsert("index_daily", market.index)
+    store.upsert("series_daily", market.series)
+    out = engine.compute_factors(store, on=dt.date(2026, 2, 6), metal="copper")
+    assert out.height >= 5
+    assert set(out.get_column("date")) == {dt.date(2026, 2, 6)}
+    for name in REGISTRY:
+        values = out.get_column(name)
+        assert values.null_count() < out.height, f"{name} is null for every copper name"
+        ranks = out.get_column(f"{name}_rank").drop_nulls()
+        assert ranks.is_between(0.0, 1.0).all()
+    # the scripted sell-off: the sector fell about 15% in the 7 sessions to 2026-02-06
+    assert out.get_column("ret_5d").median() < 0  # type: ignore[operator]

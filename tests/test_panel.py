@@ -1,0 +1,273 @@
+"""The research panel: suspended rows, adjusted prices, limits, as-of joins without look-ahead."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from unittest import mock
+
+import polars as pl
+import pytest
+from factors.reference import synthetic_market
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from screener import calendar, metals
+from screener.config import Settings
+from screener.panel import PANEL_COLUMNS, asof_on_sessions, assemble_panel, build_panel
+from screener.store import Store
+
+DAYS = calendar.sessions(dt.date(2026, 1, 5), dt.date(2026, 2, 13))  # 29 sessions, Mon 5 Jan on
+
+
+def bars(ticker: str, rows: Sequence[tuple[int, float, float]], **extra: object) -> pl.DataFrame:
+    """Bars on DAYS[i] with (i, close, adj_factor); open/high/low = close, prev = last close."""
+    closes = [c for _, c, _ in rows]
+    return pl.DataFrame(
+        {
+            "ticker": ticker,
+            "date": [DAYS[i] for i, _, _ in rows],
+            "open": closes,
+            "high": closes,
+            "low": closes,
+            "close": closes,
+            "prev_close": [closes[0], *closes[:-1]],
+            "volume": 1000,
+            "amount": [1000.0 * c for c in closes],
+            "adj_factor": [float(a) for _, _, a in rows],
+            **extra,
+        }
+    )
+
+
+INSTRUMENTS = pl.DataFrame(
+    {
+        "ticker": ["600001.SH", "300002.SZ", "600003.SH"],
+        "board": ["main", "chinext", None],
+        "sw_l2": ["801055.SI", "801056.SI", None],
+        "metals": [["copper", "gold"], ["lithium"], []],
+        "list_date": [dt.date(2001, 1, 1), dt.date(2020, 1, 1), None],
+    },
+    schema_overrides={"metals": pl.List(pl.String)},
+)
+NO_INDEX = pl.DataFrame(schema={"index_code": pl.String, "date": pl.Date, "close": pl.Float64})
+NO_SERIES = pl.DataFrame(schema={"series_id": pl.String, "date": pl.Date, "close": pl.Float64})
+
+
+def panel(
+    b: pl.DataFrame,
+    index: pl.DataFrame = NO_INDEX,
+    series: pl.DataFrame = NO_SERIES,
+    max_ffill: int = 5,
+) -> pl.DataFrame:
+    return assemble_panel(b, INSTRUMENTS, index, series, sessions=DAYS, max_ffill=max_ffill)
+
+
+def test_columns_order_and_static_fields() -> None:
+    p = panel(pl.concat([bars("600001.SH", [(0, 10.0, 1.0)]), bars("300002.SZ", [(1, 5.0, 1)])]))
+    assert tuple(p.columns) == PANEL_COLUMNS
+    assert p.get_column("ticker").to_list() == ["300002.SZ", "600001.SH"]
+    first = p.row(1, named=True)
+    assert (first["board"], first["metal"], first["sw_l2"]) == ("main", "copper", "801055.SI")
+    assert first["metal_series"] == "SHFE.CU"  # first tag with a series
+
+
+def test_missing_sessions_become_suspended_rows_with_the_last_close() -> None:
+    p = panel(bars("600001.SH", [(0, 10.0, 1.0), (1, 11.0, 1.0), (4, 12.1, 1.0)]))
+    assert p.get_column("date").to_list() == DAYS[:5]  # first to last bar, no more
+    gap = p.filter(pl.col("date").is_in(DAYS[2:4]))
+    assert gap.get_column("suspended").to_list() == [True, True]
+    for col in ("open", "high", "low", "close", "prev_close"):
+        assert gap.get_column(col).to_list() == [11.0, 11.0]
+    assert gap.get_column("volume").to_list() == [0, 0]
+    assert gap.get_column("ret_1d").to_list() == [0.0, 0.0]
+    assert not gap.get_column("can_buy_open").any()
+    assert p.get_column("ret_1d").to_list()[4] == pytest.approx(0.1)  # 12.1 over the last 11
+
+
+def test_zero_volume_bar_is_suspended() -> None:
+    b = bars("600001.SH", [(0, 10.0, 1.0), (1, 10.0, 1.0)]).with_columns(
+        pl.Series("volume", [1000, 0])
+    )
+    assert panel(b).get_column("suspended").to_list() == [False, True]
+
+
+def test_back_adjusted_prices_and_returns_across_an_ex_date() -> None:
+    # a 10% bonus issue: raw close falls 10 -> 9.2 but the adjusted series rises 1.2%
+    b = bars("600001.SH", [(0, 10.0, 1.0), (1, 9.2, 1.1)]).with_columns(
+        pl.Series("prev_close", [10.0, 10.0 / 1.1])
+    )
+    p = panel(b)
+    assert p.get_column("adj_close").to_list() == [10.0, pytest.approx(10.12)]
+    assert p.get_column("adj_open").to_list()[1] == pytest.approx(9.2 * 1.1)
+    assert p.get_column("ret_1d").to_list()[1] == pytest.approx(0.012)
+
+
+def test_back_adjustment_never_changes_the_past() -> None:
+    """A later corporate action (factor x2 from day 3) leaves earlier adjusted prices alone."""
+    before = panel(bars("600001.SH", [(0, 10.0, 1.0), (1, 10.5, 1.0), (2, 11.0, 1.0)]))
+    after = panel(
+        bars("600001.SH", [(0, 10.0, 1.0), (1, 10.5, 1.0), (2, 11.0, 1.0), (3, 5.6, 2.0)])
+    )
+    assert after.head(3).get_column("adj_close").equals(before.get_column("adj_close"))
+
+
+def test_leading_null_adj_factor_stays_null_and_later_nulls_carry() -> None:
+    b = bars("600001.SH", [(0, 10.0, 1.0), (1, 10.0, 1.0), (2, 11.0, 1.0)]).with_columns(
+        pl.Series("adj_factor", [None, 1.5, None])
+    )
+    assert panel(b).get_column("adj_close").to_list() == [None, 15.0, 16.5]
+
+
+def test_limit_prices_vendor_first_then_rules() -> None:
+    b = pl.concat(
+        [
+            bars("600001.SH", [(0, 10.0, 1.0), (1, 11.0, 1.0)]).with_columns(
+                up_limit=pl.Series([11.0, 99.0]), down_limit=pl.Series([9.0, None])
+            ),
+            bars("300002.SZ", [(0, 1.15, 1.0), (1, 1.15, 1.0)]),
+            bars("600003.SH", [(0, 5.0, 1.0)]),  # no board: no limit invented
+        ],
+        how="diagonal",
+    )
+    p = panel(b).sort("ticker", "date")
+    rows = {(r["ticker"], r["date"]): r for r in p.iter_rows(named=True)}
+    assert rows["600001.SH", DAYS[0]]["up_limit"] == 11.0  # vendor
+    assert rows["600001.SH", DAYS[1]]["up_limit"] == 99.0
+    assert rows["600001.SH", DAYS[1]]["down_limit"] == 9.0  # rules: 10.0 x 0.9
+    assert rows["600001.SH", DAYS[0]]["closed_limit_up"] is False
+    assert rows["300002.SZ", DAYS[1]]["up_limit"] == 1.38  # ChiNext 20%, half-up fen
+    assert rows["600003.SH", DAYS[0]]["up_limit"] is None
+
+
+def series(sid: str, values: dict[dt.date, float]) -> pl.DataFrame:
+    return pl.DataFrame({"series_id": sid, "date": list(values), "close": list(values.values())})
+
+
+def test_domestic_values_enter_their_own_session_foreign_the_next() -> None:
+    b = bars("600001.SH", [(i, 10.0, 1.0) for i in range(6)])
+    cu = {DAYS[1]: 100.0, DAYS[2]: 101.0, DAYS[4]: 104.0}
+    p = panel(b, series=series("SHFE.CU", cu))
+    assert p.get_column("metal_close").to_list() == [None, 100.0, 101.0, 101.0, 104.0, 104.0]
+    assert p.get_column("metal_stale").to_list() == [None, False, False, True, False, True]
+    assert p.get_column("metal_age").to_list() == [None, 0, 0, 1, 0, 1]
+    with_lme = INSTRUMENTS.with_columns(pl.Series("metals", [["copper"], [], []]))
+    with mock.patch.dict(metals.METAL_SERIES, {"copper": "LME.CU.CASH"}):
+        p = assemble_panel(
+            b, with_lme, NO_INDEX, series("LME.CU.CASH", cu), sessions=DAYS, max_ffill=5
+        )
+    assert p.get_column("metal_close").to_list() == [None, None, 100.0, 101.0, 101.0, 104.0]
+    assert p.get_column("metal_stale").to_list() == [None, None, False, False, True, False]
+
+
+def test_weekend_and_holiday_values_enter_the_next_session() -> None:
+    b = bars("600001.SH", [(i, 10.0, 1.0) for i in range(6)])
+    saturday = DAYS[4] + dt.timedelta(days=1)  # DAYS[4] is Friday 9 Jan
+    assert saturday.weekday() == 5
+    p = panel(b, series=series("SHFE.CU", {DAYS[0]: 1.0, saturday: 2.0}))
+    assert p.get_column("metal_close").to_list() == [1.0, 1.0, 1.0, 1.0, 1.0, 2.0]
+
+
+def test_carry_stops_after_max_ffill_sessions() -> None:
+    b = bars("600001.SH", [(i, 10.0, 1.0) for i in range(8)])
+    p = panel(b, series=series("SHFE.CU", {DAYS[0]: 1.0, DAYS[7]: 2.0}), max_ffill=3)
+    assert p.get_column("metal_close").to_list() == [1.0] * 4 + [None] * 3 + [2.0]
+    assert p.get_column("metal_age").to_list() == [0, 1, 2, 3, 4, 5, 6, 0]
+    idx = pl.DataFrame({"index_code": "801050.SI", "date": [DAYS[0]], "close": [7.0]})
+    p = panel(b, index=idx, max_ffill=2)
+    assert p.get_column("sector_close").to_list() == [7.0] * 3 + [None] * 5
+    assert p.get_column("market_close").null_count() == 8
+
+
+def asof_by_loop(
+    values: pl.DataFrame, days: list[dt.date], lagged: set[str], max_ffill: int
+) -> dict[tuple[str, dt.date], float | None]:
+    """For each session, the newest value known by then, if it entered <= max_ffill ago."""
+    out: dict[tuple[str, dt.date], float | None] = {}
+    rows = values.sort("date").iter_rows()
+    by_id: dict[str, list[tuple[dt.date, float]]] = {}
+    for sid, d, close in rows:
+        by_id.setdefault(sid, []).append((d, close))
+    for sid, obs in by_id.items():
+        for k, day in enumerate(days):
+            known = [
+                (d, c) for d, c in obs if d >= days[0] and (d < day if sid in lagged else d <= day)
+            ]
+            if not known:
+                out[sid, day] = None
+                continue
+            d, c = known[-1]
+            entered = next(i for i, s in enumerate(days) if (s > d if sid in lagged else s >= d))
+            out[sid, day] = c if k - entered <= max_ffill else None
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    present=st.lists(st.booleans(), min_size=40, max_size=40),
+    max_ffill=st.integers(0, 4),
+    lagged=st.booleans(),
+)
+def test_asof_matches_a_loop(present: list[bool], max_ffill: int, lagged: bool) -> None:
+    cal_days = [DAYS[0] + dt.timedelta(days=i) for i in range(40)]  # weekends included
+    dates = [d for d, keep in zip(cal_days, present, strict=True) if keep]
+    values = pl.DataFrame(
+        {"id": "X", "date": dates, "close": [float(i) for i in range(len(dates))]},
+        schema={"id": pl.String, "date": pl.Date, "close": pl.Float64},
+    )
+    cal = pl.DataFrame({"date": DAYS}).with_row_index("_i")
+    ids = {"X"} if lagged else set()
+    got = asof_on_sessions(values, cal, lagged=ids, max_ffill=max_ffill)
+    want = asof_by_loop(values, DAYS, ids, max_ffill)
+    if not dates:
+        assert got.get_column("close").null_count() == got.height
+        return
+    assert {(r["id"], r["date"]): r["close"] for r in got.iter_rows(named=True)} == want
+
+
+def test_build_panel_reads_the_store_like_assemble_panel(store: Store) -> None:
+    market = synthetic_market(4)
+    store.upsert("bars_daily", market.bars)
+    store.upsert("instruments", market.instruments)
+    store.upsert("index_daily", market.index)
+    store.upsert("series_daily", market.series)
+    start, end = market.sessions[0], market.sessions[-1]
+    got = build_panel(store, start=start, end=end, settings=Settings(max_ffill_sessions=5))
+    want = assemble_panel(
+        market.bars,
+        market.instruments,
+        market.index,
+        market.series,
+        sessions=market.sessions,
+        max_ffill=5,
+    )
+    assert_frame_equal(got, want)
+    some = build_panel(store, tickers=["600001.SH"], start=start, end=end, settings=Settings())
+    assert some.get_column("ticker").unique().to_list() == ["600001.SH"]
+    assert some.get_column("metal_close").null_count() < some.height
+
+
+def test_a_late_window_sees_series_values_from_before_it(store: Store) -> None:
+    """Rows at the window start carry the last series value from before the window."""
+    market = synthetic_market(4)
+    store.upsert("bars_daily", market.bars)
+    store.upsert("instruments", market.instruments)
+    store.upsert("series_daily", market.series)
+    full = assemble_panel(
+        market.bars,
+        market.instruments,
+        market.index.clear(),
+        market.series,
+        sessions=market.sessions,
+        max_ffill=5,
+    )
+    start = market.sessions[64]  # inside the synthetic series gap (sessions 60-67)
+    late = build_panel(store, start=start, end=market.sessions[-1], settings=Settings())
+    cols = ["metal_close", "metal_age", "metal_stale"]
+    both = late.join(full, on=["ticker", "date"], suffix="_full")
+    assert both.height > 0.9 * late.height  # only names suspended at the start differ
+    for col in cols:
+        assert both.get_column(col).equals(both.get_column(f"{col}_full")), col
+    first = both.filter(pl.col("date") == start)
+    assert (first.get_column("metal_age") > 0).any()  # carried from before the window

@@ -1,0 +1,153 @@
+"""End to end: a thesis on a tiny hand-made store against a hand-computed trade list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from screener import calendar
+from screener.config import Settings
+from screener.runs import list_runs, load_run, run_backtest
+from screener.store import Store
+from screener.thesis import load_thesis
+
+SESSIONS = calendar.sessions(dt.date(2024, 3, 1), dt.date(2024, 4, 30))[:30]
+# Stock A slides 20% into session 10 while B slips 5%: a reversal screen must pick A.
+A = [10.0] * 6 + [9.6, 9.2, 8.8, 8.4, 8.0, 8.0, 8.1, 8.2, 8.3] + [8.3] * 15
+B = [20.0] * 6 + [19.8, 19.6, 19.4, 19.2, 19.0] + [19.0] * 19
+INDEX = [100.0] * 4 + [100 - 16 * k / 7 for k in range(1, 8)] + [84.0] * 19
+
+THESIS = """
+name = "tiny dip"
+[trigger]
+cooldown_sessions = 20
+[[trigger.when]]
+index = "801050.SI"
+window = 7
+max_change_pct = -15.0
+[select]
+universe = "sector"
+score = "reversal_5d"
+top_n = 1
+min_avg_amount = 0.0
+exclude_st = true
+[weigh]
+method = "equal"
+max_weight = 0.5
+gross = 0.5
+[entry]
+at = "open"
+[exit]
+hold_sessions = 3
+"""
+
+
+def bars(ticker: str, closes: list[float]) -> pl.DataFrame:
+    prev = [closes[0], *closes[:-1]]
+    return pl.DataFrame(
+        {
+            "ticker": ticker,
+            "date": SESSIONS,
+            "open": closes,
+            "high": closes,
+            "low": closes,
+            "close": closes,
+            "prev_close": prev,
+            "volume": [1_000_000] * len(closes),
+            "amount": [c * 1e6 for c in closes],
+            "adj_factor": 1.0,
+            "suspended": False,
+            "is_st": False,
+        }
+    )
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Store:
+    store = Store(tmp_path / "tiny.duckdb")
+    inst = pl.DataFrame(
+        {
+            "ticker": ["600001.SH", "600002.SH"],
+            "name": ["甲有色", "乙有色"],
+            "aliases": [[], []],
+            "exchange": "SSE",
+            "board": "main",
+            "sw_l1": "801050.SI",
+            "sw_l2": "801055.SI",
+            "metals": [["copper"], ["copper"]],
+            "list_date": dt.date(2010, 1, 4),
+        }
+    )
+    index = pl.DataFrame(
+        {
+            "index_code": ["801050.SI"] * 30 + ["000300.SH"] * 30,
+            "date": SESSIONS * 2,
+            "close": INDEX + [3000.0] * 30,
+        }
+    )
+    with store.transaction():
+        store.upsert("instruments", inst)
+        store.upsert("bars_daily", pl.concat([bars("600001.SH", A), bars("600002.SH", B)]))
+        store.upsert("index_daily", index)
+    return store
+
+
+def test_hand_computed_trades_and_cash(tiny: Store, tmp_path: Path) -> None:
+    path = tmp_path / "tiny.toml"
+    path.write_text(THESIS, encoding="utf-8")
+    result = run_backtest(tiny, load_thesis(path), settings=Settings())
+    ep = result.compiled.episodes.row(0, named=True)
+    assert result.compiled.episodes.height == 1 and ep["trigger_date"] == SESSIONS[10]
+    assert result.compiled.selections["ticker"].to_list() == ["600001.SH"]
+    fills = result.orders.filter(pl.col("status") == "filled").sort("date")
+    # buy at the open of session 11: 0.5 x 1,000,000 / 8.00 = 62,500 shares (whole lots)
+    # exit: hold 3 sessions from 11 -> decided at the close of 13, sold at the open of 14 (8.30)
+    assert fills.select("date", "ticker", "side", "shares").rows() == [
+        (SESSIONS[11], "600001.SH", "buy", 62_500.0),
+        (SESSIONS[14], "600001.SH", "sell", 62_500.0),
+    ]
+    buy_cost = 500_000 * 0.00025 + 500_000 * 0.00001  # commission 125 + transfer fee 5
+    sell_value = 62_500 * 8.30  # 518,750
+    sell_cost = sell_value * (0.00025 + 0.0005 + 0.00001)  # commission, stamp duty, transfer
+    cash = 1_000_000 - 500_000 - buy_cost + sell_value - sell_cost
+    assert result.equity["value"][-1] == pytest.approx(cash, abs=0.01)
+    trip = result.trades.row(0, named=True)
+    assert trip["pnl"] == pytest.approx(cash - 1_000_000, abs=0.01)
+    assert result.metrics["episodes"] == 1 and result.metrics["trades"] == 1
+    assert result.metrics["costs_paid"] == pytest.approx(buy_cost + sell_cost, abs=0.01)
+
+
+def test_run_is_recorded_and_reloadable(tiny: Store, tmp_path: Path) -> None:
+    path = tmp_path / "tiny.toml"
+    path.write_text(THESIS, encoding="utf-8")
+    result = run_backtest(tiny, load_thesis(path), settings=Settings())
+    listed = list_runs(tiny)
+    assert listed["run_id"].to_list() == [result.run_id]
+    row, frames = load_run(tiny, result.run_id)
+    assert row["thesis_hash"] == result.thesis.sha256
+    assert row["metrics"]["metrics"]["total_return"] == pytest.approx(
+        result.metrics["total_return"]
+    )
+    assert frames["equity"].equals(result.equity)
+    assert frames["selections"]["ticker"].to_list() == ["600001.SH"]
+
+
+def test_future_prices_do_not_move_past_decisions(tiny: Store, tmp_path: Path) -> None:
+    """Perturb every bar after the exit fill: the trades up to it must not change."""
+    path = tmp_path / "tiny.toml"
+    path.write_text(THESIS, encoding="utf-8")
+    before = run_backtest(tiny, load_thesis(path), settings=Settings(), record_run=False)
+    later = [d for d in SESSIONS if d > SESSIONS[14]]
+    shocked = (
+        tiny.read_bars()
+        .filter(pl.col("date").is_in(later))
+        .with_columns(pl.col("open", "high", "low", "close", "prev_close") * 1.07)
+    )
+    tiny.upsert("bars_daily", shocked)
+    after = run_backtest(tiny, load_thesis(path), settings=Settings(), record_run=False)
+    keep = pl.col("date") <= SESSIONS[14]
+    assert before.orders.filter(keep).equals(after.orders.filter(keep))
+    assert before.equity.filter(keep).equals(after.equity.filter(keep))

@@ -1,0 +1,108 @@
+from pathlib import Path
+
+import pytest
+
+from screener.errors import ConfigError
+from screener.thesis import Condition, list_theses, load_thesis
+
+STRATEGIES = Path(__file__).resolve().parents[1] / "strategies"
+
+MINIMAL = """
+name = "t"
+[[trigger.when]]
+index = "801050.SI"
+window = 7
+max_change_pct = -15.0
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "t.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_theses_load() -> None:
+    theses = list_theses(STRATEGIES)
+    names = {t.name for t in theses}
+    assert "Oversold nonferrous dip" in names and len(theses) >= 3
+    dip = load_thesis(STRATEGIES / "oversold_nonferrous_dip.toml")
+    assert dip.trigger.when[0] == Condition(
+        kind="change", index="801050.SI", window=7, max_change_pct=-15.0
+    )
+    assert dip.select.universe == "picks" and dip.entry.at == "open"
+    assert dip.costs["min_commission"] == 5.0
+    assert len(dip.sha256) == 64
+
+
+def test_minimal_thesis_takes_defaults(tmp_path: Path) -> None:
+    t = load_thesis(write(tmp_path, MINIMAL))
+    assert t.exit.hold_sessions == 20 and t.weigh.method == "equal"
+    assert list(t.grid()) == [{}]
+
+
+def test_grid_and_with_params(tmp_path: Path) -> None:
+    sweep = '"exit.hold_sessions" = [5, 10]\n"trigger.when.0.max_change_pct" = [-10, -15]\n'
+    text = MINIMAL + "[sweep]\n" + sweep
+    t = load_thesis(write(tmp_path, text))
+    grid = list(t.grid())
+    assert len(grid) == 4
+    changed = t.with_params({"exit.hold_sessions": 5.0, "trigger.when.0.max_change_pct": -10.0})
+    assert changed.exit.hold_sessions == 5 and isinstance(changed.exit.hold_sessions, int)
+    assert changed.trigger.when[0].max_change_pct == -10.0
+    assert t.exit.hold_sessions == 20  # the original is untouched (frozen values)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("[exit]\nhold_sesions = 5\n", r"t.toml:\d+: 'exit.hold_sesions': unknown key"),
+        ('[exit]\nhold_sessions = "5"\n', r"'exit.hold_sessions': must be int"),
+        ("[exit]\nhold_sessions = 0\n", r"'exit.hold_sessions': must be >= 1"),
+        ("[weigh]\nmax_weight = 1.5\n", r"'weigh.max_weight': must be in \(0, 1\]"),
+        ('[select]\nscore = "no_such_factor"\n', r"'select.score': unknown factor"),
+        ('[select]\nuniverse = "metal"\n', r"'select.metal': universe 'metal' needs"),
+        ('[entry]\nat = "noon"\n', r"'entry.at': must be one of"),
+        ("[costs]\nstamp = 0.1\n", r"'costs.stamp': unknown cost"),
+        ("[costs]\ncommission_rate = -0.1\n", r"'costs.commission_rate': must be >= 0"),
+        ('[sweep]\n"exit.hold_sessions" = [10, 0]\n', r"'sweep.exit.hold_sessions': a swept"),
+        ('[sweep]\n"exit.nothing" = [1]\n', r"'sweep.exit.nothing': names no numeric field"),
+        ("colour = 1\n", r"'colour': unknown key"),
+    ],
+)
+def test_bad_thesis_names_file_line_and_key(tmp_path: Path, extra: str, message: str) -> None:
+    text = MINIMAL + extra if extra.startswith("[") else extra + MINIMAL  # top-level keys first
+    with pytest.raises(ConfigError, match=message):
+        load_thesis(write(tmp_path, text))
+
+
+def test_error_points_at_the_offending_line(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "[exit]\nhold_sessions = 20\nstop_los_pct = 5\n")
+    with pytest.raises(ConfigError) as err:
+        load_thesis(path)
+    line = int(str(err.value).split(":")[1])
+    assert path.read_text().splitlines()[line - 1].startswith("stop_los_pct")
+
+
+@pytest.mark.parametrize(
+    ("cond", "message"),
+    [
+        ('index = "801050.SI"\nseries = "SHFE.CU"\nmax_change_pct = -1\n', "exactly one of"),
+        ('series = "SHFE.XX"\nmax_change_pct = -1\n', "unknown series"),
+        ('index = "801050.SI"\n', "needs min_change_pct or max_change_pct"),
+        ('index = "801050.SI"\nmin_change_pct = 5\nmax_change_pct = 1\n', "must not exceed"),
+        ('kind = "moon"\nindex = "801050.SI"\n', "must be one of"),
+    ],
+)
+def test_bad_conditions(tmp_path: Path, cond: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_thesis(write(tmp_path, f'name = "t"\n[[trigger.when]]\n{cond}'))
+
+
+def test_not_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_thesis(write(tmp_path, "name = \n"))
+    with pytest.raises(ConfigError, match="no such thesis file"):
+        load_thesis(tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match="at least one"):
+        load_thesis(write(tmp_path, 'name = "t"\n'))
