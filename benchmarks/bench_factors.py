@@ -8,6 +8,13 @@ Builds a synthetic panel (numpy, seeded; the columns factors read), then times
 process's resident memory for the peak. Then computes a subset of factors the way a pandas user
 would (``groupby("ticker").rolling(...)``, ``groupby().pct_change``, ``groupby("date").rank``),
 checks the numbers agree with polars and prints the speed ratio on that subset.
+
+Recorded on the shared 2-core, 24 GB development box (other jobs running), 5,000 x 2,500:
+evaluate, 30 factors + 30 ranks: 75-77 s wall, 86-95 s CPU, peak RSS 9.9-10.1 GB (the result
+alone is 6.3 GB of Float64); the 30 ranks alone: 28-50 s wall, ~45 s CPU. Subset vs pandas:
+time series 3.6-4.2x, ranks 6.5-7.9x, total 5.8-6.9x faster. At 1,000 x 2,500: 5.6 s wall.
+Cross-sectional ranks dominate (a per-date sort of 5,000 names, x 2,500 dates, x 30 factors);
+a numpy argsort kernel was no faster than polars' grouped rank.
 """
 
 from __future__ import annotations

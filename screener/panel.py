@@ -233,6 +233,9 @@ def asof_on_sessions(
 ) -> pl.DataFrame:
     """Values (id, date, close) as known at each session: id, date, close, stale, age.
 
+    ``cal`` is the session calendar with its 0-based position:
+    ``pl.DataFrame({"date": sessions}, schema={"date": pl.Date}).with_row_index("_i")``.
+
     ``lagged`` ids enter the first session strictly after their date, others the first
     session on or after it. Values dated before the first session are dropped. A value is
     carried at most ``max_ffill`` sessions (close null beyond; age and stale still say why).

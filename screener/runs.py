@@ -426,6 +426,9 @@ def _run_id(thesis: Thesis, params: Mapping[str, float]) -> str:
 def _manifest(store: Store, thesis: Thesis, prep: Prepared) -> dict[str, Any]:
     return {
         "thesis_file": thesis.path,
+        "thesis_name": thesis.name,
+        "thesis_description": thesis.description,
+        "thesis_spec": thesis.spec(),
         "thesis_sha256": thesis.sha256,
         "code_version": screener.__version__,
         "data_source": store.get_meta("data_source") or "files",

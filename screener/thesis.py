@@ -107,6 +107,16 @@ class Thesis:
             out = replace(out, **{section: replace(part, **{key: coerce(kind, value)})})
         return out
 
+    def spec(self) -> dict[str, Any]:
+        """The steps as run (overrides applied), JSON-safe: trigger, select, ..., costs."""
+        spec = dataclasses.asdict(self)
+        for key in ("name", "description", "path", "sha256", "sweep"):
+            spec.pop(key, None)
+        for key in ("name", "description"):
+            spec["select"].pop(key, None)
+        spec["costs"] = dict(spec["costs"])
+        return spec
+
     def grid(self) -> Iterator[dict[str, float]]:
         """Every combination of the sweep lists (one empty dict when there is no sweep)."""
         keys = sorted(self.sweep)

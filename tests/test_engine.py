@@ -191,3 +191,8 @@ def test_compute_factors_on_the_demo_market(store: Store) -> None:
         assert ranks.is_between(0.0, 1.0).all()
     # the scripted sell-off: the sector fell about 15% in the 7 sessions to 2026-02-06
     assert out.get_column("ret_5d").median() < 0  # type: ignore[operator]
+
+
+def test_compute_factors_on_an_empty_store(store: Store) -> None:
+    with pytest.raises(DataUnavailableError, match="no bars"):
+        engine.compute_factors(store, on=dt.date(2026, 2, 6))

@@ -216,7 +216,7 @@ def test_asof_matches_a_loop(present: list[bool], max_ffill: int, lagged: bool) 
         {"id": "X", "date": dates, "close": [float(i) for i in range(len(dates))]},
         schema={"id": pl.String, "date": pl.Date, "close": pl.Float64},
     )
-    cal = pl.DataFrame({"date": DAYS}).with_row_index("_i")
+    cal = pl.DataFrame({"date": DAYS}, schema={"date": pl.Date}).with_row_index("_i")
     ids = {"X"} if lagged else set()
     got = asof_on_sessions(values, cal, lagged=ids, max_ffill=max_ffill)
     want = asof_by_loop(values, DAYS, ids, max_ffill)

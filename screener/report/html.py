@@ -161,8 +161,12 @@ def format_value(kind: str, value: Any) -> str:
 
 def is_pct_column(name: str) -> bool:
     """Columns holding fractions shown as percentages: returns (ret_*, chg_*), weights."""
+    from screener.report.screen_view import PERCENT_PREFIXES
+
     key = name.lower()
-    return key.startswith(("ret", "chg")) or key.endswith(("_pct", "return", "_ret", "weight"))
+    return key.startswith(("ret", "chg", *PERCENT_PREFIXES)) or key.endswith(
+        ("_pct", "return", "_ret", "weight")
+    )
 
 
 def _cell(column: str, value: Any, digits: int) -> Cell:

@@ -1,0 +1,297 @@
+"""Turn results into report inputs: a backtest (live or recorded) and a screen.
+
+The builders are pure: they reshape frames the stages already made into the dataclasses the
+HTML and e-mail renderers take. A live ``BacktestResult`` is first reduced to what a recorded
+run keeps in the store (metrics, manifest, frames), so ``screener report RUN_ID`` works offline
+from the store and shows the same page as the run that made it. The store does not keep the
+thesis's name and steps: ``recorded_thesis`` reads them from the thesis file when its sha256
+still matches, else the page names the file and shows only the sweep overrides.
+``sector_closes`` reads the store for the screen chart; ``write_*`` write the pages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from screener.analytics import monthly_returns
+from screener.report.html import (
+    BacktestReportData,
+    ScreenReportData,
+    SweepGrid,
+    render_backtest,
+    render_screen,
+    write_report,
+)
+from screener.report.screen_view import SPARK_SESSIONS, ScreenReport
+from screener.runs import BacktestResult
+from screener.schema import SECTOR_INDEX
+from screener.screen import AMOUNT_FACTOR, ScreenResult
+from screener.store import Store
+from screener.thesis import Thesis
+
+EVENT_MODEL = "market"  # the CAR drawn: market model (beta to CSI 300); both are tabulated
+SCREEN_TITLE = "Nonferrous metals screen"
+AMOUNT_COLUMN = "amount 20d (m)"  # the 20-session mean daily amount in CNY millions
+BENCH = "bench_"  # runs.record stores each benchmark as the frame bench_<index code>
+RecordedRun = tuple[Mapping[str, Any], Mapping[str, pl.DataFrame]]
+
+
+# -- backtest ----------------------------------------------------------------------------------
+def backtest_report_data(
+    result: BacktestResult, *, sweep: SweepGrid | None = None
+) -> BacktestReportData:
+    """The tear sheet of a run just made (reduced to what the store records, see above)."""
+    es = result.event_study
+    frames = {
+        "equity": result.equity,
+        "trades": result.trades,
+        "selections": result.compiled.selections,
+        **({"car": es.car} if es is not None else {}),
+        **{f"{BENCH}{code}": f for code, f in result.benchmarks.items()},
+    }
+    t = result.thesis
+    manifest: dict[str, Any] = {"thesis_name": t.name, "thesis_description": t.description}
+    manifest |= {"thesis_spec": t.spec(), **result.manifest}
+    return _report_data(
+        run_id=result.run_id,
+        metrics=result.metrics,
+        manifest=manifest,
+        event=es.summary if es is not None else None,
+        params=result.params,
+        frames=frames,
+        sweep=sweep,
+    )
+
+
+def report_data_from_run(
+    row: Mapping[str, Any],
+    frames: Mapping[str, pl.DataFrame],
+    *,
+    thesis: Thesis | None = None,
+    sweep: SweepGrid | None = None,
+) -> BacktestReportData:
+    """The tear sheet of a recorded run: ``runs.load_run``'s row and frames, no recomputation.
+
+    The store keeps the thesis's file and hash, not its name and steps; ``thesis`` (e.g. from
+    ``recorded_thesis``) supplies them when its hash is the recorded one, and is ignored if not.
+    """
+    stored = row["metrics"]
+    params = row.get("params") or {}
+    manifest: dict[str, Any] = {"thesis_file": row.get("thesis_path")}
+    manifest["thesis_sha256"] = row.get("thesis_hash")
+    if thesis is not None and thesis.sha256 == row.get("thesis_hash"):
+        t = thesis.with_params(params)
+        manifest |= {"thesis_name": t.name, "thesis_description": t.description}
+        manifest["thesis_spec"] = t.spec()
+    manifest |= stored.get("manifest") or {}
+    return _report_data(
+        run_id=str(row["run_id"]),
+        metrics=stored["metrics"],
+        manifest=manifest,
+        event=stored.get("event"),
+        params=params,
+        frames=frames,
+        sweep=sweep,
+    )
+
+
+def recorded_thesis(row: Mapping[str, Any]) -> Thesis | None:
+    """The run's thesis file if it is still there, unchanged (same sha256); else None."""
+    from screener.errors import ScreenerError
+    from screener.thesis import load_thesis
+
+    path = Path(str(row.get("thesis_path") or ""))
+    if not path.is_file():
+        return None
+    try:
+        thesis = load_thesis(path)
+    except ScreenerError:
+        return None
+    return thesis if thesis.sha256 == row.get("thesis_hash") else None
+
+
+def _report_data(
+    *,
+    run_id: str,
+    metrics: Mapping[str, Any],
+    manifest: Mapping[str, Any],
+    event: Mapping[str, Any] | None,
+    params: Mapping[str, Any],
+    frames: Mapping[str, pl.DataFrame],
+    sweep: SweepGrid | None,
+) -> BacktestReportData:
+    equity = frames["equity"]
+    name = manifest.get("thesis_name") or Path(str(manifest.get("thesis_file") or run_id)).stem
+    car = frames.get("car")
+    return BacktestReportData(
+        title=str(name),
+        thesis_summary={
+            "name": name,
+            "description": manifest.get("thesis_description") or "",
+            "file": manifest.get("thesis_file") or "-",
+            "sha256": manifest.get("thesis_sha256") or "-",
+        },
+        params=_params(manifest, params),
+        metrics=metrics,
+        equity=equity,
+        benchmarks={
+            k.removeprefix("bench_"): f for k, f in frames.items() if k.startswith("bench_")
+        },
+        monthly_returns=monthly_returns(equity),
+        trades=_named_trades(frames["trades"], frames.get("selections")),
+        data_range=_data_range(manifest, equity),
+        manifest=_display_manifest(run_id, manifest),
+        synthetic=bool(manifest.get("synthetic")),
+        event_car=_car(car) if car is not None and event is not None else None,
+        event_summary=_event_rows(event) if event is not None else None,
+        sweep=sweep,
+    )
+
+
+def _params(manifest: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The thesis as run (when the manifest records it), else the sweep overrides alone."""
+    spec = manifest.get("thesis_spec")
+    if isinstance(spec, Mapping):
+        return _drop_empty({**spec, **({"overrides": dict(overrides)} if overrides else {})})
+    return dict(overrides)
+
+
+def _drop_empty(value: Any) -> Any:
+    """Unset options (None, "", {}) left out, in nested mappings and lists of them."""
+    if isinstance(value, Mapping):
+        pruned = {k: _drop_empty(v) for k, v in value.items()}
+        return {k: v for k, v in pruned.items() if v is not None and v != "" and v != {}}
+    if isinstance(value, list | tuple):
+        return [_drop_empty(v) for v in value]
+    return value
+
+
+def _named_trades(trades: pl.DataFrame, selections: pl.DataFrame | None) -> pl.DataFrame:
+    """Round trips with each ticker's name (from the selections) beside it."""
+    if selections is None or "name" not in selections.columns or "name" in trades.columns:
+        return trades
+    names = selections.select("ticker", "name").unique("ticker", keep="first")
+    joined = trades.join(names, on="ticker", how="left", maintain_order="left")
+    return joined.select("ticker", "name", *[c for c in trades.columns if c != "ticker"])
+
+
+def _data_range(manifest: Mapping[str, Any], equity: pl.DataFrame) -> tuple[dt.date, dt.date]:
+    start, end = manifest.get("data_start"), manifest.get("data_end")
+    if start and end:
+        return dt.date.fromisoformat(str(start)), dt.date.fromisoformat(str(end))
+    dates = equity.get_column("date")
+    return dates.min(), dates.max()  # type: ignore[return-value]
+
+
+def _display_manifest(run_id: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """Provenance rows; the spec is shown as parameters, not repeated here."""
+    hidden = ("thesis_name", "thesis_spec", "thesis_description")
+    shown = {k: v for k, v in manifest.items() if k not in hidden}
+    return {"run_id": run_id, "thesis_name": manifest.get("thesis_name"), **shown}
+
+
+def _car(car: pl.DataFrame) -> pl.DataFrame:
+    """The chart's (rel_day, car, lo, hi) from the event study's per-model columns."""
+    m = EVENT_MODEL
+    return car.select("rel_day", car=f"car_{m}", lo=f"lo_{m}", hi=f"hi_{m}").sort("rel_day")
+
+
+def _event_rows(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary flat, keyed so the page formats each value: 'car (market)', 't_bmp ...'."""
+    out: dict[str, Any] = {"episodes": summary.get("n_episodes"), "events": summary.get("n_events")}
+    out["window"] = summary.get("window")
+    for model in ("market", "sector"):
+        for key, value in (summary.get(model) or {}).items():
+            out[f"{key} ({model})"] = value
+    out["dropped"] = summary.get("dropped")
+    if summary.get("warning"):
+        out["warning"] = summary["warning"]
+    return out
+
+
+def write_backtest_report(
+    source: BacktestResult | RecordedRun, out_dir: Path, *, sweep: SweepGrid | None = None
+) -> Path:
+    """Render and write ``out_dir/backtest_<run_id>.html`` for a live or a recorded run."""
+    if isinstance(source, BacktestResult):
+        data = backtest_report_data(source, sweep=sweep)
+    else:
+        row, frames = source
+        data = report_data_from_run(row, frames, thesis=recorded_thesis(row), sweep=sweep)
+    return write_report(render_backtest(data), out_dir, f"backtest_{data.manifest['run_id']}")
+
+
+# -- screen ------------------------------------------------------------------------------------
+def screen_report_data(
+    report: ScreenReport, *, sector: pl.DataFrame | None = None
+) -> ScreenReportData:
+    """The terminal ``ScreenReport`` as HTML / e-mail input.
+
+    ``sector`` (date, close of 801050.SI, see ``sector_closes``) draws the chart; without it
+    the page and the e-mail have no chart. The ScreenReport does not carry that history.
+    """
+    r = report.result
+    moves = report.metal_moves.rename(
+        {c: "ret_" + c.removeprefix("chg_") for c in report.metal_moves.columns if c[:4] == "chg_"}
+    )
+    return ScreenReportData(
+        date=r.on,
+        ranked=_ranked(r),
+        metal_moves=moves,
+        synthetic=report.synthetic,
+        new=_changed(r, "new"),
+        dropped=_changed(r, "dropped"),
+        warnings=tuple(report.warnings),
+        sector=sector,
+        prices=report.closes.select("date", "ticker", close="adj_close"),
+        sector_label=SECTOR_INDEX,
+        title=SCREEN_TITLE if r.screen.name == "screen" else f"{SCREEN_TITLE}: {r.screen.name}",
+        sessions=SPARK_SESSIONS,
+    )
+
+
+def _ranked(result: ScreenResult) -> pl.DataFrame:
+    """Rank, names, score, the explaining factors, amount in millions, brokers, flags, prev."""
+    ranked = result.ranked
+    prev = result.changes.select("ticker", "prev_rank")
+    wanted = ["rank", "ticker", "name", "metal", "score", *result.explain, AMOUNT_FACTOR]
+    wanted += ["brokers", "flags"]
+    out = ranked.select([c for c in wanted if c in ranked.columns])
+    if AMOUNT_FACTOR in out.columns:
+        out = out.with_columns((pl.col(AMOUNT_FACTOR) / 1e6).alias(AMOUNT_FACTOR))
+        out = out.rename({AMOUNT_FACTOR: AMOUNT_COLUMN})
+    if result.previous is None:
+        return out
+    return out.join(prev, on="ticker", how="left", maintain_order="left")
+
+
+def _changed(result: ScreenResult, change: str) -> tuple[str, ...]:
+    """'ticker name' of the names new to (or dropped from) the list since the last session."""
+    if result.previous is None:
+        return ()
+    rows = result.changes.filter(pl.col("change") == change).select("ticker", "name")
+    return tuple(f"{t} {n or ''}".strip() for t, n in rows.iter_rows())
+
+
+def sector_closes(store: Store, as_of: dt.date, *, sessions: int = SPARK_SESSIONS) -> pl.DataFrame:
+    """801050.SI (date, close) over its last ``sessions`` dates up to ``as_of``, for the chart."""
+    start = as_of - dt.timedelta(days=2 * sessions + 30)
+    index = store.read_index([SECTOR_INDEX], start=start, end=as_of).drop_nulls("close")
+    return index.sort("date").select("date", "close").tail(sessions)
+
+
+def write_screen_report(report: ScreenReport | ScreenReportData, out_dir: Path) -> Path:
+    """Render and write ``out_dir/screen_<date>.html``."""
+    data = report if isinstance(report, ScreenReportData) else screen_report_data(report)
+    return write_report(render_screen(data), out_dir, f"screen_{data.date.isoformat()}")
+
+
+def with_warnings(data: ScreenReportData, extra: tuple[str, ...]) -> ScreenReportData:
+    """The same screen with more warnings (e.g. a broker note the daily job could not read)."""
+    return dataclasses.replace(data, warnings=(*data.warnings, *extra)) if extra else data
