@@ -86,3 +86,87 @@ def test_ingest_csv_bad_file_exits_1_and_writes_nothing(demo_db: Path, tmp_path:
     dry = cli("ingest", "csv", str(good), "--dry-run", db=demo_db)
     assert dry.returncode == 0 and "would write bars_daily: 0 new, 1 updated" in dry.stdout
     assert json.loads(cli("store", "info", "--format", "json", db=demo_db).stdout) == before
+
+
+@pytest.fixture(scope="module")
+def demo_with_note(demo_db: Path) -> Path:
+    note = Path(__file__).resolve().parents[1] / "data" / "broker_notes"
+    done = cli("picks", "import", *map(str, sorted(note.glob("*.txt"))), db=demo_db)
+    assert done.returncode == 0, done.stderr
+    return demo_db
+
+
+def test_screen_json_respects_point_in_time_picks(demo_with_note: Path) -> None:
+    before = cli("screen", "--date", "2026-02-06", "--format", "json", db=demo_with_note)
+    assert before.returncode == 0 and json.loads(before.stdout) == []  # note dated 02-08
+    after = cli("screen", "--date", "2026-02-09", "--format", "json", db=demo_with_note)
+    ranked = json.loads(after.stdout)
+    assert 0 < len(ranked) <= 10 and [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
+
+
+def test_factors_json_and_list(demo_db: Path) -> None:
+    done = cli(
+        "factors",
+        "--date",
+        "2026-02-06",
+        "--tickers",
+        "600362.SH,000630.SZ",
+        "--factors",
+        "ret_20d,rsi_14,drawdown_250d",
+        "--format",
+        "json",
+        db=demo_db,
+    )
+    rows = json.loads(done.stdout)
+    assert [r["ticker"] for r in rows] == ["000630.SZ", "600362.SH"]
+    assert {"ret_20d", "rsi_14", "drawdown_250d"} <= set(rows[0])
+    listing = cli("factors", "--list", "--format", "json")
+    assert len(json.loads(listing.stdout)) >= 25
+
+
+def test_backtest_json_report_and_runs(demo_with_note: Path, tmp_path: Path) -> None:
+    done = cli(
+        "backtest",
+        "strategies/oversold_nonferrous_dip.toml",
+        "--start",
+        "2025-06-01",
+        "--format",
+        "json",
+        db=demo_with_note,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    metrics = result["metrics"]
+    for key in (
+        "total_return",
+        "annual_return",
+        "sharpe",
+        "sortino",
+        "max_drawdown",
+        "calmar",
+        "hit_rate",
+        "turnover",
+        "trades",
+        "episodes",
+        "benchmarks",
+    ):
+        assert key in metrics
+    assert metrics["episodes"] >= 1
+    report = cli("report", result["run_id"], "--out", str(tmp_path), db=demo_with_note)
+    assert report.returncode == 0, report.stderr
+    html = (tmp_path / f"backtest_{result['run_id']}.html").read_text(encoding="utf-8")
+    assert "SYNTHETIC" in html and "<svg" in html
+
+
+def test_email_dry_run_and_daily_on_a_holiday(demo_with_note: Path, tmp_path: Path) -> None:
+    done = cli("email", "--date", "2026-02-09", "--dry-run", str(tmp_path), db=demo_with_note)
+    assert done.returncode == 0, done.stderr
+    assert len(list(tmp_path.glob("*.eml"))) == 1
+    holiday = cli("run-daily", "--date", "2026-02-17", db=demo_with_note)  # Spring Festival
+    assert holiday.returncode == 0 and "not" in holiday.stdout.lower()
+
+
+def test_schedule_show_prints_the_managed_cron_line() -> None:
+    done = cli("schedule", "show")
+    assert done.returncode == 0
+    assert "run-daily" in done.stdout and "30 16 * * 1-5" in done.stdout
