@@ -478,6 +478,41 @@ def backtest(
     console().print(render_backtest(result, synthetic=synthetic))
 
 
+@app.command()
+def sweep(
+    thesis: Annotated[Path, typer.Argument(help="A thesis file with a [sweep] table.")],
+    start: Annotated[str | None, typer.Option(help="First date YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date YYYY-MM-DD.")] = None,
+    folds: Annotated[int, typer.Option(help="Walk-forward test blocks.")] = 3,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Run a thesis's parameter grid: table, walk-forward, deflated Sharpe of the best."""
+    from rich.progress import Progress
+
+    from screener.sweep import run_sweep
+    from screener.thesis import load_thesis
+
+    spec = load_thesis(thesis)
+    with open_store() as store, Progress(console=console(stderr=True), transient=True) as bar:
+        task = bar.add_task("configurations", total=None)
+        result = run_sweep(
+            store,
+            spec,
+            start=_date(start) if start else None,
+            end=_date(end) if end else None,
+            settings=settings(),
+            folds=folds,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if fmt is Format.json:
+        emit_json(result.to_json())
+        return
+    emit_frame(result.table, fmt, title=f"sweep {result.run_id}: {result.n_configs} configurations")
+    if fmt is Format.table:
+        emit_frame(result.walk_forward, fmt, title="walk-forward (chosen on train, scored on test)")
+        console().print(result.verdict, markup=False)
+
+
 @runs_app.command("list")
 def runs_list(fmt: FormatOpt = Format.table) -> None:
     """Recorded runs, newest first."""

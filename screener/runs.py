@@ -162,6 +162,38 @@ class Compiled:
 
 def compile_thesis(store: Store, prep: Prepared, thesis: Thesis) -> Compiled:
     """Trigger -> episodes -> ranked selection per episode -> weights -> exits -> targets."""
+    entries = _entries(store, prep, thesis)
+    plan = signals.plan_holdings(
+        thesis,
+        entries.chosen,
+        tickers=prep.tickers,
+        adj_entry=prep.arrays["adj_open" if thesis.entry.at == "open" else "adj_close"],
+        adj_close=prep.arrays["adj_close"],
+    )
+    return Compiled(
+        triggers=entries.triggers,
+        episodes=entries.episodes,
+        selections=entries.selections,
+        holdings=signals.holdings_frame(plan, prep.sessions),
+        target=signals.target_weights(plan, prep.tickers, len(prep.sessions)),
+    )
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """What a compile decides before exits: shared by configurations that differ only there."""
+
+    triggers: pl.DataFrame
+    episodes: pl.DataFrame
+    selections: pl.DataFrame
+    chosen: dict[int, dict[str, float]]  # selection session -> weights
+
+
+def _entries(store: Store, prep: Prepared, thesis: Thesis) -> _Entries:
+    """Trigger masks, episodes and weighted selections (cached per trigger, select, weigh)."""
+    key = ("entries", thesis.trigger, thesis.select, thesis.weigh)
+    if key in prep.universes:
+        return prep.universes[key]
     masks = [_mask(prep, c, i) for i, c in enumerate(thesis.trigger.when)]
     fired = np.logical_and.reduce(masks) if masks else np.zeros(len(prep.sessions), bool)
     starts = signals.episode_starts(fired, thesis.trigger.cooldown_sessions)
@@ -184,17 +216,10 @@ def compile_thesis(store: Store, prep: Prepared, thesis: Thesis) -> Compiled:
                 weight=pl.Series([w[t_] for t_ in ranked["ticker"]], dtype=pl.Float64),
             )
         )
-    plan = signals.plan_holdings(
-        thesis,
-        chosen,
-        tickers=prep.tickers,
-        adj_entry=prep.arrays["adj_open" if thesis.entry.at == "open" else "adj_close"],
-        adj_close=prep.arrays["adj_close"],
-    )
     triggers = pl.DataFrame(
         {"date": prep.sessions, "fired": fired, **{f"cond_{i}": m for i, m in enumerate(masks)}}
     )
-    return Compiled(
+    out = _Entries(
         triggers=triggers,
         episodes=pl.DataFrame(
             episodes,
@@ -208,9 +233,10 @@ def compile_thesis(store: Store, prep: Prepared, thesis: Thesis) -> Compiled:
             orient="row",
         ),
         selections=pl.concat(picked) if picked else _empty_selections(),
-        holdings=signals.holdings_frame(plan, prep.sessions),
-        target=signals.target_weights(plan, prep.tickers, len(prep.sessions)),
+        chosen=chosen,
     )
+    prep.universes[key] = out
+    return out
 
 
 def _mask(prep: Prepared, cond: Any, i: int) -> np.ndarray:
@@ -333,11 +359,9 @@ def execute(prep: Prepared, thesis: Thesis, compiled: Compiled) -> tuple[Any, pl
 
 def _ffill(values: np.ndarray) -> np.ndarray:
     """Carry the last known value down each column (valuation through suspensions)."""
-    out = values.copy()
-    for i in range(1, len(out)):
-        gap = ~np.isfinite(out[i])
-        out[i, gap] = out[i - 1, gap]
-    return out
+    rows = np.arange(len(values))[:, None]
+    last = np.maximum.accumulate(np.where(np.isfinite(values), rows, 0), axis=0)
+    return np.take_along_axis(values, last, axis=0)
 
 
 def measure(
@@ -410,7 +434,7 @@ def run_backtest(
         metrics=metrics,
         event_study=study(prep, compiled),
         benchmarks=prep.benchmarks,
-        manifest=_manifest(store, thesis, prep),
+        manifest=run_manifest(store, thesis, prep),
     )
     if record_run:
         record(store, result)
@@ -423,7 +447,7 @@ def _run_id(thesis: Thesis, params: Mapping[str, float]) -> str:
     return f"{stamp}-{digest[:6]}"
 
 
-def _manifest(store: Store, thesis: Thesis, prep: Prepared) -> dict[str, Any]:
+def run_manifest(store: Store, thesis: Thesis, prep: Prepared) -> dict[str, Any]:
     return {
         "thesis_file": thesis.path,
         "thesis_name": thesis.name,
@@ -464,7 +488,7 @@ def record(store: Store, result: BacktestResult, *, kind: str = "backtest") -> N
                     default=str,
                 )
             ],
-            "payload": [_pack(_frames(result))],
+            "payload": [pack(_frames(result))],
         }
     )
     store.upsert("runs", row)
@@ -491,7 +515,7 @@ def _event_summary(result: BacktestResult) -> dict[str, Any] | None:
     return result.event_study.summary if result.event_study is not None else None
 
 
-def _pack(frames: Mapping[str, pl.DataFrame]) -> bytes:
+def pack(frames: Mapping[str, pl.DataFrame]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, frame in frames.items():

@@ -58,10 +58,11 @@ def condition_mask(cond: Condition, close: np.ndarray, breadth_change: np.ndarra
 def _rolling_extreme(close: np.ndarray, n: int, *, high: bool) -> np.ndarray:
     """Max (or min) of the previous ``n`` closes, excluding today; NaN until n are known."""
     out = np.full_like(close, np.nan)
-    for i in range(n, len(close)):
-        past = close[i - n : i]
-        if np.isfinite(past).all():
-            out[i] = past.max() if high else past.min()
+    if n < 1 or len(close) <= n:
+        return out
+    past = np.lib.stride_tricks.sliding_window_view(close, n)[:-1]  # row k: closes k..k+n-1
+    extreme = past.max(axis=1) if high else past.min(axis=1)
+    out[n:] = np.where(np.isfinite(past).all(axis=1), extreme, np.nan)
     return out
 
 

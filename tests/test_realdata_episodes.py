@@ -1,0 +1,106 @@
+"""The dip thesis's trigger on the real Shenwan nonferrous index (../shared/realdata).
+
+The store holds the real 801050.SI and CSI 300 closes and twenty real sector stocks
+(2015-2021, through the vendor-file importer). The episodes ``compile_thesis`` finds must equal
+a plain loop over the index closes: a 7-session change of -15% or worse fires, and a firing
+session starts an episode only if the last start is more than ``cooldown`` sessions back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from screener.config import Settings
+from screener.ingest.files import import_files
+from screener.instruments import load_master
+from screener.runs import compile_thesis, prepare
+from screener.schema import MARKET_INDEX, SECTOR_INDEX
+from screener.store import Store
+from screener.thesis import Thesis, load_thesis
+
+REPO = Path(__file__).resolve().parents[1]
+REALDATA = REPO.parent / "shared" / "realdata"
+START, END = dt.date(2015, 1, 5), dt.date(2021, 12, 31)
+N_STOCKS = 20
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    if not REALDATA.exists():
+        pytest.skip(f"{REALDATA} is absent: real-data checks need ../shared/realdata")
+    folder = tmp_path_factory.mktemp("real")
+    master = load_master()
+    index = pl.read_parquet(REALDATA / "indices_daily.parquet").filter(
+        pl.col("index_code").is_in([SECTOR_INDEX, MARKET_INDEX]),
+        pl.col("date").is_between(START, dt.date(2024, 12, 31)),
+    )
+    index.write_parquet(folder / "index.parquet")
+    stocks = pl.read_parquet(REALDATA / "stocks_daily.parquet").filter(
+        pl.col("date").is_between(START, END)
+    )
+    stocks.filter(pl.col("ticker").is_in(_sector_names(stocks, master))).write_parquet(
+        folder / "stocks.parquet"
+    )
+    with Store(folder / "real.duckdb") as s:
+        s.upsert("instruments", master)
+        import_files(s, [folder / "index.parquet"], kind="index")
+        import_files(s, [folder / "stocks.parquet"], kind="bars")
+        yield s
+
+
+def _sector_names(stocks: pl.DataFrame, master: pl.DataFrame) -> list[str]:
+    """The sector names with the most sessions in the window (ties by ticker)."""
+    sector = master.filter(pl.col("sw_l1") == SECTOR_INDEX).select("ticker")
+    counts = stocks.join(sector, on="ticker").group_by("ticker").len()
+    ranked = counts.sort(["len", "ticker"], descending=[True, False])
+    return ranked["ticker"].head(N_STOCKS).to_list()
+
+
+@pytest.fixture(scope="module")
+def thesis() -> Thesis:
+    dip = load_thesis(REPO / "strategies" / "oversold_nonferrous_dip.toml")
+    return dataclasses.replace(dip, select=dataclasses.replace(dip.select, universe="sector"))
+
+
+def plain_episodes(
+    days: list[dt.date], closes: list[float], window: int, drop_pct: float, cooldown: int
+) -> list[dt.date]:
+    """The obvious loop: fire on a `window`-session change <= drop_pct, merge within cooldown."""
+    starts: list[int] = []
+    for i in range(window, len(closes)):
+        change_pct = (closes[i] / closes[i - window] - 1.0) * 100.0
+        if change_pct <= drop_pct and (not starts or i - starts[-1] >= cooldown + 1):
+            starts.append(i)
+    return [days[i] for i in starts]
+
+
+def test_trigger_episodes_match_a_plain_scan_of_the_index(store: Store, thesis: Thesis) -> None:
+    prep = prepare(store, thesis, start=None, end=None, settings=Settings())
+    cond = thesis.trigger.when[0]
+    assert (cond.index, cond.window, cond.max_change_pct) == (SECTOR_INDEX, 7, -15.0)
+    raw = pl.read_parquet(REALDATA / "indices_daily.parquet")
+    index = raw.filter(
+        pl.col("index_code") == SECTOR_INDEX,
+        pl.col("date").is_between(prep.sessions[0], prep.sessions[-1]),
+    ).sort("date")
+    assert index["date"].to_list() == prep.sessions  # the same calendar: no gaps, no extras
+    days, closes = index["date"].to_list(), index["close"].to_list()
+    # the thesis's cooldown (20), and shorter ones whose boundary falls inside the 2015 crash
+    for cooldown in (20, 5, 0):
+        spec = thesis.with_params({"trigger.cooldown_sessions": cooldown})
+        compiled = compile_thesis(store, prep, spec)
+        found = compiled.episodes["trigger_date"].to_list()
+        expected = plain_episodes(days, closes, window=7, drop_pct=-15.0, cooldown=cooldown)
+        print(
+            f"801050.SI 7-session change <= -15%, cooldown {cooldown}:",
+            ", ".join(d.isoformat() for d in found),
+        )
+        assert found == expected
+        assert sum(d.year == 2015 for d in found) >= 2  # the 2015 crash: June-July and August
+        assert max(compiled.episodes["universe"]) > 0  # the sector screen ran on real names

@@ -1,0 +1,214 @@
+"""Sweeps on a small synthetic market: rows equal single runs, honest walk-forward, DSR, record."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from screener import runs
+from screener.analytics import SESSIONS_PER_YEAR
+from screener.config import Settings
+from screener.errors import ConfigError
+from screener.ingest import demo
+from screener.instruments import load_master
+from screener.runs import list_runs, load_run, run_backtest
+from screener.store import Store
+from screener.sweep import METRICS, SweepResult, run_sweep
+from screener.thesis import Thesis, load_thesis
+
+SETTINGS = Settings()
+END = dt.date(2016, 12, 30)
+COPPER = ["000630.SZ", "000878.SZ", "600362.SH", "601168.SH", "601899.SH", "603993.SH"]
+THESIS = """
+name = "small copper breakout"
+[trigger]
+cooldown_sessions = 10
+[[trigger.when]]
+kind = "breakout_high"
+series = "SHFE.CU"
+window = 20
+[select]
+universe = "metal"
+metal = "copper"
+score = "ret_20d"
+top_n = 3
+min_avg_amount = 0.0
+[weigh]
+method = "equal"
+max_weight = 0.3
+[exit]
+hold_sessions = 10
+trailing_stop_pct = 8.0
+[sweep]
+"trigger.when.0.window" = [20, 40]
+"exit.trailing_stop_pct" = [4.0, 10.0]
+"exit.hold_sessions" = [5, 15]
+"""
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    master = load_master().filter(pl.col("ticker").is_in(COPPER))
+    with Store(tmp_path_factory.mktemp("sweep") / "demo.duckdb") as s:
+        demo.load(s, end=END, instruments=master)
+        yield s
+
+
+@pytest.fixture(scope="module")
+def thesis(tmp_path_factory: pytest.TempPathFactory) -> Thesis:
+    path = tmp_path_factory.mktemp("thesis") / "copper.toml"
+    path.write_text(THESIS, encoding="utf-8")
+    return load_thesis(path)
+
+
+@pytest.fixture(scope="module")
+def result(store: Store, thesis: Thesis) -> SweepResult:
+    return run_sweep(store, thesis, settings=SETTINGS)
+
+
+def test_one_row_per_grid_point_in_grid_order(result: SweepResult, thesis: Thesis) -> None:
+    keys = sorted(thesis.sweep)
+    combos = itertools.product(*(thesis.sweep[k] for k in keys))
+    expected = [dict(zip(keys, combo, strict=True)) for combo in combos]
+    assert result.n_configs == len(expected) == 8
+    assert result.table.select(keys).to_dicts() == expected
+    assert result.table["config"].to_list() == list(range(8))
+    assert set(METRICS) <= set(result.table.columns)
+    assert result.table["sharpe"].n_unique() > 2  # the grid points really differ
+    assert result.table["episodes"].min() > 0  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("config", [0, 5])
+def test_a_row_equals_the_single_run(
+    store: Store, thesis: Thesis, result: SweepResult, config: int
+) -> None:
+    row = result.table.row(config, named=True)
+    params = {k: row[k] for k in result.params}
+    single = run_backtest(store, thesis, settings=SETTINGS, params=params, record_run=False)
+    assert row["total_return"] == pytest.approx(single.metrics["total_return"], abs=1e-9)
+    assert row["sharpe"] == pytest.approx(single.metrics["sharpe"], abs=1e-9)
+    for key in ("trades", "episodes", "hit_rate", "max_drawdown", "calmar"):
+        assert row[key] == single.metrics[key]
+    # in-sample Sharpe: the single run's equity up to the end of the in-sample range
+    eq = single.equity.filter(pl.col("date") <= result.in_sample[1])["value"].to_numpy()
+    assert row["is_sharpe"] == pytest.approx(_sharpe(eq), abs=1e-9)
+
+
+def test_equal_targets_execute_once(
+    store: Store, thesis: Thesis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Equal weights of 1/3 sit under both caps: the two configurations trade identically."""
+    calls: list[int] = []
+    real = runs.execute
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(runs, "execute", counted)
+    caps = _with_sweep(thesis, {"weigh.max_weight": (0.4, 0.5)})
+    result = run_sweep(store, caps, settings=SETTINGS, record_run=False)
+    assert len(calls) == 1
+    single = run_backtest(
+        store, thesis, settings=SETTINGS, params={"weigh.max_weight": 0.5}, record_run=False
+    )
+    for row in result.table.iter_rows(named=True):
+        assert row["total_return"] == pytest.approx(single.metrics["total_return"], abs=1e-9)
+        assert row["episodes"] == single.metrics["episodes"]
+
+
+def test_walk_forward_folds_are_ordered_and_pick_the_train_best(
+    store: Store, thesis: Thesis, result: SweepResult
+) -> None:
+    wf = result.walk_forward
+    assert wf.height == 3
+    for a, b in itertools.pairwise(wf.iter_rows(named=True)):
+        assert a["test_end"] < b["test_start"]  # test blocks do not overlap
+        assert b["train_end"] > a["train_end"]  # the training window expands
+    for fold in wf.iter_rows(named=True):
+        assert fold["train_end"] < fold["test_start"]
+        # a sweep that stops at the training end sees only that range: its Sharpe ranking is
+        # the one the fold must have used
+        train = run_sweep(store, thesis, end=fold["train_end"], settings=SETTINGS, record_run=False)
+        sharpe = train.table["sharpe"].fill_null(-math.inf).to_numpy()
+        assert fold["config"] == int(np.argmax(sharpe))
+        assert fold["train_sharpe"] == pytest.approx(sharpe.max(), abs=1e-9)
+    first = wf.row(0, named=True)
+    assert first["config"] == result.best["config"]  # fold 0 trains on the in-sample range
+    assert result.best["is_sharpe"] == result.table["is_sharpe"].max()
+
+
+def test_fold_test_metrics_come_from_the_chosen_curve(
+    store: Store, thesis: Thesis, result: SweepResult
+) -> None:
+    fold = result.walk_forward.row(1, named=True)
+    params = {k: fold[k] for k in result.params}
+    eq = run_backtest(store, thesis, settings=SETTINGS, params=params, record_run=False).equity
+    before = eq.filter(pl.col("date") < fold["test_start"])["value"][-1]
+    test = eq.filter(pl.col("date").is_between(fold["test_start"], fold["test_end"]))["value"]
+    curve = np.concatenate([[before], test.to_numpy()])  # the return into the first test day
+    assert fold["test_return"] == pytest.approx(curve[-1] / curve[0] - 1, abs=1e-12)
+    assert fold["test_sharpe"] == pytest.approx(_sharpe(curve), abs=1e-9)
+
+
+def test_deflated_sharpe_falls_as_configurations_repeat(
+    store: Store, thesis: Thesis, result: SweepResult
+) -> None:
+    assert result.deflated_sharpe is not None and 0.0 < result.deflated_sharpe < 1.0
+    small = _with_sweep(thesis, {"exit.trailing_stop_pct": (4.0, 10.0)})
+    twice = _with_sweep(thesis, {"exit.trailing_stop_pct": (4.0, 10.0, 4.0, 10.0)})
+    a = run_sweep(store, small, settings=SETTINGS, record_run=False)
+    b = run_sweep(store, twice, settings=SETTINGS, record_run=False)
+    assert b.n_configs == 2 * a.n_configs
+    assert b.best["exit.trailing_stop_pct"] == a.best["exit.trailing_stop_pct"]
+    assert a.deflated_sharpe is not None and b.deflated_sharpe is not None
+    assert 0.0 <= b.deflated_sharpe < a.deflated_sharpe <= 1.0
+    assert "2 configurations" in a.verdict and "4 configurations" in b.verdict
+
+
+def test_heatmap_takes_the_max_over_the_other_parameters(result: SweepResult) -> None:
+    x, y = "trigger.when.0.window", "exit.trailing_stop_pct"
+    cells = result.heatmap(x, y, metric="total_return")
+    assert cells.columns == [x, y, "total_return"] and cells.height == 4
+    for xv, yv, value in cells.iter_rows():
+        group = result.table.filter((pl.col(x) == xv) & (pl.col(y) == yv))
+        assert group.height == 2 and value == group["total_return"].max()
+    with pytest.raises(ValueError, match="not a swept parameter"):
+        result.heatmap(x, "select.top_n")
+
+
+def test_recorded_listed_and_json_safe(store: Store, result: SweepResult) -> None:
+    listed = list_runs(store).filter(pl.col("run_id") == result.run_id)
+    assert listed["kind"].to_list() == ["sweep"]
+    assert listed["sharpe"][0] == pytest.approx(result.best["sharpe"])
+    row, frames = load_run(store, result.run_id)
+    assert row["params"] == {k: list(v) for k, v in result.grid.items()}
+    assert row["metrics"]["n_configs"] == 8
+    assert row["metrics"]["best_params"] == {k: result.best[k] for k in result.params}
+    assert len(row["metrics"]["walk_forward"]) == 3
+    assert frames["table"].equals(result.table)
+    text = json.dumps(result.to_json(), allow_nan=False)
+    assert result.verdict in text and "8 configurations" in result.verdict
+
+
+def _with_sweep(thesis: Thesis, sweep: dict[str, tuple[float, ...]]) -> Thesis:
+    return dataclasses.replace(thesis, sweep=sweep)
+
+
+def _sharpe(values: np.ndarray) -> float:
+    rets = np.diff(values) / values[:-1]
+    return float(rets.mean() / rets.std(ddof=1) * math.sqrt(SESSIONS_PER_YEAR))
+
+
+def test_folds_need_enough_sessions(store: Store, thesis: Thesis) -> None:
+    with pytest.raises(ConfigError, match="fewer folds"):
+        run_sweep(store, thesis, start=dt.date(2016, 12, 26), end=END, settings=SETTINGS, folds=10)
