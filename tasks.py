@@ -19,11 +19,13 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed"
+EXTRAS = "dev,cluster"  # tests need pytest & co, and Ray for the cluster sweep engine
 
 
 def ensure_env() -> None:
     """Create .venv and install the package with its dev extra, once per pyproject version."""
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    project = (ROOT / "pyproject.toml").read_bytes() + EXTRAS.encode()
+    wanted = hashlib.sha256(project).hexdigest()
     if STAMP.exists() and STAMP.read_text() == wanted:
         return
     if not (BIN / "python").exists():
@@ -32,7 +34,7 @@ def ensure_env() -> None:
     pip = [str(BIN / "python"), "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     print("installing screener and its dependencies into .venv ...", flush=True)
     subprocess.run([*pip, "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+    subprocess.run([*pip, "-e", f"{ROOT}[{EXTRAS}]"], check=True)
     STAMP.write_text(wanted)
 
 
