@@ -407,6 +407,18 @@ def study(prep: Prepared, compiled: Compiled) -> Any:
     return event_study(returns, bench[MARKET_INDEX], bench[SECTOR_INDEX], events)
 
 
+def calendar_time(prep: Prepared, compiled: Compiled, equity: pl.DataFrame) -> dict[str, Any]:
+    """Calendar-time portfolio: daily returns on sessions with positions, regressed on CSI 300
+    with Newey-West errors (overlapping holdings make residuals autocorrelated)."""
+    from screener.event_study import calendar_time_portfolio
+
+    held = equity.sort("date").with_columns(ret=pl.col("value").pct_change())
+    held = held.filter(pl.col("positions_value").shift(1) > 0).select("date", "ret")
+    market = prep.benchmarks[MARKET_INDEX].sort("date")
+    market = market.select("date", ret=pl.col("close").pct_change()).drop_nulls()
+    return calendar_time_portfolio(held, market, n_episodes=compiled.episodes.height)
+
+
 def run_backtest(
     store: Store,
     thesis: Thesis,
@@ -423,6 +435,7 @@ def run_backtest(
     compiled = compile_thesis(store, prep, thesis)
     run, trades = execute(prep, thesis, compiled)
     metrics = measure(prep, thesis, compiled, run, trades)
+    metrics["calendar_time"] = calendar_time(prep, compiled, _equity(run))
     result = BacktestResult(
         run_id=_run_id(thesis, params or {}),
         thesis=thesis,

@@ -89,6 +89,13 @@ def render_backtest(result: Any, *, synthetic: bool) -> Group:
     parts.append(frame_table(episodes, title=f"{episodes.height} trigger episodes"))
     if result.event_study is not None:
         parts.append(_event_table(result.event_study.summary))
+    ct = result.metrics.get("calendar_time") or {}
+    if ct.get("alpha_annual") is not None:
+        parts.append(
+            f"calendar-time portfolio vs CSI 300: alpha {ct['alpha_annual']:+.2%}/yr "
+            f"(Newey-West t {ct['alpha_t']:.2f}, {ct['maxlags']} lags), beta {ct['beta']:.2f}, "
+            f"{ct['n_obs']} sessions held"
+        )
     return Group(*parts)
 
 
