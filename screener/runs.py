@@ -133,19 +133,18 @@ def _subjects(
 def _arrays(
     panel: pl.DataFrame, sessions: list[dt.date], tickers: list[str]
 ) -> dict[str, np.ndarray]:
-    """Dense sessions x tickers arrays of what execution and exits read."""
-    grid = pl.DataFrame({"date": sessions}, schema={"date": pl.Date})
+    """Dense sessions x tickers arrays of what execution and exits read (one O(n) scatter)."""
+    row = np.searchsorted(np.array(sessions, dtype="datetime64[D]"), panel["date"].to_numpy())
+    col = np.searchsorted(np.array(tickers), panel["ticker"].to_numpy())
+    shape = (len(sessions), len(tickers))
     out: dict[str, np.ndarray] = {}
-    for col in ("open", "close", "up_limit", "down_limit", "adj_open", "adj_close", "suspended"):
-        wide = panel.pivot(on="ticker", index="date", values=col, sort_columns=True)
-        wide = grid.join(wide, on="date", how="left").drop("date")
-        arr = wide.select(
-            [pl.col(t) if t in wide.columns else pl.lit(None).alias(t) for t in tickers]
-        )
-        if col == "suspended":
-            out[col] = arr.fill_null(True).to_numpy().astype(bool)
-        else:
-            out[col] = arr.cast(pl.Float64).to_numpy()
+    for name in ("open", "close", "up_limit", "down_limit", "adj_open", "adj_close"):
+        dense = np.full(shape, np.nan)
+        dense[row, col] = panel[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        out[name] = dense
+    suspended = np.ones(shape, dtype=bool)  # no bar (not listed yet, delisted): cannot trade
+    suspended[row, col] = panel["suspended"].fill_null(True).to_numpy()
+    out["suspended"] = suspended
     return out
 
 
@@ -261,26 +260,20 @@ def _select(store: Store, prep: Prepared, thesis: Thesis, on: dt.date) -> tuple[
     if key not in prep.universes:
         universe, _ = universe_on(store, screen, on=on, as_of=on)
         values = prep.values.filter(pl.col("date") == on)
-        rows = prep.panel.filter(pl.col("date") <= on)
-        flags = panel_flags(
-            rows.filter(pl.col("date") >= _back(prep, on, screen.metal_window)),
-            metal_window=screen.metal_window,
-        )
-        facts = join_facts(
-            screen,
-            universe,
-            values,
-            flags.filter(pl.col("date") == on).drop("date"),
-            explain=explained_by(screen),
-        )
+        flags = _flags(prep, screen.metal_window).filter(pl.col("date") == on).drop("date")
+        facts = join_facts(screen, universe, values, flags, explain=explained_by(screen))
         passed = rank_facts(screen, facts, universe_size=universe.height)
         prep.universes[key] = (passed.ranked, passed.universe_size)
     return prep.universes[key]
 
 
-def _back(prep: Prepared, on: dt.date, n: int) -> dt.date:
-    i = prep.sessions.index(on)
-    return prep.sessions[max(0, i - n)]
+def _flags(prep: Prepared, metal_window: int) -> pl.DataFrame:
+    """Tradability flags and metal moves for every session, once per metal window."""
+    key = ("flags", metal_window)
+    if key not in prep.universes:
+        prep.universes[key] = panel_flags(prep.panel, metal_window=metal_window)
+    flags: pl.DataFrame = prep.universes[key]
+    return flags
 
 
 def _empty_selections() -> pl.DataFrame:
