@@ -188,7 +188,7 @@ def test_recorded_run_renders_the_same_page(run: tuple[Store, BacktestResult, Pa
 def test_an_edited_thesis_file_is_not_passed_off_as_the_run(
     run: tuple[Store, BacktestResult, Path], tmp_path: Path
 ) -> None:
-    store, result, thesis_path = run
+    store, result, _ = run
     row, frames = load_run(store, result.run_id)
     edited = tmp_path / "tiny_dip.toml"
     edited.write_text(THESIS.replace("top_n = 1", "top_n = 2"), encoding="utf-8")
