@@ -1,10 +1,11 @@
 """The whole pipeline at market scale. Run: .venv/bin/python benchmarks/bench_market.py [N ...]
 
-For each N (default 500 1000 2000 5000 tickers), in a fresh subprocess so peak memory is per
-size: a synthetic market of N tickers from 2016-09-01 (about 2,500 sessions to today) built by
-the demo generator on a made-up instrument master, then
+For each N (default 500 1000 2000 5000 tickers): a synthetic market of N tickers from
+2016-09-01 (about 2,500 sessions to today), built by the demo generator on a made-up instrument
+master in its own process and written to Parquet; then, in a fresh process whose peak memory is
+reported (the pipeline alone):
 
-1. ingest: ``demo.load`` into a new DuckDB store (bars, indices, series in one transaction);
+1. ingest: the Parquet files into a new DuckDB store in one transaction;
 2. factors: the full factor set with cross-sectional ranks on the last session
    (``engine.compute_factors``: loads only the history the largest lookback needs);
 3. screen: the sector oversold screen on the last session (``screen.run_screen``);
@@ -53,29 +54,36 @@ def master(n: int) -> object:
     return pl.DataFrame(rows)
 
 
-def one_size(n: int) -> dict[str, float]:
+def generate(n: int, folder: Path) -> dict[str, float]:
+    """Write the synthetic market of ``n`` tickers as Parquet (kept out of the measured run)."""
+    from screener.ingest import demo
+
+    t = time.perf_counter()
+    market = demo.generate(master(n), start=START, end=dt.date.today())  # type: ignore[arg-type]
+    for name in ("instruments", "bars", "index", "series"):
+        getattr(market, name).write_parquet(folder / f"{name}.parquet")
+    return {"generate_s": time.perf_counter() - t, "bars": float(market.bars.height)}
+
+
+def pipeline(folder: Path) -> dict[str, float]:
+    """Ingest the Parquet files, then factors, a screen and one thesis; peak RSS of it all."""
+    import polars as pl
+
     from screener.config import Settings
     from screener.engine import compute_factors
-    from screener.ingest import demo
     from screener.runs import run_backtest
     from screener.screen import Screen, run_screen
     from screener.store import Store
     from screener.thesis import load_thesis
 
-    settings, out = Settings(), {"tickers": float(n)}
-    end = dt.date.today()
-    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "m.duckdb") as store:
-        t = time.perf_counter()
-        market = demo.generate(master(n), start=START, end=end)  # type: ignore[arg-type]
-        out["generate_s"] = time.perf_counter() - t
+    settings, out = Settings(), {}
+    tables = {"instruments": "instruments", "bars": "bars_daily", "index": "index_daily",
+              "series": "series_daily"}  # fmt: skip
+    with Store(folder / "m.duckdb") as store:
         t = time.perf_counter()
         with store.transaction():
-            store.upsert("instruments", market.instruments)
-            store.upsert("bars_daily", market.bars)
-            store.upsert("index_daily", market.index)
-            store.upsert("series_daily", market.series)
-        out["bars"] = float(market.bars.height)
-        del market
+            for name, table in tables.items():
+                store.upsert(table, pl.read_parquet(folder / f"{name}.parquet"))
         out["ingest_s"] = time.perf_counter() - t
         last = store.sessions()[-1]
         t = time.perf_counter()
@@ -94,24 +102,30 @@ def one_size(n: int) -> dict[str, float]:
     return out
 
 
+def _child(*args: str) -> dict[str, float]:
+    done = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(done.stderr[-2000:])
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main(sizes: list[int]) -> None:
-    print("tickers     bars  generate  ingest  factors  screen  thesis  peak GB")
+    print("tickers       bars  generate  ingest  factors  screen  thesis  peak GB (pipeline)")
     for n in sizes:
-        done = subprocess.run(
-            [sys.executable, __file__, "--one", str(n)], capture_output=True, text=True
-        )
-        if done.returncode:
-            print(f"{n}: failed\n{done.stderr[-2000:]}")
-            continue
-        r = json.loads(done.stdout.strip().splitlines()[-1])
+        with tempfile.TemporaryDirectory() as tmp:
+            g = _child("--generate", str(n), tmp)
+            r = _child("--pipeline", tmp)
         print(
-            f"{n:7d} {r['bars']:>8,.0f} {r['generate_s']:9.1f} {r['ingest_s']:7.1f} "
+            f"{n:7d} {g['bars']:>10,.0f} {g['generate_s']:9.1f} {r['ingest_s']:7.1f} "
             f"{r['factors_s']:8.1f} {r['screen_s']:7.1f} {r['thesis_s']:7.1f} {r['peak_gb']:8.2f}"
         )
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--one":
-        print(json.dumps(one_size(int(sys.argv[2]))))
+    if sys.argv[1:2] == ["--generate"]:
+        print(json.dumps(generate(int(sys.argv[2]), Path(sys.argv[3]))))
+    elif sys.argv[1:2] == ["--pipeline"]:
+        print(json.dumps(pipeline(Path(sys.argv[2]))))
     else:
         main([int(a) for a in sys.argv[1:]] or [500, 1000, 2000, 5000])

@@ -31,6 +31,11 @@ app.add_typer(store_app, name="store")
 app.add_typer(ingest_app, name="ingest")
 
 
+class Engine(enum.StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 class Format(enum.StrEnum):
     table = "table"
     csv = "csv"
@@ -484,30 +489,60 @@ def sweep(
     start: Annotated[str | None, typer.Option(help="First date YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option(help="Last date YYYY-MM-DD.")] = None,
     folds: Annotated[int, typer.Option(help="Walk-forward test blocks.")] = 3,
+    engine: Annotated[
+        Engine, typer.Option(help="Where configurations run: this process, or a Ray cluster.")
+    ] = Engine.local,
+    address: Annotated[
+        str | None,
+        typer.Option(help="Ray head HOST:6379 (--engine ray; default: Ray on this machine)."),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(help="Skip configurations an interrupted run of this sweep finished."),
+    ] = True,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Run a thesis's parameter grid: table, walk-forward, deflated Sharpe of the best."""
     from rich.progress import Progress
 
+    from screener import cluster
+    from screener.errors import ConfigError
     from screener.sweep import run_sweep
     from screener.thesis import load_thesis
 
+    if address and engine is not Engine.ray:
+        raise ConfigError("--address needs --engine ray")
+    runner = cluster.RayEngine(address=address) if engine is Engine.ray else cluster.LocalEngine()
     spec = load_thesis(thesis)
     with open_store() as store, Progress(console=console(stderr=True), transient=True) as bar:
         task = bar.add_task("configurations", total=None)
-        result = run_sweep(
-            store,
-            spec,
-            start=_date(start) if start else None,
-            end=_date(end) if end else None,
-            settings=settings(),
-            folds=folds,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+        try:
+            result = run_sweep(
+                store,
+                spec,
+                start=_date(start) if start else None,
+                end=_date(end) if end else None,
+                settings=settings(),
+                folds=folds,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                engine=runner,
+                resume=resume,
+            )
+        except KeyboardInterrupt:
+            done = int(bar.tasks[0].completed)
+            if resume and done:
+                console(stderr=True).print(
+                    f"{done:,} finished configurations are saved: run the same command again "
+                    "to compute only the rest"
+                )
+            raise
     if fmt is Format.json:
         emit_json(result.to_json())
         return
-    emit_frame(result.table, fmt, title=f"sweep {result.run_id}: {result.n_configs} configurations")
+    title = f"sweep {result.run_id}: {result.n_configs} configurations"
+    if result.resumed:
+        title += f" ({result.resumed:,} resumed from an interrupted run)"
+    emit_frame(result.table, fmt, title=title)
     if fmt is Format.table:
         emit_frame(result.walk_forward, fmt, title="walk-forward (chosen on train, scored on test)")
         console().print(result.verdict, markup=False)

@@ -200,6 +200,25 @@ OUTBOX = Table(
     ("screen_date", "recipient"),
 )
 
+SWEEP_RESULTS = Table(
+    "sweep_results",
+    {
+        # one finished configuration of a sweep, kept until the sweep finishes so that an
+        # interrupted sweep resumes without recomputing it (screener.cluster.Checkpoint)
+        "config_key": S,  # sha256 of what the result depends on: thesis, parameters, data, code
+        "sweep_key": S,  # the sweep that computed it: its rows go when that sweep finishes
+        "created_at": TS,
+        "thesis_hash": S,
+        "params": S,  # JSON
+        "data_start": D,
+        "data_end": D,
+        "code_version": S,
+        "metrics": S,  # JSON: the sweep table's metrics (floats round-trip exactly)
+        "equity": pl.Binary(),  # the equity value per session, little-endian float64
+    },
+    ("config_key",),
+)
+
 META = Table("meta", {"key": S, "value": S}, ("key",))
 
 TABLES: dict[str, Table] = {
@@ -213,6 +232,7 @@ TABLES: dict[str, Table] = {
         BROKER_PICKS,
         RUNS,
         OUTBOX,
+        SWEEP_RESULTS,
         META,
     )
 }
@@ -226,6 +246,7 @@ DATE_COLUMN: dict[str, str] = {
     "broker_picks": "report_date",
     "runs": "created_at",
     "outbox": "screen_date",
+    "sweep_results": "created_at",
 }
 
 SECTOR_INDEX = "801050.SI"  # Shenwan 有色金属 L1

@@ -57,6 +57,12 @@ MIGRATIONS: list[str] = [
         attempts BIGINT, last_error VARCHAR, next_attempt_at TIMESTAMP, created_at TIMESTAMP,
         sent_at TIMESTAMP);
     """,
+    """
+    CREATE TABLE sweep_results (
+        config_key VARCHAR, sweep_key VARCHAR, created_at TIMESTAMP, thesis_hash VARCHAR,
+        params VARCHAR, data_start DATE, data_end DATE, code_version VARCHAR, metrics VARCHAR,
+        equity BLOB);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

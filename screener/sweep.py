@@ -1,10 +1,13 @@
 """Parameter sweeps: every configuration of a thesis's ``[sweep]`` grid, on data read once.
 
-1. ``runs.prepare`` reads the store once; every configuration shares it and its caches (screen
-   rankings per session and screen live in ``Prepared.universes``).
-2. Each configuration runs ``with_params -> compile_thesis -> execute -> measure``, the steps
-   of ``runs.run_backtest``, so a row of the table equals that run's metrics. Configurations
-   whose target matrices (and costs, entry, cash) are identical execute once.
+1. ``runs.prepare`` reads the store once; ``cluster.detach`` resolves the entry stage of each
+   distinct (trigger, select, weigh) of the grid and keeps a snapshot that needs no store.
+2. An engine (``cluster.LocalEngine`` in this process, ``cluster.RayEngine`` on a cluster) runs
+   each configuration: ``with_params -> compile_thesis -> execute -> measure``, the steps of
+   ``runs.run_backtest``, so a row of the table equals that run's metrics. Configurations
+   whose target matrices (and costs, entry, cash) are identical execute once (per task).
+   Each result is checkpointed as it arrives (``cluster.Checkpoint``): an interrupted sweep, run
+   again, computes only the configurations it had not finished.
 3. The sessions are cut by ``analytics.walk_forward_splits`` (expanding window, ``folds`` equal
    test blocks). In-sample is the first fold's training range, out-of-sample the rest. The
    metrics of a configuration on a range come from its full equity curve sliced to that range:
@@ -12,11 +15,13 @@
    cut are carried in, unlike a fresh run started on the range).
 4. ``best`` is the configuration with the highest in-sample Sharpe; its deflated Sharpe ratio
    (on the in-sample range, where it was chosen) counts every configuration tried.
-5. The sweep is recorded in the store's ``runs`` table with kind ``sweep``.
+5. The sweep is recorded in the store's ``runs`` table with kind ``sweep``; its checkpoint
+   rows are then deleted.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -28,7 +33,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from screener import analytics, runs
+from screener import analytics, cluster, runs
 from screener.config import Settings
 from screener.errors import ConfigError
 from screener.store import Store
@@ -66,6 +71,8 @@ class SweepResult:
     in_sample: tuple[dt.date, dt.date]
     out_of_sample: tuple[dt.date, dt.date]
     manifest: dict[str, Any]
+    engine: str = "local"  # where the configurations ran (cluster.Engine.name)
+    resumed: int = 0  # configurations an interrupted run had finished (not computed again)
 
     @property
     def n_configs(self) -> int:
@@ -108,6 +115,8 @@ class SweepResult:
                 "thesis": self.thesis.name,
                 "grid": {k: list(v) for k, v in self.grid.items()},
                 "n_configs": self.n_configs,
+                "engine": self.engine,
+                "resumed": self.resumed,
                 "best": self.best,
                 "deflated_sharpe": self.deflated_sharpe,
                 "in_sample": list(self.in_sample),
@@ -130,54 +139,57 @@ def run_sweep(
     folds: int = 3,
     record_run: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    engine: cluster.Engine | None = None,
+    resume: bool = True,
 ) -> SweepResult:
     """Run every configuration of ``thesis.grid()`` on ``[start, end]``.
 
     The sessions are cut into ``folds + 1`` equal blocks: the first is in-sample (and the first
     walk-forward training range), each later one a walk-forward test block. ``progress(done,
-    total)`` is called after each configuration (for a progress bar).
+    total)`` is called after each configuration (for a progress bar). ``engine``: where the
+    configurations run, ``cluster.LocalEngine()`` (the default) or ``cluster.RayEngine``;
+    every engine gives the same result. ``resume``: save each finished configuration as it
+    arrives and skip those an interrupted run of the same sweep saved (``cluster.Checkpoint``).
     """
     if folds < 1:
         raise ConfigError(f"folds must be >= 1, got {folds}")
+    engine = engine or cluster.LocalEngine()
     configs = list(thesis.grid())
     prep = runs.prepare(store, thesis, start=start, end=end, settings=settings)
     splits = _splits(prep.sessions, folds)
-    memo: dict[bytes, tuple[dict[str, Any], np.ndarray]] = {}
-    rows, curves = [], []
-    for i, params in enumerate(configs):
-        metrics, values = _evaluate(store, prep, thesis.with_params(params), memo)
-        rows.append({"config": i, **params, **{k: metrics[k] for k in METRICS}})
-        curves.append(values)
+    # the driver resolves all that reads the store; engines get a snapshot that needs none
+    configured = [thesis.with_params(p) for p in configs]
+    prep = cluster.detach(store, prep, configured)
+    checkpoint = cluster.Checkpoint(
+        store, thesis, prep, configs, configured, metrics=METRICS, save=resume
+    )
+    results = checkpoint.load() if resume else {}
+    resumed = len(results)
+    todo = tuple((i, p) for i, p in enumerate(configs) if i not in results)
+
+    def arrived(result: cluster.Evaluated) -> None:
+        results[result.config] = result
+        checkpoint.add(result)
         if progress is not None:
-            progress(i + 1, len(configs))
-    result = _assemble(store, thesis, prep, configs, rows, np.vstack(curves), splits)
+            progress(len(results), len(configs))
+
+    if progress is not None and resumed:
+        progress(resumed, len(configs))
+    try:
+        engine.run(cluster.Work(prep, thesis, todo), arrived)
+    finally:
+        checkpoint.flush()  # also when interrupted: what finished is kept
+    rows = [
+        {"config": i, **params, **{k: results[i].metrics[k] for k in METRICS}}
+        for i, params in enumerate(configs)
+    ]
+    curves = np.vstack([results[i].values for i in range(len(configs))])
+    result = _assemble(store, thesis, prep, configs, rows, curves, splits)
+    result = dataclasses.replace(result, resumed=resumed, engine=engine.name)
     if record_run:
         record(store, result)
+    checkpoint.clear()
     return result
-
-
-def _evaluate(
-    store: Store, prep: runs.Prepared, thesis: Thesis, memo: dict[bytes, Any]
-) -> tuple[dict[str, Any], np.ndarray]:
-    """Metrics and equity values of one configuration (execution shared by equal targets)."""
-    compiled = runs.compile_thesis(store, prep, thesis)
-    key = _execution_key(thesis, compiled.target)
-    if key not in memo:
-        run, trades = runs.execute(prep, thesis, compiled)
-        metrics = runs.measure(prep, thesis, compiled, run, trades)
-        memo[key] = (metrics, run.equity.get_column("value").to_numpy())
-    metrics, values = memo[key]
-    # measure reads the compile only for the episode count; the rest follows the execution
-    return {**metrics, "episodes": compiled.episodes.height}, values
-
-
-def _execution_key(thesis: Thesis, target: np.ndarray) -> bytes:
-    """What execute depends on beyond Prepared: the instructions, fill price, costs and cash."""
-    where = np.flatnonzero(~np.isnan(target))
-    h = hashlib.blake2b(where.tobytes(), digest_size=16)
-    h.update(target.ravel()[where].tobytes())
-    h.update(repr((thesis.entry.at, sorted(thesis.costs.items()), thesis.init_cash)).encode())
-    return h.digest()
 
 
 def _splits(sessions: list[dt.date], folds: int) -> list[tuple[int, int, int]]:
@@ -325,7 +337,8 @@ def record(store: Store, result: SweepResult) -> None:
     metrics = {
         "metrics": best,
         "best_params": {k: result.best[k] for k in result.params},
-        **{k: summary[k] for k in ("n_configs", "deflated_sharpe", "verdict", "manifest")},
+        **{k: summary[k] for k in ("n_configs", "engine", "resumed", "deflated_sharpe")},
+        **{k: summary[k] for k in ("verdict", "manifest")},
         **{k: summary[k] for k in ("in_sample", "out_of_sample", "walk_forward")},
     }
     m = result.manifest
