@@ -76,7 +76,11 @@ def prepare(
     if len(sessions) < 2:
         raise DataUnavailableError(f"fewer than two sessions between {start} and {end}")
     full = build_panel(
-        store, start=sessions[0] - dt.timedelta(days=WARMUP_DAYS), end=end, settings=settings
+        store,
+        tickers=_candidates(store, thesis),
+        start=sessions[0] - dt.timedelta(days=WARMUP_DAYS),
+        end=end,
+        settings=settings,
     )
     factors = _factors_for(thesis)
     values = evaluate(full, factors, dates=sessions)
@@ -97,6 +101,31 @@ def prepare(
         },
         synthetic=store.get_meta("data_source") == "demo",
     )
+
+
+def _candidates(store: Store, thesis: Thesis) -> list[str] | None:
+    """Tickers the thesis can ever select (a superset), or None for every ticker.
+
+    Only when the score is a per-ticker factor: a composite z-scores the whole cross-section,
+    so its value depends on every name and the panel must hold them all. Breadth conditions
+    read the sector's members too.
+    """
+    screen = thesis.select
+    if lookup([screen.score])[0].needs or screen.universe == "all":
+        return None
+    inst = store.read_instruments().filter(pl.col("board") != "hk")
+    if screen.universe == "picks":
+        picked = store.read_table("broker_picks").get_column("ticker").drop_nulls()
+        keep = pl.col("ticker").is_in(picked.unique().to_list())
+    elif screen.universe == "sector":
+        keep = pl.col("sw_l1") == SECTOR_INDEX
+    else:
+        keep = pl.lit(True)
+    if screen.metal is not None and screen.universe != "picks":
+        keep &= pl.col("metals").list.contains(screen.metal)
+    if any(c.kind == "breadth" for c in thesis.trigger.when):
+        keep |= pl.col("sw_l1") == SECTOR_INDEX
+    return inst.filter(keep).get_column("ticker").to_list()
 
 
 def _factors_for(thesis: Thesis) -> list[Any]:

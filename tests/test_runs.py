@@ -154,3 +154,19 @@ def test_future_prices_do_not_move_past_decisions(tiny: Store, tmp_path: Path) -
     keep = pl.col("date") <= SESSIONS[14]
     assert before.orders.filter(keep).equals(after.orders.filter(keep))
     assert before.equity.filter(keep).equals(after.equity.filter(keep))
+
+
+def test_panel_holds_only_names_the_thesis_can_select(tiny: Store, tmp_path: Path) -> None:
+    """A per-ticker score needs only its universe; a composite z-scores every name."""
+    from dataclasses import replace
+
+    from screener.runs import _candidates
+
+    path = tmp_path / "tiny.toml"
+    path.write_text(THESIS, encoding="utf-8")
+    thesis = load_thesis(path)
+    assert _candidates(tiny, thesis) == ["600001.SH", "600002.SH"]  # the sector
+    gold = replace(thesis, select=replace(thesis.select, universe="metal", metal="gold"))
+    assert _candidates(tiny, gold) == []
+    composite = replace(thesis, select=replace(thesis.select, score="oversold_score"))
+    assert _candidates(tiny, composite) is None
