@@ -24,7 +24,6 @@ not close at its up limit (no seller at the close; the next open is likely at or
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,7 +36,7 @@ from screener.config import Settings
 from screener.errors import ConfigError
 from screener.instruments import METAL_TAGS
 from screener.schema import SECTOR_INDEX
-from screener.spec import TomlSource, build_spec
+from screener.spec import build_spec, read_spec
 from screener.store import Store
 
 UNIVERSES = ("picks", "sector", "metal", "all")
@@ -129,14 +128,7 @@ def load_screen(path: str | Path) -> Screen:
     ConfigError names the file, line and key of an unknown key, a wrong type or a bad value.
     """
     path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-        raw = tomllib.loads(text)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such screen file") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    src = TomlSource(path, text)
+    src, raw = read_spec(path, "screen")
     screen: Screen = build_spec(src, Screen, {"name": path.stem, **raw}, "")
     for key, reason in problems(screen):
         raise src.error(key, reason)

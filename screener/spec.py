@@ -6,11 +6,29 @@ types; ``TomlSource.error`` points at the offending line. Semantic checks stay w
 
 from __future__ import annotations
 
+import math
+import tomllib
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, get_args, get_origin, get_type_hints
 
 from screener.errors import ConfigError
+
+INT64_MAX = 2**63 - 1
+
+
+def read_spec(path: Path, what: str) -> tuple[TomlSource, dict[str, Any]]:
+    """Read a TOML spec (a BOM from Notepad is fine); any fault is one ConfigError."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+        raw = tomllib.loads(text)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such {what} file") from None
+    except OSError as exc:  # a folder, no permission, ...
+        raise ConfigError(f"{path}: cannot read this {what} file: {exc.strerror}") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return TomlSource(path, text), raw
 
 
 class TomlSource:
@@ -55,12 +73,13 @@ def check_type(src: TomlSource, key: str, kind: Any, value: Any) -> Any:
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif base is float:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
-        value = float(value) if ok else value
     else:
         ok = isinstance(value, base)
     if not ok:
         raise src.error(key, f"must be {base.__name__}, got {type(value).__name__} {value!r}")
-    return value
+    if base in (int, float) and not (math.isfinite(value) and abs(value) <= INT64_MAX):
+        raise src.error(key, f"must be a finite number of sensible size, got {value!r}")
+    return float(value) if base is float else value
 
 
 def build_spec(src: TomlSource, cls: type, raw: Any, prefix: str) -> Any:

@@ -11,15 +11,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import itertools
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from screener.errors import ConfigError
 from screener.screen import Screen
-from screener.spec import TomlSource, build_spec, check_type, coerce
+from screener.spec import TomlSource, build_spec, check_type, coerce, read_spec
 
 CONDITION_KINDS = ("change", "breakout_high", "breakdown_low", "breadth")
 WEIGH_METHODS = ("equal", "score")
@@ -140,14 +138,7 @@ _TOP_LEVEL = {"name", "description", "init_cash", "trigger", "costs", "sweep", *
 def load_thesis(path: str | Path) -> Thesis:
     """Read and validate a thesis file; ConfigError names the file, line and key on any fault."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-        raw = tomllib.loads(data.decode("utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such thesis file") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    src = TomlSource(path, data.decode("utf-8"))
+    src, raw = read_spec(path, "thesis")
     for key in raw:
         if key not in _TOP_LEVEL:
             raise src.error(key, f"unknown key (known: {', '.join(sorted(_TOP_LEVEL))})")
@@ -160,12 +151,11 @@ def load_thesis(path: str | Path) -> Thesis:
         trigger=_trigger(src, raw.get("trigger", {})),
         costs=_costs(src, raw.get("costs", {})),
         path=str(path),
-        sha256=hashlib.sha256(data).hexdigest(),
+        sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         **{name: build_spec(src, cls, raw.get(name, {}), name) for name, cls in _SECTIONS.items()},
     )
-    thesis = replace(thesis, sweep=_sweep(src, thesis, raw.get("sweep", {})))
-    validate(thesis, src)
-    return thesis
+    validate(thesis, src)  # the fields as written first: a fault is blamed on its own key
+    return replace(thesis, sweep=_sweep(src, thesis, raw.get("sweep", {})))
 
 
 def _trigger(src: TomlSource, raw: Any) -> Trigger:

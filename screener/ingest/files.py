@@ -128,7 +128,8 @@ def _parse(frame: pl.DataFrame, path: Path, detected: dict[str, str]) -> pl.Data
         if found is None:
             first_line = frame.filter(pl.col("date").is_not_null()).get_column(v.LINE).head(1)
             raise InputError(
-                f"cannot read date '{sample.item()}' (expected YYYY-MM-DD or YYYYMMDD)",
+                f"cannot read date '{v.shown_text(str(sample.item()))}' "
+                "(expected YYYY-MM-DD or YYYYMMDD)",
                 path=path,
                 line=int(first_line.item()),
                 field="date",
@@ -264,8 +265,34 @@ def _bars_columns(
         detected["prev_close"] = (
             "previous adjusted close" if adjusted else "previous close (no prev_close column)"
         )
+    if has_pc:
+        _check_steps(frame, path)
     frame = _adj_factor(frame, adjusted, has_pc, basis, detected)
     return add_bar_flags(frame, st_switch=st_switch, limits=not adjusted, detected=detected)
+
+
+# close[t-1] / prev_close[t] is the ex-rights step: 0.48 to 5.1 over 155 real tickers' history.
+# A step 100 times off is a broken cell, and compounding such steps overflows adj_factor.
+MAX_STEP = 100.0
+
+
+def _check_steps(frame: pl.DataFrame, path: Path) -> None:
+    """InputError at the first prev_close more than MAX_STEP times off the previous close."""
+    previous = pl.col("close").shift(1).over("ticker")
+    step = previous / pl.col("prev_close")
+    bad = frame.select(v.LINE, "prev_close", previous.alias("previous"), step.alias("step")).filter(
+        (pl.col("step") > MAX_STEP) | (pl.col("step") < 1 / MAX_STEP)
+    )
+    if bad.is_empty():
+        return
+    row = bad.sort(v.LINE).row(0, named=True)
+    raise InputError(
+        f"prev_close {row['prev_close']:g} is {row['step']:.3g} times off the previous close "
+        f"{row['previous']:g}: no corporate action moves a price that far",
+        path=path,
+        line=int(row[v.LINE]),
+        field="prev_close",
+    )
 
 
 def add_bar_flags(
@@ -459,13 +486,24 @@ def _chain_to_store(store: Store, vfr: VendorFrame, notes: list[str]) -> pl.Data
     if stored.is_empty():
         return frame
     with_pc = source.startswith("from prev_close")
-    step = pl.col("s_close") / pl.col("prev_close") if with_pc else pl.lit(1.0)
-    k = (
+    step = (pl.col("s_close") / pl.col("prev_close") if with_pc else pl.lit(1.0)).fill_null(1.0)
+    joined = (
         firsts.join(stored.cast({"s_date": pl.Date}), on="ticker")
         .filter(pl.col("s_adj").is_not_null())
-        .select(
-            "ticker", (pl.col("s_adj") * step.fill_null(1.0) / pl.col("adj_factor")).alias("_k")
+        .with_columns(step.alias("_step"))
+    )
+    off = joined.filter((pl.col("_step") > MAX_STEP) | (pl.col("_step") < 1 / MAX_STEP))
+    if not off.is_empty():
+        row = off.sort("ticker").row(0, named=True)
+        raise InputError(
+            f"the first bar of {row['ticker']} ({row['date']}) has prev_close "
+            f"{row['prev_close']:g}, {row['_step']:.3g} times off the stored close "
+            f"{row['s_close']:g} of {row['s_date']}",
+            path=vfr.path,
+            field="prev_close",
         )
+    k = joined.select(
+        "ticker", (pl.col("s_adj") * pl.col("_step") / pl.col("adj_factor")).alias("_k")
     )
     notes.append(
         f"{vfr.path}: adj_factor of {k.height} ticker(s) continued from the stored bars before it"

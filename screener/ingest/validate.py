@@ -28,6 +28,14 @@ REQUIRED = {
     "series": ("date", "close"),
 }
 CHINA_VENUES = ("SHFE", "GFEX", "INE", "DCE", "CZCE", "SMM")  # series_id prefixes on XSHG holidays
+# Far above any real quote (a 1e9 price, 1e15 shares a day) and far below where the integer-fen
+# limit arithmetic (rules.limit_price_exprs) and the Int64 volume column overflow.
+MAX_PRICE = 1e9
+MAXIMA = {
+    **dict.fromkeys(("open", "high", "low", "close", "prev_close", "settle"), MAX_PRICE),
+    **dict.fromkeys(("up_limit", "down_limit"), MAX_PRICE),
+    "volume": 1e15,
+}
 PROBLEM_SCHEMA = {"line": pl.Int64, "field": pl.String, "reason": pl.String, "rank": pl.Int32}
 
 
@@ -46,6 +54,24 @@ def _problems(
     )
 
 
+SHOWN_CHARS = 40  # of a bad cell quoted in a message
+
+
+def shown(text: pl.Expr) -> pl.Expr:
+    """A cell as a message quotes it: on one line (a quoted cell may span lines), cut short."""
+    one_line = text.str.replace_all("\r", "\\r", literal=True).str.replace_all(
+        "\n", "\\n", literal=True
+    )
+    cut = one_line.str.slice(0, SHOWN_CHARS) + "..."
+    return pl.when(one_line.str.len_chars() > SHOWN_CHARS).then(cut).otherwise(one_line)
+
+
+def shown_text(text: str) -> str:
+    """``shown`` for one Python string."""
+    one_line = text.replace("\r", "\\r").replace("\n", "\\n")
+    return one_line[:SHOWN_CHARS] + "..." if len(one_line) > SHOWN_CHARS else one_line
+
+
 def parse_numbers(raw: pl.DataFrame, columns: Collection[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Cast text columns to Float64; a non-empty cell that is not a number is a problem."""
     casts, found = [], [no_problems()]
@@ -59,7 +85,7 @@ def parse_numbers(raw: pl.DataFrame, columns: Collection[str]) -> tuple[pl.DataF
         number = text.cast(pl.Float64, strict=False)
         casts.append(number.alias(col))
         bad = text.is_not_null() & (text != "") & number.is_null()
-        msg = pl.format("cannot read a number from '{}'", pl.col(col))
+        msg = pl.format("cannot read a number from '{}'", shown(pl.col(col)))
         found.append(_problems(raw, bad, col, msg, 0))
     return raw.with_columns(casts), pl.concat(found)
 
@@ -74,14 +100,15 @@ def parse_dates(raw: pl.DataFrame, fmt: str, label: str) -> tuple[pl.DataFrame, 
     bad = pl.col("date").is_null()
     msg = pl.format(
         "cannot read date '{}' as {} (the format of the file's first date)",
-        pl.col("_date_text").fill_null(""),
+        shown(pl.col("_date_text").fill_null("")),
         pl.lit(label),
     )
     return out.drop("_date_text"), _problems(out, bad, "date", msg, 0)
 
 
 def check_values(frame: pl.DataFrame, required: Collection[str]) -> pl.DataFrame:
-    """Empty required cells, NaN/inf, non-positive prices, negative volume, OHLC order."""
+    """Empty required cells, NaN/inf, non-positive prices, negative volume, implausibly large
+    prices and volumes, OHLC order."""
     found = [no_problems()]
     for col in required:
         if col in frame.columns:
@@ -99,6 +126,11 @@ def check_values(frame: pl.DataFrame, required: Collection[str]) -> pl.DataFrame
         if col in frame.columns:
             msg = pl.format("must not be negative, got {}", pl.col(col))
             found.append(_problems(frame, pl.col(col) < 0, col, msg, 2))
+    for col, limit in MAXIMA.items():
+        if col in frame.columns:
+            too_big = pl.col(col).is_finite() & (pl.col(col).abs() > limit)
+            msg = pl.format("{} is implausibly large (above {})", pl.col(col), pl.lit(f"{limit:g}"))
+            found.append(_problems(frame, too_big, col, msg, 2))
     found.append(_ohlc_order(frame))
     return pl.concat(found)
 
@@ -166,10 +198,15 @@ def split_duplicates(frame: pl.DataFrame, key: str) -> tuple[pl.DataFrame, int, 
     repeats = frame.filter(pl.struct(key, "date").is_duplicated())
     if repeats.is_empty():
         return frame, 0, no_problems()
-    values = [c for c in frame.columns if c != LINE]
+    values = pl.struct(c for c in frame.columns if c != LINE)
     later = pl.col(LINE) != pl.col("_first")
-    marked = repeats.with_columns(pl.col(LINE).min().over(key, "date").alias("_first"))
-    marked = marked.with_columns((pl.struct(values).is_duplicated() & later).alias("_same"))
+    # each repeat against the first row of its key (not against each other: two equal repeats
+    # of a different first row are a conflict, not a harmless copy)
+    marked = repeats.sort(LINE).with_columns(
+        pl.col(LINE).first().over(key, "date").alias("_first"),
+        values.eq_missing(values.first().over(key, "date")).alias("_as_first"),
+    )
+    marked = marked.with_columns((pl.col("_as_first") & later).alias("_same"))
     msg = pl.format(
         "duplicate ({}, date) {} {} with different values (first at line {})",
         pl.lit(key),

@@ -12,6 +12,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -305,7 +306,16 @@ def board_of(tickers: pl.Expr) -> pl.Expr:
 def _decode(data: bytes, path: Path) -> tuple[str, str]:
     """UTF-8 (with or without BOM) or GBK; anything else is an InputError."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+        try:
+            return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+        except UnicodeDecodeError as exc:  # the BOM promises UTF-8: do not guess another codec
+            at = exc.start + 3
+            raise InputError(
+                f"starts with a UTF-8 byte-order mark but is not UTF-8 (byte 0x{data[at]:02x} "
+                f"at offset {at})",
+                path=path,
+                hint="re-save the file as UTF-8",
+            ) from None
     if b"\x00" in data[:4096]:
         raise InputError("binary data (NUL bytes): not a CSV text file", path=path)
     try:
@@ -344,24 +354,107 @@ def load_csv(path: Path, detected: dict[str, str]) -> pl.DataFrame:
     banner = [line.strip() for line in head[:at] if line.strip()]
     detected["banner"] = f"skipped {at} line(s): {' | '.join(banner)}" if at else "none"
     detected["header_line"] = str(at + 1)
+    _reject_repeated_columns(head[at], path, at + 1)
     body = text.split("\n", at)[-1] if at else text
     try:
         raw = pl.read_csv(body.encode("utf-8"), infer_schema=False, raise_if_empty=False)
+        raw = raw.rename({c: c.strip() for c in raw.columns})
     except pl.exceptions.PolarsError as exc:
-        raise InputError(f"not a readable CSV: {exc}", path=path) from None
-    raw = raw.rename({c: c.strip() for c in raw.columns})
+        raise InputError(f"not a readable CSV: {first_line(exc)}", path=path) from None
+    raw = raw.drop(LINE, strict=False)  # a column of that name would be ignored anyway
     raw = raw.with_row_index(LINE, offset=at + 2).with_columns(pl.col(LINE).cast(pl.Int64))
     blank = pl.all_horizontal(pl.exclude(LINE).is_null())
-    return raw.filter(~blank)
+    return _reject_long_cells(raw.filter(~blank), path)
+
+
+def first_line(exc: Exception, limit: int = 200) -> str:
+    """A library message cut to one short line (polars adds hints and file excerpts)."""
+    lines = str(exc).strip().splitlines()
+    line = lines[0] if lines else type(exc).__name__
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
+def _reject_repeated_columns(header: str, path: Path, line: int) -> None:
+    """Two columns with one name (spaces aside) make it ambiguous which one holds the data."""
+    seen: set[str] = set()
+    for name in _split_cells(header):
+        if name and name in seen:
+            raise InputError(f"column '{name}' appears twice in the header", path=path, line=line)
+        seen.add(name)
+
+
+MAX_CELL_CHARS = 1000  # a daily bar's longest cell is a name of a few characters
+
+
+def _reject_long_cells(raw: pl.DataFrame, path: Path) -> pl.DataFrame:
+    """InputError at the first text cell longer than MAX_CELL_CHARS: not vendor data.
+
+    Also keeps such cells away from polars 2.1, which panics formatting messages from a filtered
+    column holding a string over 64 KiB (tests/faults/test_fuzz_importers.py).
+    """
+    text = [c for c, t in raw.schema.items() if t == pl.String]
+    if not text:
+        return raw
+    lengths = raw.select(LINE, *[pl.col(c).str.len_chars().fill_null(0) for c in text])
+    too_long = lengths.filter(pl.any_horizontal(pl.col(c) > MAX_CELL_CHARS for c in text))
+    if too_long.is_empty():
+        return raw
+    row = too_long.row(0, named=True)
+    col = next(c for c in text if row[c] > MAX_CELL_CHARS)
+    raise InputError(
+        f"a cell of {row[col]} characters (at most {MAX_CELL_CHARS}): not daily price data",
+        path=path,
+        line=int(row[LINE]),
+        field=col,
+    )
 
 
 def load_parquet(path: Path, detected: dict[str, str]) -> pl.DataFrame:
+    """The file's columns as they are typed, with a ``_line`` column (the 1-based row).
+
+    Read with pyarrow, fully validated, then handed to polars without metadata: polars 2.1's own
+    reader aborts the process on some corrupt files (an allocation of 2**61 bytes) and panics on
+    others, and ``from_arrow`` panics on invalid UTF-8 (tests/faults/test_fuzz_importers.py).
+    """
+    import pyarrow as pa  # lazy, like every heavy import
+    import pyarrow.parquet as pq
+
     try:
-        raw = pl.read_parquet(path)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise InputError(f"not a readable Parquet file: {exc}", path=path) from None
+        table = pq.read_table(path)
+        table.validate(full=True)
+        raw = pl.from_arrow(table.cast(_plain_schema(table.schema, path)))
+    except (OSError, UnicodeDecodeError, pa.ArrowException, pl.exceptions.PolarsError) as exc:
+        raise InputError(f"not a readable Parquet file: {first_line(exc)}", path=path) from None
+    assert isinstance(raw, pl.DataFrame)
+    raw = raw.drop(LINE, strict=False)
     detected.update(encoding="parquet", banner="none", header_line="none (Parquet: line = row)")
-    return raw.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64))
+    raw = raw.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64))
+    return _reject_long_cells(raw, path)
+
+
+def _plain_schema(schema: Any, path: Path) -> Any:
+    """The Parquet columns as types polars reads safely, without metadata: floats and decimals
+    as float64, dictionaries decoded. Nested, binary and other types are an InputError (polars
+    2.1 panics on a decimal256 column)."""
+    import pyarrow as pa
+    import pyarrow.types as pt
+
+    fields = []
+    for f in schema:
+        kind = f.type.value_type if pt.is_dictionary(f.type) else f.type
+        if pt.is_floating(kind) or pt.is_decimal(kind):
+            kind = pa.float64()
+        plain = pt.is_integer(kind) or pt.is_floating(kind) or pt.is_boolean(kind)
+        plain |= pt.is_string(kind) or pt.is_large_string(kind) or pt.is_string_view(kind)
+        plain |= pt.is_date(kind) or pt.is_timestamp(kind) or pt.is_null(kind)
+        if not plain:
+            raise InputError(
+                f"column '{f.name}' holds {f.type}: expected numbers, text or dates",
+                path=path,
+                field=f.name,
+            )
+        fields.append(pa.field(f.name, kind))
+    return pa.schema(fields)
 
 
 def is_parquet(path: Path, fmt: str) -> bool:
