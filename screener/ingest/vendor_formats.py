@@ -364,7 +364,7 @@ def load_csv(path: Path, detected: dict[str, str]) -> pl.DataFrame:
     raw = raw.drop(LINE, strict=False)  # a column of that name would be ignored anyway
     raw = raw.with_row_index(LINE, offset=at + 2).with_columns(pl.col(LINE).cast(pl.Int64))
     blank = pl.all_horizontal(pl.exclude(LINE).is_null())
-    return _reject_long_cells(raw.filter(~blank), path)
+    return _reject_odd_cells(raw.filter(~blank), path, csv=True)
 
 
 def first_line(exc: Exception, limit: int = 200) -> str:
@@ -386,27 +386,34 @@ def _reject_repeated_columns(header: str, path: Path, line: int) -> None:
 MAX_CELL_CHARS = 1000  # a daily bar's longest cell is a name of a few characters
 
 
-def _reject_long_cells(raw: pl.DataFrame, path: Path) -> pl.DataFrame:
-    """InputError at the first text cell longer than MAX_CELL_CHARS: not vendor data.
+def _reject_odd_cells(raw: pl.DataFrame, path: Path, *, csv: bool) -> pl.DataFrame:
+    """InputError at the first text cell longer than MAX_CELL_CHARS or, in a CSV, spanning lines.
 
-    Also keeps such cells away from polars 2.1, which panics formatting messages from a filtered
-    column holding a string over 64 KiB (tests/faults/test_fuzz_importers.py).
+    A stray quote makes the CSV reader swallow the lines up to the next quote into one cell:
+    whole rows would vanish without a word. Long cells are no vendor data either, and polars 2.1
+    panics formatting messages from a filtered column holding a string over 64 KiB
+    (tests/faults/test_fuzz_importers.py).
     """
     text = [c for c, t in raw.schema.items() if t == pl.String]
     if not text:
         return raw
-    lengths = raw.select(LINE, *[pl.col(c).str.len_chars().fill_null(0) for c in text])
-    too_long = lengths.filter(pl.any_horizontal(pl.col(c) > MAX_CELL_CHARS for c in text))
-    if too_long.is_empty():
-        return raw
-    row = too_long.row(0, named=True)
-    col = next(c for c in text if row[c] > MAX_CELL_CHARS)
-    raise InputError(
-        f"a cell of {row[col]} characters (at most {MAX_CELL_CHARS}): not daily price data",
-        path=path,
-        line=int(row[LINE]),
-        field=col,
+    size = {c: pl.col(c).str.len_chars().fill_null(0) for c in text}
+    if csv:  # a line break counts as too long
+        breaks = {c: pl.col(c).str.contains("[\r\n]").fill_null(False) for c in text}
+        size = {c: pl.when(breaks[c]).then(-1).otherwise(size[c]) for c in text}
+    odd = raw.select(LINE, *[e.alias(c) for c, e in size.items()]).filter(
+        pl.any_horizontal((pl.col(c) > MAX_CELL_CHARS) | (pl.col(c) < 0) for c in text)
     )
+    if odd.is_empty():
+        return raw
+    row = odd.row(0, named=True)
+    col = next(c for c in text if row[c] > MAX_CELL_CHARS or row[c] < 0)
+    reason = (
+        'a cell spanning lines: a stray quote (") joins the lines up to the next one'
+        if row[col] < 0
+        else f"a cell of {row[col]} characters (at most {MAX_CELL_CHARS}): not daily price data"
+    )
+    raise InputError(reason, path=path, line=int(row[LINE]), field=col)
 
 
 def load_parquet(path: Path, detected: dict[str, str]) -> pl.DataFrame:
@@ -429,7 +436,7 @@ def load_parquet(path: Path, detected: dict[str, str]) -> pl.DataFrame:
     raw = raw.drop(LINE, strict=False)
     detected.update(encoding="parquet", banner="none", header_line="none (Parquet: line = row)")
     raw = raw.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64))
-    return _reject_long_cells(raw, path)
+    return _reject_odd_cells(raw, path, csv=False)
 
 
 def _plain_schema(schema: Any, path: Path) -> Any:
