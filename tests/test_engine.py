@@ -9,12 +9,12 @@ import numpy as np
 import polars as pl
 import pytest
 from factors.reference import Market, synthetic_market
-from polars.testing import assert_frame_equal
+from polars.testing import assert_frame_equal, assert_series_equal
 
 from screener import engine
 from screener.config import Settings
 from screener.errors import DataUnavailableError
-from screener.factors.base import Factor, FactorError, composite
+from screener.factors.base import Factor, FactorError, composite, rank
 from screener.factors.library import REGISTRY
 from screener.panel import assemble_panel
 from screener.store import Store
@@ -196,3 +196,36 @@ def test_compute_factors_on_the_demo_market(store: Store) -> None:
 def test_compute_factors_on_an_empty_store(store: Store) -> None:
     with pytest.raises(DataUnavailableError, match="no bars"):
         engine.compute_factors(store, on=dt.date(2026, 2, 6))
+
+
+def rank_frame(seed: int, n_dates: int = 6, width: int = 3000) -> pl.DataFrame:
+    """Dates of many names (more than one radix digit), of one name, and of none; ties, -0.0,
+    values equal in their top 32 key bits, nulls."""
+    rng = np.random.default_rng(seed)
+    n = n_dates * width
+    x = rng.normal(0.0, 1.0, n)
+    x = np.where(rng.random(n) < 0.3, np.round(x, 1), x)  # ties
+    x = np.where(rng.random(n) < 0.05, 0.0, x)
+    x = np.where(rng.random(n) < 0.05, -0.0, x)
+    near = 1.0 + rng.integers(0, 50, n) * 2.0**-45  # same top 32 bits, different values
+    x = np.where(rng.random(n) < 0.1, near, x)
+    dates = np.repeat(np.arange(n_dates), width)
+    dates[-1] = n_dates  # a date with a single name
+    frame = pl.DataFrame({"date": dates, "ticker": np.tile(np.arange(width), n_dates), "x": x})
+    gaps = pl.Series(rng.random(n) < 0.1)
+    frame = frame.with_columns(pl.when(gaps).then(None).otherwise("x").alias("x"))
+    return frame.with_columns(pl.when(pl.col("date") == 2).then(None).otherwise("x").alias("x"))
+
+
+@pytest.mark.parametrize("higher_is_better", [True, False])
+def test_ranks_are_base_rank(higher_is_better: bool) -> None:
+    """The kernel divides (r - 1) / (n - 1) where polars multiplies by 1 / (n - 1): 1 ulp."""
+    frame = rank_frame(7)
+    factor = Factor("x", pl.col("x"), 1, higher_is_better, "X.")
+    for shaped in (frame, frame.drop_nulls(), frame.slice(1234), pl.concat([frame, frame])):
+        (got,) = engine.cross_sectional_ranks(shaped, [factor])
+        want = shaped.select(rank(pl.col("x"), descending=not higher_is_better).alias("x_rank"))
+        assert_series_equal(got, want.to_series(), rel_tol=1e-15, abs_tol=0.0)
+        tied = shaped.with_columns(got).drop_nulls().group_by("date", "x")
+        assert tied.agg(pl.col("x_rank").n_unique()).get_column("x_rank").max() == 1
+    assert got.null_count() == 2 * frame.get_column("x").null_count()

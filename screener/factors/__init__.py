@@ -1,5 +1,9 @@
 """Factors: values (``Factor``) and cross-section verbs in base.py; the shipped set in library.py.
 
+Time-series verbs for new factors: ``windowed`` and ``lag`` (finite windows down the
+ticker-sorted column), the per-ticker ``rolling_*`` statistics and ``wilder_mean`` (numba
+kernels, kernels.py), ``per_ticker`` for anything else.
+
 >>> from screener.factors import REGISTRY, rank
 >>> REGISTRY["ret_20d"].lookback
 21
@@ -12,8 +16,17 @@ from screener.factors.base import (
     FactorError,
     composite,
     demean,
+    lag,
     per_ticker,
     rank,
+    rolling_beta,
+    rolling_corr,
+    rolling_cov,
+    rolling_mean,
+    rolling_std,
+    rolling_var,
+    wilder_mean,
+    windowed,
     winsorize,
     zscore,
 )
@@ -26,9 +39,18 @@ __all__ = [
     "composite",
     "demean",
     "describe",
+    "lag",
     "lookup",
     "per_ticker",
     "rank",
+    "rolling_beta",
+    "rolling_corr",
+    "rolling_cov",
+    "rolling_mean",
+    "rolling_std",
+    "rolling_var",
+    "wilder_mean",
+    "windowed",
     "winsorize",
     "zscore",
 ]

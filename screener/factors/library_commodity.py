@@ -3,15 +3,22 @@
 ``sector_close`` is 801050.SI on the same session. ``metal_close`` is the stock's metal series
 joined as-of on the stock calendar (panel.py): foreign venues (LME, COMEX, FX) enter one session
 late, and a value carried more than ``max_ffill_sessions`` sessions is null, so windows over it
-are null too. Everything runs per ticker over that ticker's session rows; a suspended session is
-a 0 stock return against the benchmark's actual return (see library_price.py).
+are null too. Everything runs per ticker over that ticker's session rows (``windowed`` and the
+``rolling_*`` verbs, see base.py); a suspended session is a 0 stock return against the
+benchmark's actual return (see library_price.py).
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from screener.factors.base import Factor, pct_change, per_ticker, safe_div
+from screener.factors.base import (
+    Factor,
+    pct_change,
+    rolling_beta,
+    rolling_corr,
+    windowed,
+)
 
 CLOSE = pl.col("adj_close")
 RET = pl.col("ret_1d")
@@ -21,7 +28,7 @@ BENCHMARKS = {"sector": "sector_close", "metal": "metal_close"}
 def _benchmark_ret(against: str) -> pl.Expr:
     if against not in BENCHMARKS:
         raise ValueError(f"against must be one of {sorted(BENCHMARKS)}, got {against!r}")
-    return pct_change(pl.col(BENCHMARKS[against]), 1)
+    return windowed(pct_change(pl.col(BENCHMARKS[against]), 1), 2)  # per ticker: a kernel input
 
 
 def beta(against: str, n: int) -> Factor:
@@ -39,7 +46,7 @@ def beta(against: str, n: int) -> Factor:
     bench = _benchmark_ret(against)
     return Factor(
         f"beta_{against}_{n}d",
-        per_ticker(safe_div(pl.rolling_cov(RET, bench, window_size=n), bench.rolling_var(n))),
+        windowed(rolling_beta(RET, bench, n), n + 1),
         lookback=n + 1,
         higher_is_better=against == "metal",
         doc=f"Beta of daily returns to the {against} over {n} sessions (OLS slope).\n"
@@ -63,10 +70,9 @@ def correlation(against: str, n: int) -> Factor:
     [None, None, None, 0.7946]
     """
     bench = _benchmark_ret(against)
-    moved = (RET.rolling_std(n) > 0) & (bench.rolling_std(n) > 0)
     return Factor(
         f"corr_{against}_{n}d",
-        per_ticker(pl.when(moved).then(pl.rolling_corr(RET, bench, window_size=n))),
+        windowed(rolling_corr(RET, bench, n), n + 1),
         lookback=n + 1,
         higher_is_better=against == "metal",
         doc=f"Correlation of daily returns with the {against} over {n} sessions.\n"
@@ -88,7 +94,7 @@ def metal_return(n: int) -> Factor:
     """
     return Factor(
         f"metal_ret_{n}d",
-        per_ticker(pct_change(pl.col("metal_close"), n)),
+        windowed(pct_change(pl.col("metal_close"), n), n + 1),
         lookback=n + 1,
         higher_is_better=True,
         doc=f"Return of the stock's metal series over {n} sessions (metal momentum).",
@@ -110,7 +116,7 @@ def divergence(n: int) -> Factor:
     gap = pct_change(CLOSE, n) - pct_change(pl.col("metal_close"), n)
     return Factor(
         f"divergence_{n}d",
-        per_ticker(gap),
+        windowed(gap, n + 1),
         lookback=n + 1,
         higher_is_better=False,
         doc=f"Stock return minus its metal's return over {n} sessions; most negative ranks best.\n"
@@ -129,7 +135,7 @@ def relative_strength(n: int) -> Factor:
     gap = pct_change(CLOSE, n) - pct_change(pl.col("sector_close"), n)
     return Factor(
         f"rel_strength_{n}d",
-        per_ticker(gap),
+        windowed(gap, n + 1),
         lookback=n + 1,
         higher_is_better=True,
         doc=f"Stock return minus the 801050.SI return over {n} sessions; leaders rank better.",

@@ -1,8 +1,10 @@
 """Price, volume and trading-limit factors: constructors that return ``Factor`` values.
 
-Every time-series part runs per ticker on the panel (one row per session, see base.py) and reads
-back-adjusted prices (``adj_close``: raw x adj_factor, never forward-adjusted) and the panel's
-``ret_1d``. Values are null until the lookback is filled.
+Every time-series part runs per ticker on the panel (one row per session, see base.py): shifts
+and rolling maxima down the whole column inside ``windowed``, window statistics through the
+per-ticker ``rolling_*`` verbs and Wilder's mean. They read back-adjusted prices
+(``adj_close``: raw x adj_factor, never forward-adjusted) and the panel's ``ret_1d``. Values are
+null until the lookback is filled.
 
 Suspended sessions are ordinary sessions in every window: the panel carries the last close, so
 their return is 0 and their volume and amount are 0. A long suspension therefore lowers
@@ -16,7 +18,17 @@ import math
 
 import polars as pl
 
-from screener.factors.base import SESSIONS_PER_YEAR, Factor, pct_change, per_ticker, safe_div
+from screener.factors.base import (
+    SESSIONS_PER_YEAR,
+    Factor,
+    lag,
+    pct_change,
+    rolling_mean,
+    rolling_std,
+    safe_div,
+    wilder_mean,
+    windowed,
+)
 
 CLOSE = pl.col("adj_close")
 RET = pl.col("ret_1d")
@@ -37,7 +49,7 @@ def returns(n: int) -> Factor:
     """
     return Factor(
         f"ret_{n}d",
-        per_ticker(pct_change(CLOSE, n)),
+        windowed(pct_change(CLOSE, n), n + 1),
         lookback=n + 1,
         higher_is_better=True,
         doc=f"Return over {_sessions(n)}, adj_close / adj_close {_sessions(n)} ago - 1.\n"
@@ -55,23 +67,11 @@ def reversal(n: int) -> Factor:
     """
     return Factor(
         f"reversal_{n}d",
-        -per_ticker(pct_change(CLOSE, n)),
+        -windowed(pct_change(CLOSE, n), n + 1),
         lookback=n + 1,
         higher_is_better=True,
         doc=f"Short-term reversal, -ret_{n}d: the biggest recent fall ranks best.",
     )
-
-
-def _wilder_mean(x: pl.Expr, n: int) -> pl.Expr:
-    """Wilder's smoothing of ``x`` (first value at row ``n``; row 0 of ``x`` is null).
-
-    Seed: the simple mean of the first ``n`` values (rows 1..n), placed at row ``n``; then
-    ``avg = (avg * (n - 1) + x) / n``, i.e. an EWM with alpha 1/n, adjust=False, started from
-    the seed rather than from the first value.
-    """
-    row = pl.int_range(pl.len())
-    seeded = pl.when(row < n).then(None).when(row == n).then(x.rolling_mean(n)).otherwise(x)
-    return seeded.ewm_mean(alpha=1.0 / n, adjust=False)
 
 
 def rsi(n: int = 14) -> Factor:
@@ -86,12 +86,13 @@ def rsi(n: int = 14) -> Factor:
     >>> example(rsi(2), adj_close=[10.0, 11.0, 10.5, 10.8])
     [None, None, 66.6667, 76.1905]
     """
-    change = CLOSE.diff()
-    gain = _wilder_mean(change.clip(lower_bound=0.0), n)
-    loss = _wilder_mean((-change).clip(lower_bound=0.0), n)
+    change = CLOSE.diff()  # on a ticker's first row this reads the previous ticker: skipped
+    gain = wilder_mean(change.clip(lower_bound=0.0), n)
+    loss = wilder_mean((-change).clip(lower_bound=0.0), n)
     return Factor(
         f"rsi_{n}",
-        per_ticker(100.0 * safe_div(gain, gain + loss)),
+        # Wilder's 100 - 100 / (1 + RS): 100 with no losses, 0 with no gains, else null (0/0)
+        100.0 - 100.0 / (1.0 + gain / loss),
         lookback=n + 1,
         higher_is_better=False,
         doc=f"Wilder's {n}-session RSI (0-100); low = oversold, so lower ranks better.\n"
@@ -109,7 +110,7 @@ def drawdown(n: int) -> Factor:
     """
     return Factor(
         f"drawdown_{n}d",
-        per_ticker(CLOSE / CLOSE.rolling_max(n) - 1),
+        windowed(CLOSE / CLOSE.rolling_max(n) - 1, n),
         lookback=n,
         higher_is_better=True,
         doc=f"Distance below the {n}-session high, adj_close / rolling max - 1 (<= 0).\n"
@@ -127,7 +128,7 @@ def ma_distance(n: int) -> Factor:
     """
     return Factor(
         f"ma_dist_{n}d",
-        per_ticker(CLOSE / CLOSE.rolling_mean(n) - 1),
+        windowed(CLOSE / rolling_mean(CLOSE, n) - 1, n),
         lookback=n,
         higher_is_better=True,
         doc=f"Distance from the {n}-session moving average, adj_close / SMA - 1 (trend).",
@@ -144,7 +145,7 @@ def volatility(n: int) -> Factor:
     """
     return Factor(
         f"vol_{n}d",
-        per_ticker(RET.rolling_std(n) * ANNUALISE),
+        windowed(rolling_std(RET, n) * ANNUALISE, n + 1),
         lookback=n + 1,
         higher_is_better=False,
         doc=f"Annualised volatility of {n} daily returns (std x sqrt 242); calmer ranks better.",
@@ -163,7 +164,7 @@ def downside_volatility(n: int) -> Factor:
     """
     return Factor(
         f"downside_vol_{n}d",
-        per_ticker(RET.clip(upper_bound=0.0).rolling_std(n) * ANNUALISE),
+        windowed(rolling_std(RET.clip(upper_bound=0.0), n) * ANNUALISE, n + 1),
         lookback=n + 1,
         higher_is_better=False,
         doc=f"Annualised std of min(ret_1d, 0) over {n} sessions; fewer falls rank better.",
@@ -173,9 +174,9 @@ def downside_volatility(n: int) -> Factor:
 def _surge(column: str, n: int) -> pl.Expr:
     """Today's ``column`` over its mean of the previous ``n`` sessions (null if they were all 0)."""
     x = pl.col(column).cast(pl.Float64)
-    before = x.shift(1)
-    traded = (before > 0).cast(pl.Int32).rolling_sum(n)  # exact count: no float residue
-    return per_ticker(pl.when(traded > 0).then(x / before.rolling_mean(n)))
+    before = lag(x, 1)
+    traded = (before > 0).cast(pl.Int32).rolling_sum(n)  # an integer count: exact
+    return windowed(pl.when(traded > 0).then(x / rolling_mean(before, n)), n + 1)
 
 
 def volume_surge(n: int) -> Factor:
@@ -225,7 +226,7 @@ def amihud(n: int) -> Factor:
     daily = safe_div(RET.abs(), pl.col("amount") / 1e8)
     return Factor(
         f"amihud_{n}d",
-        per_ticker(daily.rolling_mean(n)),
+        windowed(rolling_mean(daily, n), n + 1),
         lookback=n + 1,
         higher_is_better=False,
         doc=f"Amihud illiquidity: mean |ret_1d| per 1e8 CNY traded over {n} sessions; "
@@ -243,8 +244,8 @@ def avg_amount(n: int) -> Factor:
     """
     return Factor(
         f"avg_amount_{n}d",
-        # clip: a rolling mean of zeros can leave a -1e-9 residue after large values
-        per_ticker(pl.col("amount").rolling_mean(n).clip(lower_bound=0.0)),
+        # clip: a sliding mean can leave a -1e-9 residue after large values
+        windowed(rolling_mean(pl.col("amount"), n).clip(lower_bound=0.0), n),
         lookback=n,
         higher_is_better=True,
         doc=f"Mean amount traded (CNY) over {n} sessions (liquidity); higher ranks better.",
@@ -267,7 +268,7 @@ def limit_count(n: int, side: str) -> Factor:
     flag = pl.col(f"closed_limit_{side}").cast(pl.Int64)
     return Factor(
         f"limit_{side}_count_{n}d",
-        per_ticker(flag.rolling_sum(n)),
+        windowed(flag.rolling_sum(n), n),
         lookback=n,
         higher_is_better=side == "up",
         doc=f"Sessions closed at the limit-{side} price among the last {n}; "

@@ -275,3 +275,14 @@ def test_nothing_after_t_changes_anything_up_to_t(
     if foreign:
         assert runs[0].filter(pl.col("metal_series") == "LME.CU.CASH").height > 0
     assert not runs[0].filter(~up_to).equals(runs[1].filter(~up_to))  # the test has teeth
+
+
+def test_a_ticker_alone_gets_the_same_values_bit_for_bit() -> None:
+    """No time-series part reads another ticker: not even rounding residue of its values."""
+    panel = panel_of(synthetic_market(5))
+    names = [f.name for f in BASE_FACTORS]
+    together = evaluate(panel, BASE_FACTORS).select("ticker", "date", *names)
+    for ticker in panel.get_column("ticker").unique().to_list():
+        alone = evaluate(panel.filter(pl.col("ticker") == ticker), BASE_FACTORS)
+        mine = together.filter(pl.col("ticker") == ticker)
+        assert_frame_equal(alone.select("ticker", "date", *names), mine, check_exact=True)
