@@ -12,63 +12,31 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from sample_markets import copper_store, copper_thesis
 
 from screener import cluster, runs
 from screener.cluster import Evaluated, LocalEngine, RayEngine, Work
 from screener.config import Settings
-from screener.ingest import demo
-from screener.instruments import load_master
 from screener.runs import load_run
 from screener.store import Store
 from screener.sweep import SweepResult, run_sweep
-from screener.thesis import Thesis, load_thesis
+from screener.thesis import Thesis
 
 SETTINGS = Settings()
 START, END = dt.date(2015, 6, 1), dt.date(2016, 6, 30)
-COPPER = ["000630.SZ", "000878.SZ", "600362.SH", "601168.SH", "601899.SH", "603993.SH"]
-THESIS = """
-name = "small copper breakout"
-[trigger]
-cooldown_sessions = 10
-[[trigger.when]]
-kind = "breakout_high"
-series = "SHFE.CU"
-window = 20
-[select]
-universe = "metal"
-metal = "copper"
-score = "ret_20d"
-top_n = 3
-min_avg_amount = 0.0
-[weigh]
-method = "equal"
-max_weight = 0.3
-[exit]
-hold_sessions = 10
-trailing_stop_pct = 8.0
-[sweep]
-"trigger.when.0.window" = [20, 40]
-"exit.trailing_stop_pct" = [4.0, 10.0]
-"exit.hold_sessions" = [5, 15]
-"""
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    master = load_master().filter(pl.col("ticker").is_in(COPPER))
-    with Store(tmp_path_factory.mktemp("cluster") / "demo.duckdb") as s:
-        demo.load(s, end=END, instruments=master)
+    with copper_store(tmp_path_factory.mktemp("cluster"), END) as s:
         yield s
 
 
 @pytest.fixture(scope="module")
 def thesis(tmp_path_factory: pytest.TempPathFactory) -> Thesis:
-    path = tmp_path_factory.mktemp("thesis") / "copper.toml"
-    path.write_text(THESIS, encoding="utf-8")
-    return load_thesis(path)
+    return copper_thesis(tmp_path_factory.mktemp("thesis"))
 
 
 @pytest.fixture(scope="module")
