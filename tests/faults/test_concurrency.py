@@ -121,7 +121,7 @@ def test_cli_past_the_lock_timeout_is_one_line_exit_1(
     """In process with a 0.3 s timeout (a real command waits the default 10 s)."""
     csv = db.parent / "600362.csv"
     csv.write_text(CSV)
-    monkeypatch.setattr(cli, "open_store", lambda read_only=False: Store(db, lock_timeout=0.3))
+    monkeypatch.setattr(cli.data, "open_store", lambda read_only=False: Store(db, lock_timeout=0.3))
     with writer(db, rows=1000, hold=600):
         code = cli.run(lambda: cli.app(["--db", str(db), "ingest", "csv", str(csv)]))
     err = capsys.readouterr().err

@@ -1,0 +1,113 @@
+"""What every command shares: the typer app, global options, the store, output formats."""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from screener.config import Settings
+    from screener.store import Store
+
+app = typer.Typer(
+    help="Research tool for A-share nonferrous-metal stocks.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+store_app = typer.Typer(help="Inspect the DuckDB store.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Load data into the store.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+app.add_typer(ingest_app, name="ingest")
+
+
+class Format(enum.StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class _State:
+    db: Path | None = None
+    debug: bool = False
+
+
+STATE = _State()
+
+
+@app.callback()
+def _main(
+    db: Annotated[
+        Path | None,
+        typer.Option("--db", envvar="SCREENER_DB", help="DuckDB store file.", show_default=False),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+) -> None:
+    """Global options; the default store is data/screener.duckdb."""
+    STATE.db = db
+    STATE.debug = debug
+
+
+FormatOpt = Annotated[Format, typer.Option("--format")]
+
+
+def settings() -> Settings:
+    from screener.config import Settings
+
+    return Settings.load(db=STATE.db)
+
+
+def open_store(*, read_only: bool = False) -> Store:
+    from screener.store import Store
+
+    return Store(settings().db_path, read_only=read_only)
+
+
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str, indent=2) + "\n")
+
+
+def emit_frame(frame: Any, fmt: Format, title: str | None = None) -> None:
+    """Print a polars frame as a rich table, CSV or a JSON array of records."""
+    if fmt is Format.json:
+        emit_json(frame.to_dicts())
+    elif fmt is Format.csv:
+        sys.stdout.write(frame.write_csv())
+    else:
+        from screener.report.terminal import frame_table
+
+        console().print(frame_table(frame, title=title))
+
+
+def print_upserts(results: dict[str, Any]) -> None:
+    out = console()
+    for table, r in results.items():
+        state = "changed" if r.changed else "unchanged"
+        counts = f"{r.inserted} inserted, {r.updated} updated, {r.unchanged} unchanged"
+        out.print(f"{table}: {counts} ({state})")
+
+
+def parse_date(text: str) -> Any:
+    import datetime as dt
+
+    from screener.errors import ScreenerError
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ScreenerError(f"'{text}' is not a date (use YYYY-MM-DD)") from None
+
+
+def csv_list(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None

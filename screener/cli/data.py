@@ -1,0 +1,293 @@
+"""Commands that load and inspect data: store, ingest, factors, broker picks."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from screener.cli.base import (
+    Format,
+    FormatOpt,
+    app,
+    console,
+    csv_list,
+    emit_frame,
+    emit_json,
+    open_store,
+    parse_date,
+    print_upserts,
+    settings,
+)
+
+PANEL = "Data"  # the group in `screener --help`
+
+store_app = typer.Typer(help="Inspect the DuckDB store.", no_args_is_help=True)
+ingest_app = typer.Typer(help="Load data into the store.", no_args_is_help=True)
+picks_app = typer.Typer(
+    help="Broker notes: parse, import, list, performance.", no_args_is_help=True
+)
+app.add_typer(store_app, name="store", rich_help_panel=PANEL)
+app.add_typer(ingest_app, name="ingest", rich_help_panel=PANEL)
+app.add_typer(picks_app, name="picks", rich_help_panel=PANEL)
+
+
+# -- store ---------------------------------------------------------------------------------
+@store_app.command("info")
+def store_info(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """Row counts and date ranges per table."""
+    with open_store(read_only=True) as store:
+        info = store.info()
+    if fmt is Format.json:
+        emit_json(info)
+    else:
+        from screener.report.terminal import store_info_table
+
+        console().print(store_info_table(info))
+
+
+# -- ingest --------------------------------------------------------------------------------
+@ingest_app.command("demo")
+def ingest_demo(
+    end: Annotated[
+        str | None, typer.Option(help="Last date (default: last session on or before today).")
+    ] = None,
+) -> None:
+    """Build the deterministic synthetic demo market into the store."""
+    from screener.ingest import demo
+
+    with open_store() as store:
+        results = demo.load(store, end=parse_date(end) if end else None)
+    print_upserts(results)
+
+
+class Kind(enum.StrEnum):
+    bars = "bars"
+    idx = "index"  # the value is what users type; `index` would shadow str.index
+    series = "series"
+
+
+def _import_files(
+    paths: list[Path], kind: Kind, fmt: str, ticker: str | None, dry_run: bool, adjusted: bool
+) -> None:
+    from screener.ingest import files
+
+    with open_store() as store:
+        report = files.import_files(
+            store,
+            paths,
+            kind=kind.value,
+            fmt=fmt,
+            ticker=ticker,
+            dry_run=dry_run,
+            allow_adjusted=adjusted,
+            st_switch=settings().st_limit_switch,
+        )
+    out = console()
+    for f in report.files:
+        out.print(f"[bold]{f.path}[/bold]")
+        for key, text in f.detected.items():
+            out.print(f"  {key}: {text}", markup=False)
+    for line in files.describe(report):
+        out.print(line, markup=False)
+
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Vendor files to import.")]
+KindOpt = Annotated[Kind, typer.Option("--kind", help="Table the files feed.")]
+FmtOpt = Annotated[
+    str, typer.Option("--format", help="Layout (auto detects): see `screener ingest formats`.")
+]
+TickerOpt = Annotated[
+    str | None, typer.Option("--ticker", help="Override the ticker / index code / series id.")
+]
+DryOpt = Annotated[bool, typer.Option("--dry-run", help="Validate and count; write nothing.")]
+AdjOpt = Annotated[
+    bool, typer.Option("--allow-adjusted", help="Store forward/back-adjusted prices as given.")
+]
+
+
+@ingest_app.command("csv")
+def ingestcsv_list(
+    paths: PathsArg,
+    kind: KindOpt = Kind.bars,
+    fmt: FmtOpt = "auto",
+    ticker: TickerOpt = None,
+    dry_run: DryOpt = False,
+    allow_adjusted: AdjOpt = False,
+) -> None:
+    """Import vendor CSV exports (banner rows, Chinese headers, akshare/Tushare layouts)."""
+    _import_files(paths, kind, fmt, ticker, dry_run, allow_adjusted)
+
+
+@ingest_app.command("parquet")
+def ingest_parquet(
+    paths: PathsArg,
+    kind: KindOpt = Kind.bars,
+    fmt: FmtOpt = "auto",
+    ticker: TickerOpt = None,
+    dry_run: DryOpt = False,
+    allow_adjusted: AdjOpt = False,
+) -> None:
+    """Import Parquet files with English columns matching the store's tables."""
+    _import_files(paths, kind, fmt, ticker, dry_run, allow_adjusted)
+
+
+@ingest_app.command("formats")
+def ingest_formats() -> None:
+    """List the vendor layouts `--format` accepts."""
+    from screener.ingest.vendor_formats import FMT_CHOICES
+
+    console().print("\n".join(FMT_CHOICES))
+
+
+@ingest_app.command("akshare")
+def ingest_akshare(
+    tickers: Annotated[list[str], typer.Argument(help="A-share tickers, e.g. 600362.SH.")],
+    start: Annotated[str | None, typer.Option(help="First date YYYY-MM-DD.")] = None,
+    end: Annotated[str | None, typer.Option(help="Last date YYYY-MM-DD.")] = None,
+    index: Annotated[list[str], typer.Option(help="Shenwan index codes to fetch too.")] = [],  # noqa: B006
+    futures: Annotated[list[str], typer.Option(help="SHFE series ids, e.g. SHFE.CU.")] = [],  # noqa: B006
+) -> None:
+    """Fetch live data with akshare (extra `live`) and upsert it in one transaction."""
+    import polars as pl
+
+    from screener.ingest import akshare
+
+    first, last = (parse_date(start) if start else None), (parse_date(end) if end else None)
+    switch = settings().st_limit_switch
+    bars = [akshare.fetch_stock_bars(t, start=first, end=last, st_switch=switch) for t in tickers]
+    idx = [akshare.fetch_sw_index(c, start=first, end=last) for c in index]
+    fut = [akshare.fetch_futures(s) for s in futures]
+    results: dict[str, Any] = {}
+    with open_store() as store, store.transaction():
+        for table, frames in (("bars_daily", bars), ("index_daily", idx), ("series_daily", fut)):
+            if frames:
+                results[table] = store.upsert(table, pl.concat(frames), source="akshare")
+    print_upserts(results)
+
+
+@app.command(rich_help_panel=PANEL)
+def factors(
+    date: Annotated[
+        str | None, typer.Option("--date", help="YYYY-MM-DD (default: last session).")
+    ] = None,
+    tickers: Annotated[str | None, typer.Option(help="Comma-separated tickers.")] = None,
+    metal: Annotated[str | None, typer.Option(help="Every stock tagged with this metal.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every stock (the default).")] = False,
+    names: Annotated[str | None, typer.Option("--factors", help="Comma-separated factors.")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the factors and exit.")] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Factor values and cross-sectional ranks (1 = best) on a date."""
+    import polars as pl
+
+    if list_:
+        from screener.factors.library import REGISTRY
+
+        rows = [
+            {
+                "factor": f.name,
+                "lookback": f.lookback,
+                "higher_is_better": f.higher_is_better,
+                "meaning": f.doc.strip().splitlines()[0],
+            }
+            for f in REGISTRY.values()
+        ]
+        emit_frame(pl.DataFrame(rows), fmt, title="factors")
+        return
+    from screener.engine import compute_factors
+
+    with open_store(read_only=True) as store:
+        on = parse_date(date) if date else store.sessions()[-1]
+        frame = compute_factors(
+            store,
+            on=on,
+            tickers=csv_list(tickers),
+            metal=metal,
+            factors=csv_list(names),
+            settings=settings(),
+        )
+    emit_frame(frame.with_columns(pl.col("date").cast(pl.String)), fmt, title=f"factors on {on}")
+
+
+@picks_app.command("parse")
+def picks_parse(path: Annotated[Path, typer.Argument()], fmt: FormatOpt = Format.table) -> None:
+    """One row per recommendation in a note file (nothing is stored)."""
+    import polars as pl
+
+    from screener.brokers.notes import parse_file
+    from screener.instruments import load_master
+
+    parsed = parse_file(path, load_master())
+    cols = [
+        "broker",
+        "report_date",
+        "title",
+        "metal",
+        "name_as_written",
+        "ticker",
+        "board",
+        "rating",
+        "status",
+        "span",
+    ]
+    emit_frame(parsed.picks.select(cols).with_columns(pl.col("report_date").cast(pl.String)), fmt)
+    if fmt is Format.table and parsed.unresolved.height:
+        console(stderr=True).print(f"{parsed.unresolved.height} name(s) unresolved or ambiguous")
+
+
+@picks_app.command("import")
+def picks_import(paths: Annotated[list[Path], typer.Argument()]) -> None:
+    """Store notes and their picks (by content hash: importing twice changes nothing)."""
+    from screener.brokers.ledger import import_notes
+    from screener.instruments import load_master
+
+    with open_store() as store:
+        s = import_notes(store, paths, load_master())
+    console().print(
+        f"notes: {s.notes_new} new, {s.notes_unchanged} unchanged; picks: {s.picks_new} new, "
+        f"{s.picks_updated} updated, {s.picks_unchanged} unchanged, {s.picks_removed} removed"
+    )
+    for row in s.unresolved.iter_rows(named=True):
+        console().print(
+            f"  {row['status']}: {row['name_as_written']} ({row['context']})", markup=False
+        )
+
+
+@picks_app.command("list")
+def picks_list(
+    since: Annotated[str | None, typer.Option(help="Report date on or after YYYY-MM-DD.")] = None,
+    broker: Annotated[str | None, typer.Option()] = None,
+    metal: Annotated[str | None, typer.Option()] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Stored picks, newest first."""
+    import polars as pl
+
+    from screener.brokers.ledger import list_picks
+
+    with open_store(read_only=True) as store:
+        picks = list_picks(
+            store, since=parse_date(since) if since else None, broker=broker, metal=metal
+        )
+    out = picks.drop("note_id", "span").with_columns(pl.col("report_date").cast(pl.String))
+    emit_frame(out, fmt, title="broker picks")
+
+
+@picks_app.command("performance")
+def picks_performance(
+    horizons: Annotated[str, typer.Option(help="Sessions after entry.")] = "5,20,60",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Return of each pick after its report vs 801050.SI and CSI 300; hit rates by group."""
+    from screener.brokers.ledger import pick_performance
+
+    hs = tuple(int(h) for h in csv_list(horizons) or ())
+    with open_store(read_only=True) as store:
+        perf = pick_performance(store, horizons=hs)
+    if fmt is Format.json:
+        emit_json({"summary": perf.summary.to_dicts(), "per_pick": perf.per_pick.to_dicts()})
+        return
+    emit_frame(perf.summary, fmt, title=f"pick performance (notional {perf.notional:,.0f} CNY)")

@@ -1,0 +1,194 @@
+"""Delivery commands: HTML reports, e-mail, the daily job and its schedule, the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from screener.cli.base import (
+    app,
+    console,
+    csv_list,
+    open_store,
+    parse_date,
+    print_upserts,
+    settings,
+)
+
+PANEL = "Delivery"  # the group in `screener --help`
+
+# -- reports, e-mail, the daily job ---------------------------------------------------------
+schedule_app = typer.Typer(help="The daily job's crontab entry.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule", rich_help_panel=PANEL)
+
+
+@app.command(rich_help_panel=PANEL)
+def report(
+    target: Annotated[
+        str, typer.Argument(help="A run id (see `screener runs list`) or a thesis file.")
+    ],
+    out: Annotated[Path | None, typer.Option("--out", help="Folder (default reports/).")] = None,
+) -> None:
+    """Write a self-contained HTML report of a recorded run, or run a thesis and report it."""
+    from screener.report.assemble import write_backtest_report
+    from screener.runs import load_run, run_backtest
+    from screener.thesis import load_thesis
+
+    folder = out or settings().reports_dir
+    if target.endswith(".toml"):
+        with open_store() as store:
+            path = write_backtest_report(
+                run_backtest(store, load_thesis(Path(target)), settings=settings()), folder
+            )
+    else:
+        with open_store(read_only=True) as store:
+            path = write_backtest_report(load_run(store, target), folder)
+    console().print(f"report: {path}")
+
+
+@app.command(rich_help_panel=PANEL)
+def email(
+    date: Annotated[
+        str | None, typer.Option("--date", help="Screen date (default: last session).")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Comma-separated recipients.")] = None,
+    dry_run: Annotated[
+        Path | None, typer.Option("--dry-run", help="Write .eml files here; send nothing.")
+    ] = None,
+) -> None:
+    """The screen as an e-mail: queued in the outbox, sent once per (date, recipient)."""
+    from screener.daily import email_screen
+
+    with open_store(read_only=False) as store:
+        outcome = email_screen(
+            store,
+            settings(),
+            on=parse_date(date) if date else None,
+            to=csv_list(to),
+            dry_run_dir=dry_run,
+        )
+    _finish(outcome.lines(), outcome.ok)
+
+
+@app.command("run-daily", rich_help_panel=PANEL)
+def run_daily(
+    date: Annotated[
+        str | None, typer.Option("--date", help="Session (default: today, Beijing).")
+    ] = None,
+    dry_run: Annotated[
+        Path | None, typer.Option("--dry-run", help="Write .eml files here; send nothing.")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run before the 15:30 data cut-off.")
+    ] = False,
+) -> None:
+    """After the close: update data, import new notes, screen, e-mail, write the HTML report."""
+    from screener.daily import run_daily as job
+
+    with open_store() as store:
+        outcome = job(
+            store,
+            settings(),
+            on=parse_date(date) if date else None,
+            dry_run_dir=dry_run,
+            force=force,
+        )
+    _finish(outcome.lines(), outcome.ok)
+
+
+def _finish(lines: list[str], ok: bool) -> None:
+    out = console()
+    for line in lines:
+        out.print(line, markup=False)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@schedule_app.command("show")
+def schedule_show() -> None:
+    """Print the crontab lines for `screener run-daily` (from schedule_cron in screener.toml)."""
+    import sys
+
+    from screener.schedule import crontab_block
+
+    for line in crontab_block(settings(), project_dir=Path.cwd(), python=Path(sys.executable)):
+        console().print(line, markup=False)
+
+
+@schedule_app.command("install")
+def schedule_install(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the diff; change nothing.")
+    ] = False,
+) -> None:
+    """Install (or update) the managed crontab entry; idempotent, shows the diff."""
+    import sys
+
+    from screener.schedule import install
+
+    result = install(
+        settings(), project_dir=Path.cwd(), python=Path(sys.executable), dry_run=dry_run
+    )
+    console().print(result.diff or "crontab unchanged", markup=False)
+
+
+# -- front door ----------------------------------------------------------------------------
+DEMO_THESIS = Path("strategies/oversold_nonferrous_dip.toml")
+
+
+@app.command(rich_help_panel=PANEL)
+def demo() -> None:
+    """The main job on the embedded default, end to end (no network).
+
+    Builds the synthetic demo store, imports the sample broker note, prints today's sector screen,
+    backtests the default thesis with an HTML report in reports/, and writes a dry-run e-mail of
+    the screen to reports/outbox/.
+    """
+    from screener.brokers.ledger import import_notes
+    from screener.daily import email_screen
+    from screener.ingest import demo as demo_source
+    from screener.instruments import load_master
+    from screener.report.assemble import write_backtest_report, write_screen_report
+    from screener.report.backtest_view import render_backtest
+    from screener.report.screen_view import render_screen, screen_report
+    from screener.report.terminal import demo_summary
+    from screener.runs import run_backtest
+    from screener.screen import Screen, run_screen
+    from screener.thesis import load_thesis
+
+    cfg, out = settings(), console()
+    daily = Screen(universe="sector", name="sector oversold", score="oversold_score", top_n=10)
+    with open_store() as store:
+        out.rule("1. the demo store")
+        print_upserts(demo_source.load(store))
+        out.print(demo_summary(store))
+        out.rule("2. the sample broker note")
+        notes = import_notes(store, sorted(cfg.notes_dir.glob("*.txt")), load_master())
+        out.print(
+            f"notes: {notes.notes_new} new, {notes.notes_unchanged} unchanged; "
+            f"picks: {notes.picks_new} new, {notes.picks_unchanged} unchanged"
+        )
+        today = store.sessions()[-1]
+        out.rule(f"3. today's screen ({today})")
+        result = run_screen(store, daily, on=today, settings=cfg)
+        view = screen_report(store, result, cfg)
+        out.print(render_screen(view))
+        screen_html = write_screen_report(view, cfg.reports_dir)
+        out.rule(f"4. backtest: {DEMO_THESIS}")
+        bt = run_backtest(store, load_thesis(DEMO_THESIS), settings=cfg)
+        out.print(render_backtest(bt, synthetic=bt.manifest["synthetic"]))
+        report_html = write_backtest_report(bt, cfg.reports_dir)
+        out.rule("5. the screen e-mail (dry run)")
+        mail = email_screen(
+            store, cfg, on=today, dry_run_dir=cfg.reports_dir / "outbox", screen=daily
+        )
+    for line in mail.lines():
+        out.print(line, markup=False)
+    out.rule("files")
+    out.print(f"store:           {cfg.db_path}")
+    out.print(f"screen report:   {screen_html}")
+    out.print(f"backtest report: {report_html}  (run {bt.run_id})")
+    out.print(f"e-mail (dry run): {cfg.reports_dir / 'outbox'}")
+    out.print("next: `.venv/bin/screener --help`, e.g. `screener screen --date 2026-02-09`")
