@@ -5,11 +5,12 @@ market is shaped so the real questions have answers: limit bars, suspensions, an
 delisting, ex-rights days, and the Feb-2026 sector sell-off of the seed broker note.
 
 Model, in order:
-1. Random numbers come from one generator per (seed, entity, calendar year), indexed by day of
-   year, so the draws of a date never depend on ``end``; latent paths are built to at least
-   ``HORIZON`` and cut, so adding a day never changes history.
-2. Commodities: Student-t walks on an industrial and a precious factor, bridged through rough
-   real levels (``_DRIVEN`` waypoints); LME/COMEX follow SHFE through USD/CNY plus a basis.
+1. Random numbers (``demo_paths``) come from one generator per (seed, entity, calendar year),
+   indexed by day of year, so the draws of a date never depend on ``end``; latent paths are
+   built to at least ``HORIZON`` and cut, so adding a day never changes history.
+2. Commodities (``demo_series``): Student-t walks on an industrial and a precious factor,
+   bridged through rough real levels (``DRIVEN`` waypoints); LME/COMEX follow SHFE through
+   USD/CNY plus a basis.
 3. Stocks: a latent total-return path ``beta_mkt*CSI300 + beta_sector*sector + beta_metal*metal
    + AR(1) idiosyncratic (with jumps)``; raw closes chase it inside the exchange limits (so
    limit runs and one-price bars appear), with dividends and bonus shares on ex-dates.
@@ -23,12 +24,13 @@ from __future__ import annotations
 import datetime as dt
 import zlib
 from dataclasses import dataclass
-from itertools import pairwise
 
 import numpy as np
 import polars as pl
 
 from screener import calendar, metals, rules
+from screener.ingest.demo_paths import D, Grid, ar1, bridge, seeded_draws, waypoints
+from screener.ingest.demo_series import DRIVEN, series_frame
 from screener.schema import (
     BARS_DAILY,
     INDEX_DAILY,
@@ -40,11 +42,7 @@ from screener.schema import (
 )
 from screener.store import Store, UpsertResult
 
-D = dt.date.fromisoformat
 START = D("2015-01-05")
-HORIZON = D("2026-03-31")  # latent paths always reach this date: the episode is never cut
-DF = 4.0  # Student-t degrees of freedom: fat tails
-T_SCALE = float(np.sqrt((DF - 2.0) / DF))  # unit variance
 JUMP_RATE = 3.0 / 242.0  # idiosyncratic news jumps per session
 CALM = (D("2026-01-01"), D("2026-02-24"))  # no jumps: the scripted episode stays clean
 ST_SPELL = (D("2019-04-08"), D("2019-10-31"))  # one main-board name is ST in this window
@@ -62,89 +60,15 @@ EPISODE: dict[dt.date, float] = {
 }  # fmt: skip
 INDEX_BASE = {SECTOR_INDEX: 3300.0, "801051.SI": 2500.0, "801053.SI": 1800.0,
               "801054.SI": 2600.0, "801055.SI": 2200.0, "801056.SI": 3000.0}  # fmt: skip
-Waypoints = tuple[tuple[dt.date, float], ...]
 
 
-def _path(text: str) -> Waypoints:
-    """Waypoints from ``"YYYY-MM-DD level, ..."``: compact enough to read as a table."""
-    pairs = (item.split() for item in text.split(","))
-    return tuple((D(day), float(level)) for day, level in pairs)
-
-
-@dataclass(frozen=True)
-class _Spec:
-    """A driven series: daily vol, price tick, factor loadings, typical volume, waypoints."""
-
-    vol: float
-    tick: float
-    ind: float
-    pm: float
-    lots: float
-    path: Waypoints
-
-
-# Rough public levels (demo only), ending in the episode: base metals hold, precious fall.
-_DRIVEN: dict[str, _Spec] = {
-    "SHFE.CU": _Spec(0.011, 10, 0.7, 0.1, 1.2e5, _path(
-        "2015-01-05 45000, 2016-01-15 35500, 2018-06-08 55000, 2020-03-23 36500, "
-        "2021-05-10 76000, 2022-07-15 53000, 2024-05-20 87000, 2025-01-02 73500, "
-        "2025-12-31 98000, 2026-01-28 103000, 2026-02-06 99800, 2026-02-13 101500")),
-    "SHFE.AL": _Spec(0.009, 5, 0.6, 0.0, 2.0e5, _path(
-        "2015-01-05 13200, 2015-11-25 9900, 2017-09-05 16500, 2020-04-01 11300, "
-        "2021-10-15 24000, 2023-06-01 18000, 2025-12-31 22500, 2026-01-28 24500, "
-        "2026-02-06 23600, 2026-02-13 23800")),
-    "SHFE.ZN": _Spec(0.012, 5, 0.6, 0.0, 1.5e5, _path(
-        "2015-01-05 16800, 2016-01-15 12800, 2018-02-20 27000, 2020-03-23 14800, "
-        "2022-04-15 28500, 2024-02-01 20500, 2026-01-28 25300, 2026-02-06 24300, "
-        "2026-02-13 24500")),
-    "SHFE.SN": _Spec(0.014, 10, 0.5, 0.0, 6.0e4, _path(
-        "2015-01-05 128000, 2016-01-15 88000, 2022-03-08 340000, 2022-10-24 170000, "
-        "2024-05-20 280000, 2025-12-31 330000, 2026-01-28 385000, 2026-02-06 368000, "
-        "2026-02-13 375000")),
-    "SHFE.NI": _Spec(0.016, 10, 0.5, 0.0, 3.0e5, _path(
-        "2015-01-05 118000, 2016-02-10 66000, 2022-03-07 220000, 2024-12-31 126000, "
-        "2026-01-28 145000, 2026-02-06 136000, 2026-02-13 138000")),
-    "SHFE.AU": _Spec(0.009, 0.02, 0.1, 0.9, 2.0e5, _path(
-        "2015-01-05 240, 2016-07-06 295, 2018-08-16 262, 2020-08-06 445, 2022-11-03 385, "
-        "2024-10-30 630, 2025-10-20 990, 2026-01-28 1240, 2026-02-06 1100, 2026-02-13 1130")),
-    "SHFE.AG": _Spec(0.016, 1, 0.3, 0.8, 6.0e5, _path(
-        "2015-01-05 3500, 2016-07-06 4600, 2020-03-18 3100, 2020-08-07 6600, "
-        "2022-08-31 4100, 2024-05-20 8300, 2025-10-16 12500, 2026-01-28 28000, "
-        "2026-02-06 19500, 2026-02-13 20500")),
-    "GFEX.LC": _Spec(0.025, 20, 0.3, 0.0, 4.0e5, _path(
-        "2015-01-05 42000, 2017-12-01 170000, 2020-07-01 40000, 2022-11-15 560000, "
-        "2023-07-21 250000, 2024-08-01 78000, 2025-06-20 60000, 2025-12-31 120000, "
-        "2026-01-28 138000, 2026-02-06 133000, 2026-02-13 136000")),
-    "SMM.NDPR": _Spec(0.015, 500, 0.2, 0.0, 0, _path(
-        "2015-01-05 300000, 2017-08-10 450000, 2020-01-02 280000, 2022-02-24 900000, "
-        "2024-09-02 380000, 2025-12-31 620000, 2026-01-28 740000, 2026-02-06 770000, "
-        "2026-02-13 775000")),
-    "SMM.CO": _Spec(0.015, 500, 0.3, 0.0, 0, _path(
-        "2015-01-05 230000, 2018-04-02 680000, 2019-07-01 230000, 2022-03-01 560000, "
-        "2024-12-02 170000, 2025-12-31 420000, 2026-01-28 440000, 2026-02-06 420000, "
-        "2026-02-13 425000")),
-    "SMM.W": _Spec(0.012, 500, 0.2, 0.0, 0, _path(
-        "2015-01-05 90000, 2016-01-04 60000, 2022-01-04 110000, 2024-06-03 140000, "
-        "2025-12-31 480000, 2026-01-28 600000, 2026-02-06 673000, 2026-02-13 680000")),
-    "FX.USDCNY": _Spec(0.0025, 0.0001, -0.2, 0.0, 0, _path(
-        "2015-01-05 6.20, 2016-12-30 6.95, 2018-03-26 6.28, 2019-09-03 7.16, 2021-05-31 6.37, "
-        "2022-10-31 7.30, 2025-01-02 7.30, 2025-12-31 7.02, 2026-02-06 6.94, 2026-02-13 6.93")),
-}  # fmt: skip
-# Foreign prices from the domestic one: base * mult / (USDCNY * vat), plus a small basis.
-_DERIVED: dict[str, tuple[str, float, float, float, float]] = {  # base, mult, vat, tick, lots
-    "LME.CU.CASH": ("SHFE.CU", 1.0, 1.13, 0.5, 0),
-    "LME.AL.CASH": ("SHFE.AL", 1.0, 1.13, 0.5, 0),
-    "COMEX.GC": ("SHFE.AU", 31.1035, 1.0, 0.1, 2.0e5),
-    "COMEX.SI": ("SHFE.AG", 0.0311035, 1.13, 0.005, 7.0e4),
-}
-_LISTED = {"GFEX.LC": D("2023-07-21")}  # the latent price exists before; rows only from listing
-_CSI300 = _path(
+_CSI300 = waypoints(
     "2015-01-05 3641, 2015-06-08 5354, 2015-08-26 3025, 2016-01-28 2853, 2018-01-24 4389, "
     "2019-01-03 2965, 2021-02-10 5808, 2022-10-31 3508, 2024-02-05 3167, 2024-10-08 4256, "
     "2025-04-08 3563, 2025-12-31 4630, 2026-01-28 4700, 2026-02-06 4640, 2026-02-13 4660"
 )
 # The sector factor's level (nonferrous against the market), before the scripted episode.
-_SECTOR = _path(
+_SECTOR = waypoints(
     "2015-01-05 1.0, 2015-06-12 1.28, 2016-01-28 0.86, 2017-08-31 1.22, 2018-12-28 0.78, "
     "2021-09-13 1.25, 2024-02-05 0.80, 2025-12-31 1.0"
 )
@@ -162,134 +86,6 @@ class DemoMarket:
     index: pl.DataFrame
     series: pl.DataFrame
     instruments: pl.DataFrame
-
-
-@dataclass(frozen=True)
-class _Grid:
-    """The sessions the latent paths run on (from ``start`` to at least ``HORIZON``)."""
-
-    dates: list[dt.date]
-    days: np.ndarray  # datetime64[D]
-    year: np.ndarray
-    doy: np.ndarray  # 0-based day of year: the row of a yearly draw block
-
-    @classmethod
-    def build(cls, start: dt.date, end: dt.date) -> _Grid:
-        dates = calendar.sessions(start, max(end, HORIZON))
-        days = np.array(dates, dtype="datetime64[D]")
-        years = days.astype("datetime64[Y]")
-        doy = (days - years.astype("datetime64[D]")).astype(np.int64)
-        return cls(dates, days, years.astype(np.int64) + 1970, doy)
-
-    @property
-    def n(self) -> int:
-        return len(self.dates)
-
-    def row(self, day: dt.date) -> int:
-        """First session on or after ``day`` (``n`` if none)."""
-        return int(np.searchsorted(self.days, np.datetime64(day, "D")))
-
-
-def _draws(
-    seed: int, key: str, grid: _Grid, kt: int, ku: int = 0
-) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
-    """Unit-variance Student-t (n, kt) and uniform (n, ku) draws plus 8 event uniforms per year.
-
-    One generator per (seed, key, year), so a date's draws never depend on the range asked for.
-    """
-    t, u = np.empty((grid.n, kt)), np.empty((grid.n, ku))
-    events: dict[int, np.ndarray] = {}
-    for year in np.unique(grid.year).tolist():
-        rng = np.random.default_rng([seed, zlib.crc32(key.encode()), year])
-        events[year] = rng.random(8)
-        t_block = rng.standard_t(DF, size=(366, kt)) * T_SCALE
-        u_block = rng.random((366, ku))
-        rows = grid.year == year
-        t[rows], u[rows] = t_block[grid.doy[rows]], u_block[grid.doy[rows]]
-    return t, u, events
-
-
-def _bridge(r: np.ndarray, grid: _Grid, path: Waypoints) -> np.ndarray:
-    """Log levels of the walk ``r`` with a constant drift per segment so it meets each waypoint."""
-    when = np.array([d for d, _ in path], dtype="datetime64[D]").astype(np.int64)
-    logs = np.log([v for _, v in path])
-    anchors = [(0, float(np.interp(grid.days[0].astype(np.int64), when, logs)))]
-    anchors += [
-        (int(np.searchsorted(grid.days.astype(np.int64), w)), lv)
-        for w, lv in zip(when, logs, strict=True)
-    ]
-    r = r.copy()
-    r[0] = 0.0
-    for (a, la), (b, lb) in pairwise(anchors):
-        if a < b < grid.n:
-            r[a + 1 : b + 1] += (lb - la - r[a + 1 : b + 1].sum()) / (b - a)
-    return anchors[0][1] + np.cumsum(r)
-
-
-def _ar1(x: np.ndarray, phi: float) -> np.ndarray:
-    """y_t = phi * y_{t-1} + x_t along the first axis, from y_{-1} = 0."""
-    y = np.empty_like(x)
-    acc = np.zeros(x.shape[1:])
-    for t in range(x.shape[0]):
-        acc = phi * acc + x[t]
-        y[t] = acc
-    return y
-
-
-def _tick(x: np.ndarray, tick: float) -> np.ndarray:
-    return np.round(np.rint(x / tick) * tick, 6)
-
-
-def _commodity_logs(seed: int, grid: _Grid) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Log close paths of every series and the draws their bars are made from."""
-    f, _, _ = _draws(seed, "factor:metals", grid, 2)
-    logs, z = {}, {}
-    for sid, spec in _DRIVEN.items():
-        z[sid] = _draws(seed, f"series:{sid}", grid, 6)[0]
-        own = np.sqrt(max(0.0, 1.0 - spec.ind**2 - spec.pm**2))
-        r = spec.vol * (spec.ind * f[:, 0] + spec.pm * f[:, 1] + own * z[sid][:, 0])
-        logs[sid] = _bridge(r, grid, spec.path)
-    for sid, (base, mult, vat, _, _) in _DERIVED.items():
-        z[sid] = _draws(seed, f"series:{sid}", grid, 6)[0]
-        basis = _ar1(0.003 * z[sid][:, :1], 0.95)[:, 0]
-        logs[sid] = logs[base] + np.log(mult / vat) - logs["FX.USDCNY"] + basis
-    return logs, z
-
-
-def _series_frame(
-    seed: int, grid: _Grid, end: dt.date
-) -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
-    """SERIES_DAILY rows to ``end``; also returns each series' daily log return (full grid)."""
-    logs, z = _commodity_logs(seed, grid)
-    n = grid.row(end + dt.timedelta(days=1))
-    parts = []
-    for sid, meta in metals.SERIES.items():
-        spec = _DRIVEN.get(sid)
-        vol = spec.vol if spec else _DRIVEN[_DERIVED[sid][0]].vol
-        tick, lots = (spec.tick, spec.lots) if spec else _DERIVED[sid][3:]
-        c = np.exp(logs[sid][:n])
-        prev = np.exp(np.concatenate([logs[sid][:1], logs[sid][: n - 1]]))
-        zz = z[sid][:n]
-        o = prev * np.exp(0.3 * np.log(c / prev) + 0.25 * vol * zz[:, 1])
-        h = np.maximum(o, c) * np.exp(0.4 * vol * np.abs(zz[:, 2]))
-        lo = np.minimum(o, c) * np.exp(-0.4 * vol * np.abs(zz[:, 3]))
-        settle = np.clip(c * np.exp(0.2 * vol * zz[:, 4]), lo, h)
-        c, o, h, lo, settle = (_tick(x, tick) for x in (c, o, h, lo, settle))
-        if meta.exchange in ("LME", "SMM"):  # one published price a day
-            o, h, lo, settle = c, c, c, c
-        if meta.exchange == "FX":
-            settle = c
-        h, lo = np.maximum.reduce([h, o, c]), np.minimum.reduce([lo, o, c])
-        volume = lots * np.exp(0.3 * zz[:, 5] + 8.0 * np.abs(np.log(c / prev)))
-        oi = lots * 2.5 * np.exp(0.1 * _ar1(zz[:, 5:6], 0.98)[:, 0])
-        cols = {"open": o, "high": h, "low": lo, "close": c, "settle": settle}
-        if lots:
-            cols |= {"volume": np.round(volume), "open_interest": np.round(oi)}
-        frame = pl.DataFrame({"series_id": sid, "date": grid.days[:n], **cols})
-        frame = frame.with_columns(unit=pl.lit(meta.unit), currency=pl.lit(meta.currency))
-        parts.append(frame.filter(pl.col("date") >= _LISTED.get(sid, dt.date.min)))
-    returns = {sid: np.diff(v, prepend=v[0]) for sid, v in logs.items()}
-    return SERIES_DAILY.conform(pl.concat(parts, how="diagonal_relaxed")), returns
 
 
 # -- stocks ----------------------------------------------------------------------------------
@@ -336,7 +132,7 @@ class _Universe:
     p: np.ndarray  # (N, 9) uniforms: price, betas, vol, episode loading, size, turnover, pop
 
     @classmethod
-    def build(cls, master: pl.DataFrame, grid: _Grid, seed: int) -> _Universe:
+    def build(cls, master: pl.DataFrame, grid: Grid, seed: int) -> _Universe:
         rows = master.filter(pl.col("board").is_in(rules.BOARDS)).to_dicts()
         start, keep = grid.dates[0], []
         for r in rows:
@@ -396,7 +192,7 @@ class _Status:
         return self.active & ~self.first & ~self.suspended
 
 
-def _status(uni: _Universe, grid: _Grid, events: list[dict[int, np.ndarray]], st: int) -> _Status:
+def _status(uni: _Universe, grid: Grid, events: list[dict[int, np.ndarray]], st: int) -> _Status:
     """Suspensions, ex-dates (moved to the next tradable day) and the ST spell of ticker ``st``."""
     rows = np.arange(grid.n)[:, None]
     active = (rows >= uni.first) & (rows <= uni.last)
@@ -424,7 +220,7 @@ def _status(uni: _Universe, grid: _Grid, events: list[dict[int, np.ndarray]], st
     return _Status(active, first, susp, st_mask, div, bonus)
 
 
-def _pick_st(uni: _Universe, grid: _Grid, seed: int) -> int:
+def _pick_st(uni: _Universe, grid: Grid, seed: int) -> int:
     """A seasoned main-board name trading through the whole ST spell (-1 if none)."""
     a, b = grid.row(ST_SPELL[0]), grid.row(ST_SPELL[1])
     ok = [
@@ -463,7 +259,7 @@ def _prices(ret: np.ndarray, uni: _Universe) -> np.ndarray:
 
 
 def _latent(
-    uni: _Universe, grid: _Grid, status: _Status, factors: np.ndarray, metal: dict[str, np.ndarray],
+    uni: _Universe, grid: Grid, status: _Status, factors: np.ndarray, metal: dict[str, np.ndarray],
     draws: tuple[np.ndarray, np.ndarray], st: int,
 ) -> np.ndarray:  # fmt: skip
     """Latent total-return price (rows, N) that raw closes chase; solves the episode shock."""
@@ -473,14 +269,14 @@ def _latent(
     x = np.zeros((n, uni.n))
     for i, sid in enumerate(uni.series):  # metal beta 0.3-0.9, damped for the wildest series
         x[:, i] = (
-            metal[sid] * (0.3 + 0.6 * p[i, 3]) * min(1.0, 0.012 / _DRIVEN[sid].vol) if sid else 0
+            metal[sid] * (0.3 + 0.6 * p[i, 3]) * min(1.0, 0.012 / DRIVEN[sid].vol) if sid else 0
         )
     u = draws[1][:, :, 0] / JUMP_RATE
     jump = np.where(u < 1.0, np.where(u < 0.5, 1.0, -1.0) * (0.08 + 0.32 * (2 * u % 1.0)), 0.0)
     jump[grid.row(CALM[0]) : grid.row(CALM[1])] = 0.0
     if st >= 0:
         jump[grid.row(ST_SPELL[0]), st] = -0.25  # the ST announcement
-    idio = _ar1(uni.sig * draws[0][:, :, 0] + jump, 0.997)
+    idio = ar1(uni.sig * draws[0][:, :, 0] + jump, 0.997)
     m, s = factors[:, 0], factors[:, 1]
     ret = np.outer(m, beta_m) + np.outer(s, beta_s) + x + np.diff(idio, axis=0, prepend=0)
     rows = np.arange(n)[:, None]
@@ -495,7 +291,7 @@ def _latent(
     return _prices(ret, uni)
 
 
-def _limit_pct(uni: _Universe, status: _Status, grid: _Grid, n: int) -> np.ndarray:
+def _limit_pct(uni: _Universe, status: _Status, grid: Grid, n: int) -> np.ndarray:
     """(n, N) limit percent from ``rules.limit_pct_expr`` (NaN: no limit that day)."""
     rows = np.arange(n)[:, None]
     session_no = np.where(uni.ipo, rows - uni.first + 1, 0).ravel()
@@ -654,15 +450,15 @@ def generate(
     """
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
-    grid = _Grid.build(start, end)
+    grid = Grid.build(start, end)
     n = grid.row(end + dt.timedelta(days=1))
-    series, metal = _series_frame(seed, grid, end)
-    f = _draws(seed, "factor:market", grid, 6)[0]
-    logs = _bridge(0.013 * f[:, 0], grid, _CSI300), _bridge(0.011 * f[:, 1], grid, _SECTOR)
+    series, metal = series_frame(seed, grid, end)
+    f = seeded_draws(seed, "factor:market", grid, 6)[0]
+    logs = bridge(0.013 * f[:, 0], grid, _CSI300), bridge(0.011 * f[:, 1], grid, _SECTOR)
     factors = np.column_stack([np.diff(v, prepend=v[0]) for v in logs])
     master = _prepare_master(instruments, start, seed)
     uni = _Universe.build(master, grid, seed)
-    per = [_draws(seed, f"stock:{t}", grid, 3, 3) for t in uni.tickers]
+    per = [seeded_draws(seed, f"stock:{t}", grid, 3, 3) for t in uni.tickers]
     draws = (
         np.stack([d[0] for d in per], axis=1) if per else np.zeros((grid.n, 0, 3)),
         np.stack([d[1] for d in per], axis=1) if per else np.zeros((grid.n, 0, 3)),
