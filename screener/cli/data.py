@@ -108,30 +108,27 @@ AdjOpt = Annotated[
 ]
 
 
-@ingest_app.command("csv")
-def ingestcsv_list(
-    paths: PathsArg,
-    kind: KindOpt = Kind.bars,
-    fmt: FmtOpt = "auto",
-    ticker: TickerOpt = None,
-    dry_run: DryOpt = False,
-    allow_adjusted: AdjOpt = False,
-) -> None:
-    """Import vendor CSV exports (banner rows, Chinese headers, akshare/Tushare layouts)."""
-    _import_files(paths, kind, fmt, ticker, dry_run, allow_adjusted)
+def _file_command(name: str, doc: str) -> None:
+    """Register `ingest NAME`: the CSV and Parquet importers take the same options."""
+
+    def command(
+        paths: PathsArg,
+        kind: KindOpt = Kind.bars,
+        fmt: FmtOpt = "auto",
+        ticker: TickerOpt = None,
+        dry_run: DryOpt = False,
+        allow_adjusted: AdjOpt = False,
+    ) -> None:
+        _import_files(paths, kind, fmt, ticker, dry_run, allow_adjusted)
+
+    command.__doc__ = doc
+    ingest_app.command(name)(command)
 
 
-@ingest_app.command("parquet")
-def ingest_parquet(
-    paths: PathsArg,
-    kind: KindOpt = Kind.bars,
-    fmt: FmtOpt = "auto",
-    ticker: TickerOpt = None,
-    dry_run: DryOpt = False,
-    allow_adjusted: AdjOpt = False,
-) -> None:
-    """Import Parquet files with English columns matching the store's tables."""
-    _import_files(paths, kind, fmt, ticker, dry_run, allow_adjusted)
+_file_command(
+    "csv", "Import vendor CSV exports (banner rows, Chinese headers, akshare/Tushare layouts)."
+)
+_file_command("parquet", "Import Parquet files with English columns matching the store's tables.")
 
 
 @ingest_app.command("formats")
