@@ -10,24 +10,33 @@ sample broker note) in a temp dir, or reuses ``--db PATH``. Then, for the shippe
 and a 1,000-configuration sweep of the copper thesis (10 breakout windows x 10 trailing stops x
 10 holding periods) in its own process: wall time, per-configuration time and peak RSS.
 
-Recorded 2026-11-26 (2 shared cores, load 3-5 from other jobs; demo 2015-01-05..2026-11-26,
-2,891 sessions, 176 names; numba cache warm), seconds:
+Recorded 2026-11-27 (2 shared cores, load 1.3 from other jobs; demo 2015-01-05..2026-11-26,
+2,891 sessions, 176 names; numba cache warm), seconds (CPU = user + system, every thread):
 
-    thesis                            warm s  cold s  trades episodes
-    oversold_nonferrous_dip.toml        4.19    8.07      10        4
-    copper_breakout.toml                3.78    8.92     221       37
-    gold_miners_lag_comex.toml          3.55    7.27     150       32
+    thesis                            warm s   cpu s  cold s   cpu s  trades episodes
+    oversold_nonferrous_dip.toml        0.66    0.92    4.30    4.82      10        4
+    copper_breakout.toml                0.82    1.00    5.35    5.82     221       37
+    gold_miners_lag_comex.toml          0.86    1.05    4.78    5.17     150       32
 
-    sweep of 1,000 configurations (copper): 88.1 s wall (68 s at load ~4), prepare + first
-    5.7 s, then 82 ms per configuration; peak RSS 992 MB
+(a run a minute earlier: 0.71/4.76, 0.98/4.33, 0.61/4.48 s warm/cold; at load 3 all three
+took ~1.0 s warm and 6-6.6 s cold), and at load 1.1:
 
-A backtest is mostly ``prepare`` (panel + factors over 176 names x 12 years, ~2-4 s) and, cold,
-the vectorbt import (~2-3 s). Peak memory is prepare's (~650 MB) plus vectorbt; the sweep loop
-itself adds little. Per configuration the sweep spends about half in compile_thesis (episode
-selection frames rebuilt for every exit setting, the breakout window loop) and half in execute
-+ measure (the row loop of runs._ffill, round trips, metrics). With compile's entry stage
-cached per (trigger, select, weigh) and those two loops vectorised, the same sweep took 36-44 s
-(35 ms per configuration, 852 MB peak) and produced the identical table.
+    sweep of 1,000 configurations (copper): 39.4 s wall, prepare + first 3.8 s, then 35.5 ms
+    per configuration; peak RSS 834 MB (43.4 s, 38 ms, 794 MB at load 3)
+
+On 2026-11-26 the dip thesis took 1.79 s warm and 7.99 s cold (load 3-5): build_panel passed
+every bar's ticker (510k strings) to ``is_in``, the panel was rebuilt through a full grid join
+and re-sorted, and statsmodels (~1 s) was imported for two OLS fits. Cold runs are now mostly
+imports: vectorbt with pandas and scipy (~2-2.5 s), which numba's cached execution engine
+re-imports when it loads (its build links vectorbt's kernels).
+
+Warm, a backtest is mostly ``prepare`` (panel + factors over 176 names x 12 years, ~0.5 s), then
+the screens of compile (~0.1 s). Peak memory is prepare's (~650 MB) plus vectorbt; the sweep
+loop itself adds little. Per configuration the sweep spends about half in compile_thesis
+(episode selection frames rebuilt for every exit setting, the breakout window loop) and half in
+execute + measure (the row loop of runs._ffill, round trips, metrics). With compile's entry
+stage cached per (trigger, select, weigh) and those two loops vectorised, the same sweep took
+36-44 s (35 ms per configuration, 852 MB peak) and produced the identical table.
 """
 
 from __future__ import annotations
@@ -36,6 +45,7 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -78,26 +88,39 @@ def build_store(path: Path) -> None:
 
 
 def bench_backtests(db: Path) -> None:
-    """Warm (second in-process run) and cold (new process, numba cache filled) per thesis."""
+    """Warm (second in-process run) and cold (new process, numba cache filled) per thesis:
+    wall and CPU seconds (CPU counts every thread), and the 1-minute load average after."""
     from screener.config import Settings
     from screener.runs import run_backtest
     from screener.store import Store
     from screener.thesis import load_thesis
 
-    print(f"{'thesis':<32}{'warm s':>8}{'cold s':>8}{'trades':>8}{'episodes':>9}")
+    head = ("warm s", "cpu s", "cold s", "cpu s", "trades", "episodes", "load")
+    print(f"{'thesis':<32}" + "".join(f"{h:>9}" for h in head))
     for name in THESES:
         thesis = load_thesis(REPO / "strategies" / name)
         with Store(db, read_only=True) as store:
             run_backtest(store, thesis, settings=Settings(), record_run=False)  # fills the cache
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             warm = run_backtest(store, thesis, settings=Settings(), record_run=False)
-            warm_s = time.perf_counter() - t
-        t = time.perf_counter()
+            warm_s, warm_cpu = time.perf_counter() - t, time.process_time() - c
+        t, c = time.perf_counter(), _children_cpu()
         cmd = [sys.executable, "-c", COLD, str(db), str(REPO / "strategies" / name)]
         subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
-        cold_s = time.perf_counter() - t
+        cold_s, cold_cpu = time.perf_counter() - t, _children_cpu() - c
         m = warm.metrics
-        print(f"{name:<32}{warm_s:>8.2f}{cold_s:>8.2f}{m['trades']:>8}{m['episodes']:>9}")
+        cells = (warm_s, warm_cpu, cold_s, cold_cpu)
+        print(
+            f"{name:<32}"
+            + "".join(f"{x:>9.2f}" for x in cells)
+            + f"{m['trades']:>9}{m['episodes']:>9}{os.getloadavg()[0]:>9.1f}"
+        )
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of finished child processes (all their threads)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def sweep_child(db: Path) -> None:

@@ -115,7 +115,8 @@ def _fit_event(
     rows: pl.DataFrame, window: tuple[int, int], estimation: tuple[int, int], min_obs: int
 ) -> _EventFit | str:
     """Fit one event's models; a string names why the event was dropped."""
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS  # not .api: 0.2 s, not 0.4 s
+    from statsmodels.tools.tools import add_constant
 
     est = rows.filter(pl.col("rel_day").is_between(*estimation))
     win = rows.filter(pl.col("rel_day").is_between(*window))
@@ -125,7 +126,7 @@ def _fit_event(
     if win.height < n_win:
         return "window"
     y, x = est.get_column("ret").to_numpy(), est.get_column("mkt").to_numpy()
-    fit = sm.OLS(y, sm.add_constant(x, has_constant="add")).fit()
+    fit = OLS(y, add_constant(x, has_constant="add")).fit()
     alpha, beta = (float(p) for p in fit.params)
     ar_market = pl.col("ret") - (alpha + beta * pl.col("mkt"))
     win = win.with_columns(ar_market=ar_market, ar_sector=pl.col("ret") - pl.col("sec"))
@@ -349,7 +350,8 @@ def calendar_time_portfolio(
     autocorrelated, hence HAC. Alpha is annualised x242. Pass ``n_episodes`` to have it
     reported and warned on.
     """
-    import statsmodels.api as sm
+    from statsmodels.regression.linear_model import OLS  # not .api: 0.2 s, not 0.4 s
+    from statsmodels.tools.tools import add_constant
 
     rf = (1.0 + risk_free) ** (1.0 / SESSIONS_PER_YEAR) - 1.0
     joined = (
@@ -368,7 +370,7 @@ def calendar_time_portfolio(
         out["warning"] = out["warning"] or f"only {n} usable session(s): no regression"
         return out
     y = joined.get_column("port").to_numpy() - rf
-    fit = sm.OLS(y, sm.add_constant(x, has_constant="add")).fit(
+    fit = OLS(y, add_constant(x, has_constant="add")).fit(
         cov_type="HAC", cov_kwds={"maxlags": lags}
     )
     out |= {

@@ -93,7 +93,9 @@ def build_panel(
         raise DataUnavailableError(f"no trading session between {start} and {end}")
     bars = store.read_bars(tickers, start=start, end=end)
     instruments = store.read_instruments()
-    wanted = instruments.filter(pl.col("ticker").is_in(bars.get_column("ticker").to_list()))
+    wanted = instruments.filter(
+        pl.col("ticker").is_in(bars.get_column("ticker").unique().implode())
+    )
     tags = wanted.get_column("metals").to_list()
     series_ids = sorted({s for s in map(metals.series_for, tags) if s})
     return assemble_panel(
@@ -151,7 +153,7 @@ def assemble_panel(
     )
     frame = _with_indices(frame, index, cal, max_ffill)
     frame = _with_metal(frame, series, cal, max_ffill)
-    return frame.select(PANEL_COLUMNS).sort("ticker", "date")
+    return frame.select(PANEL_COLUMNS)  # in the grid's (ticker, date) order: joins keep it
 
 
 def _conform_bars(bars: pl.DataFrame) -> pl.DataFrame:
@@ -164,14 +166,23 @@ def _conform_bars(bars: pl.DataFrame) -> pl.DataFrame:
 def _stock_grid(bars: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
     """One row per session between each ticker's first and last bar; gaps become suspended."""
     on_cal = bars.join(cal, on="date", how="inner")
-    span = on_cal.group_by("ticker").agg(pl.col("_i").min().alias("lo"), pl.col("_i").max())
-    grid = (
-        span.select("ticker", pl.int_ranges("lo", pl.col("_i") + 1, dtype=pl.UInt32).alias("_i"))
-        .explode("_i")
-        .join(cal, on="_i")
-        .join(on_cal.drop("_i"), on=["ticker", "date"], how="left")
-        .sort("ticker", "date")
+    span = on_cal.group_by("ticker").agg(
+        pl.col("_i").min().alias("lo"), pl.col("_i").max(), pl.col("_i").n_unique().alias("n")
     )
+    whole = (span["_i"] - span["lo"] + 1 == span["n"]).all() and span["n"].sum() == on_cal.height
+    if whole:  # one bar on every session of every span (the usual case): no grid to build
+        rest = [c for c in on_cal.columns if c not in ("ticker", "_i", "date")]
+        grid = on_cal.select("ticker", "_i", "date", *rest).sort("ticker", "date")
+    else:
+        grid = (
+            span.select(
+                "ticker", pl.int_ranges("lo", pl.col("_i") + 1, dtype=pl.UInt32).alias("_i")
+            )
+            .explode("_i")
+            .join(cal, on="_i")
+            .join(on_cal.drop("_i"), on=["ticker", "date"], how="left")
+            .sort("ticker", "date")
+        )
     missing = pl.col("close").is_null()
     last = pl.col("close").forward_fill().over("ticker")
     grid = grid.with_columns(
@@ -205,26 +216,43 @@ def _with_static(frame: pl.DataFrame, instruments: pl.DataFrame) -> pl.DataFrame
 def _with_limits(frame: pl.DataFrame, st_switch: dt.date) -> pl.DataFrame:
     """Fill null limit prices from the rules (vendor limits win); unknown boards get none.
 
+    Only rows missing a limit are computed (vendors usually give them).
+
     ``session_no`` is known only when the panel starts on the listing day; otherwise the stock
     counts as seasoned (an edge case only for listings a few sessions before the panel).
     """
+    need = frame.select(pl.col("up_limit").is_null() | pl.col("down_limit").is_null())
+    if not need.to_series().any():
+        return frame
     listed_here = pl.col("list_date") == pl.col("date").first().over("ticker")
-    ruled = frame.select(
-        "date",
-        "is_st",
-        "list_date",
-        "prev_close",
-        pl.when(pl.col("board").is_in(rules.BOARDS)).then(pl.col("board")).alias("board"),
-        pl.when(listed_here).then(pl.int_range(1, pl.len() + 1).over("ticker")).alias("session_no"),
-    ).with_columns(rules.limit_pct_expr(st_switch=st_switch))
+    ruled = (
+        frame.select(
+            "date",
+            "is_st",
+            "list_date",
+            "prev_close",
+            "up_limit",
+            "down_limit",
+            pl.when(pl.col("board").is_in(rules.BOARDS)).then(pl.col("board")).alias("board"),
+            pl.when(listed_here)
+            .then(pl.int_range(1, pl.len() + 1).over("ticker"))
+            .alias("session_no"),
+        )
+        .with_row_index("_row")
+        .filter(need.to_series())  # the rules are row-wise once session_no is counted
+        .with_columns(rules.limit_pct_expr(st_switch=st_switch))
+    )
     up, down = rules.limit_price_exprs(pl.col("prev_close"), pl.col("limit_pct"))
     known = pl.col("board").is_not_null()
-    limits = ruled.select(
-        pl.when(known).then(up).alias("up"), pl.when(known).then(down).alias("dn")
+    filled = ruled.select(
+        "_row",
+        pl.coalesce(pl.col("up_limit"), pl.when(known).then(up)).alias("up_limit"),
+        pl.coalesce(pl.col("down_limit"), pl.when(known).then(down)).alias("down_limit"),
     )
+    rows = filled.get_column("_row")
     return frame.with_columns(
-        pl.coalesce(pl.col("up_limit"), limits.get_column("up")).alias("up_limit"),
-        pl.coalesce(pl.col("down_limit"), limits.get_column("dn")).alias("down_limit"),
+        frame.get_column(c).clone().scatter(rows, filled.get_column(c))
+        for c in ("up_limit", "down_limit")
     )
 
 

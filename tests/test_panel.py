@@ -43,7 +43,7 @@ def bars(ticker: str, rows: Sequence[tuple[int, float, float]], **extra: object)
 
 INSTRUMENTS = pl.DataFrame(
     {
-        "ticker": ["600001.SH", "300002.SZ", "600003.SH"],
+        "ticker": ["600001.SH", "300002.SZ", "600006.SH"],
         "board": ["main", "chinext", None],
         "sw_l2": ["801055.SI", "801056.SI", None],
         "metals": [["copper", "gold"], ["lithium"], []],
@@ -84,6 +84,30 @@ def test_missing_sessions_become_suspended_rows_with_the_last_close() -> None:
     assert gap.get_column("ret_1d").to_list() == [0.0, 0.0]
     assert not gap.get_column("can_buy_open").any()
     assert p.get_column("ret_1d").to_list()[4] == pytest.approx(0.1)  # 12.1 over the last 11
+
+
+def test_whole_spans_skip_the_grid_and_give_the_same_panel() -> None:
+    """Names with a bar on every session take a short cut; one gapped name anywhere sends
+    every name through the grid: the rows of the whole names must not change."""
+    whole = pl.concat(
+        [
+            bars("600001.SH", [(i, 10.0 + i, 1.0 + (i > 6)) for i in range(12)]),
+            bars("600003.SH", [(i, 20.0 - i / 2, 1.0) for i in range(3, 15)]),
+        ]
+    )
+    gapped = bars("300002.SZ", [(i, 5.0 + i / 10, 1.0) for i in (2, 3, 6, 7)])
+    short_cut = panel(whole)
+    via_grid = panel(pl.concat([gapped, whole]))
+    assert_frame_equal(short_cut, via_grid.filter(pl.col("ticker") != "300002.SZ"))
+    assert_frame_equal(via_grid, via_grid.sort("ticker", "date"))  # built in order, not sorted
+    assert via_grid.filter(pl.col("ticker") == "300002.SZ")["suspended"].to_list() == [
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_zero_volume_bar_is_suspended() -> None:
@@ -127,7 +151,7 @@ def test_limit_prices_vendor_first_then_rules() -> None:
                 up_limit=pl.Series([11.0, 99.0]), down_limit=pl.Series([9.0, None])
             ),
             bars("300002.SZ", [(0, 1.15, 1.0), (1, 1.15, 1.0)]),
-            bars("600003.SH", [(0, 5.0, 1.0)]),  # no board: no limit invented
+            bars("600006.SH", [(0, 5.0, 1.0)]),  # no board: no limit invented
         ],
         how="diagonal",
     )
@@ -138,7 +162,7 @@ def test_limit_prices_vendor_first_then_rules() -> None:
     assert rows["600001.SH", DAYS[1]]["down_limit"] == 9.0  # rules: 10.0 x 0.9
     assert rows["600001.SH", DAYS[0]]["closed_limit_up"] is False
     assert rows["300002.SZ", DAYS[1]]["up_limit"] == 1.38  # ChiNext 20%, half-up fen
-    assert rows["600003.SH", DAYS[0]]["up_limit"] is None
+    assert rows["600006.SH", DAYS[0]]["up_limit"] is None
 
 
 def series(sid: str, values: dict[dt.date, float]) -> pl.DataFrame:
