@@ -340,16 +340,30 @@ def round_trips(fills: pl.DataFrame) -> pl.DataFrame:
     """Pair filled orders into round trips: one per flat-to-flat cycle of a ticker.
 
     ``fills``: date, ticker, side (buy/sell), shares, price, value, commission, stamp_duty,
-    transfer_fee. Prices are volume-weighted per side; ``pnl`` is after every cost and
-    ``return_pct`` is pnl over the cash paid in. A cycle still open at the end has no exit.
+    transfer_fee; or a backtest's whole order log (with ``status``): its filled orders, and its
+    corporate actions (status ``corporate_action``), which change the shares held at no cost.
+    Prices are volume-weighted per side and in the shares bought: ``exit_price`` is the proceeds
+    per share bought, so a bonus issue during the trip is folded in as on a back-adjusted series.
+    ``pnl`` is after every cost and ``return_pct`` is pnl over the cash paid in. A cycle still
+    open at the end has no exit.
     """
     rows: list[dict[str, Any]] = []
-    ordered = fills.sort("ticker", "date", pl.col("side") == "buy")  # sells first on a day
+    if "status" in fills.columns:
+        fills = fills.filter(pl.col("status").is_in(["filled", "corporate_action"]))
+        action = pl.col("status") == "corporate_action"
+    else:
+        action = pl.lit(False)
+    # Per ticker and day: corporate actions (at the open), then sales, then buys.
+    ordered = fills.with_columns(_action=action).sort(
+        "ticker", "date", ~pl.col("_action"), pl.col("side") == "buy"
+    )
     for (ticker,), group in ordered.group_by("ticker", maintain_order=True):
         held, cycle = 0.0, _new_cycle()
         for f in group.iter_rows(named=True):
             cost = f["commission"] + f["stamp_duty"] + f["transfer_fee"]
-            if f["side"] == "buy":
+            if f["_action"]:
+                held += f["shares"] if f["side"] == "buy" else -f["shares"]
+            elif f["side"] == "buy":
                 cycle["entry_date"] = cycle["entry_date"] or f["date"]
                 cycle["bought"] += f["shares"]
                 cycle["paid"] += f["value"] + cost
@@ -359,13 +373,16 @@ def round_trips(fills: pl.DataFrame) -> pl.DataFrame:
                 cycle["received"] += f["value"] - cost
                 cycle["exit_date"] = f["date"]
                 held -= f["shares"]
-            if held <= 0 and cycle["entry_date"] is not None:
+            if held < _SHARE_NOISE and cycle["entry_date"] is not None:
                 rows.append(_trip(str(ticker), cycle, closed=True))
                 held, cycle = 0.0, _new_cycle()
         if cycle["entry_date"] is not None:
             rows.append(_trip(str(ticker), cycle, closed=False))
     return pl.DataFrame(rows, schema=ROUND_TRIP_SCHEMA)
 
+
+# Corporate actions make holdings fractional: "flat" allows for float noise in the share count.
+_SHARE_NOISE = 1e-6
 
 ROUND_TRIP_SCHEMA = {
     "ticker": pl.String,
@@ -397,7 +414,7 @@ def _trip(ticker: str, c: dict[str, Any], *, closed: bool) -> dict[str, Any]:
         "entry_date": c["entry_date"],
         "exit_date": c["exit_date"] if closed else None,
         "entry_price": c["paid"] / c["bought"] if c["bought"] else None,
-        "exit_price": c["received"] / c["sold"] if closed and c["sold"] else None,
+        "exit_price": c["received"] / c["bought"] if closed and c["bought"] else None,
         "shares": c["bought"],
         "pnl": pnl,
         "return_pct": pnl / c["paid"] if pnl is not None and c["paid"] else None,

@@ -13,9 +13,16 @@ instead of compiling for ~7 s.)
 ``simulate_plain`` runs the same weights through ``Portfolio.from_orders`` without the A-share
 rules, as the baseline that shows what the rules cost.
 
-Not modelled: dividends and bonus shares. The simulation runs on raw prices, so a holding over an
-ex-date loses the dividend (and, for bonus shares, the price drop is not offset). Prefer theses
-that exit before ex-dates, or read returns as price-only.
+Corporate actions (``MarketArrays.ex_ratio``): at the start of an ex-date, before any order,
+every holding is multiplied by the ratio of the previous close to the exchange's ex-rights
+reference price, at no cost and with cash unchanged, so its value is continuous. Bonus shares and
+splits (送转) are exact. The store does not keep cash dividends apart, so a dividend is reinvested
+at the reference price: returns are total returns, as on the back-adjusted series. Holdings
+become fractional; a full sale sells all of it, a partial one whole lots. The actions are in
+``orders`` (status ``corporate_action``, no costs), not in ``trades``; vectorbt's own records
+carry them as orders whose fixed fee is minus their value (so its own trade and fee statistics
+count them: read trades and costs from ``trades``). ``simulate_plain`` has no corporate actions:
+it runs on raw prices.
 
 vectorbt is imported on first use only (about 2-3 s), so importing this module stays cheap.
 """
@@ -58,7 +65,9 @@ class MarketArrays:
 
     ``close`` values the book (suspended days carry the last close); ``open``/``close`` are fill
     prices. Limits are NaN where there is none. ``lot_min``/``lot_step`` per ticker: main and
-    ChiNext 100/100, STAR 200/1, BSE 100/1 (see ``board_lots``).
+    ChiNext 100/100, STAR 200/1, BSE 100/1 (see ``board_lots``). ``ex_ratio``: on an ex-date,
+    the previous close over the exchange's reference price (前收盘价), by which holdings multiply
+    at the open; 1.0 elsewhere, and None for no corporate actions at all.
     """
 
     dates: np.ndarray  # (sessions,) datetime64[D]
@@ -70,6 +79,7 @@ class MarketArrays:
     suspended: np.ndarray  # bool
     lot_min: np.ndarray  # (tickers,)
     lot_step: np.ndarray  # (tickers,)
+    ex_ratio: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         shape = (len(self.dates), len(self.tickers))
@@ -80,6 +90,11 @@ class MarketArrays:
             lots = np.asarray(getattr(self, name))
             if lots.shape != shape[1:] or not np.all(lots >= 1):
                 raise ValueError(f"MarketArrays.{name} must be >= 1 per ticker")
+        if self.ex_ratio is not None:
+            if np.shape(self.ex_ratio) != shape:
+                raise ValueError(f"MarketArrays.ex_ratio must have shape {shape}")
+            if not np.all(np.isfinite(self.ex_ratio) & (np.asarray(self.ex_ratio) > 0)):
+                raise ValueError("MarketArrays.ex_ratio must be finite and > 0 (1.0 = no action)")
 
 
 @dataclass(frozen=True)
@@ -88,8 +103,9 @@ class Execution:
 
     ``equity``: date, value, cash (after each session's close). ``orders``: every instruction's
     outcome (date, ticker, side, requested, shares, price, value, commission, stamp_duty,
-    transfer_fee, status in filled/blocked/pending/unfunded), in the order the engine met them
-    (per session: sales and blocked buys by ticker, then funded buys); ``price`` is the fill
+    transfer_fee, status in filled/blocked/pending/unfunded/corporate_action), in the order the
+    engine met them (per session: corporate actions, sales and blocked buys by ticker, then funded
+    buys); ``price`` is the fill
     price after slippage, or the session price that stopped the order; ``requested`` is the
     lot-rounded size asked for, ``shares`` what filled. ``trades``: the filled orders.
     ``portfolio``: the vectorbt Portfolio, for metrics.
@@ -171,7 +187,7 @@ def _simulate_nb(
         flex_order_args=(book,),
         close=close,
         fill_pos_record=False,
-        max_orders=n * m,
+        max_orders=n * m + 2 * np.sum(mkt.ex_ratio != 1.0),  # an action takes up to two
     )
     return _fingerprint, order_records, log_records
 
@@ -203,6 +219,9 @@ def simulate(
         lot_step=np.asarray(market.lot_step, dtype=np.float64),
         stamp_rate=costs.stamp_rate_on(market.dates),
         transfer_rate=costs.transfer_rate_on(market.dates),
+        ex_ratio=np.ones(price.shape)
+        if market.ex_ratio is None
+        else np.ascontiguousarray(market.ex_ratio, dtype=np.float64),
     )
     fees = ex.FeesNb(costs.commission_rate, costs.min_commission, costs.slippage_bps / 10_000.0)
     close = np.ascontiguousarray(market.close, dtype=np.float64)
@@ -213,8 +232,8 @@ def simulate(
     pf = vbt.Portfolio(wrapper, close_frame, order_records, log_records, init, True)
     orders = _log_frame(market, book.log[: book.n_log[0]])
     trades = orders.filter(pl.col("status") == "filled")
-    if trades.height != len(order_records):
-        raise RuntimeError(f"engine filled {len(order_records)} orders, plan {trades.height}")
+    if book.n_fills[0] != len(order_records):
+        raise RuntimeError(f"engine filled {len(order_records)} orders, plan {book.n_fills[0]}")
     days = np.asarray(market.dates, dtype="datetime64[D]")
     frame = pl.DataFrame({"date": days, "value": equity[:, 0], "cash": equity[:, 1]})
     return Execution(frame, orders, trades, pf)
@@ -225,7 +244,9 @@ def _run(
 ) -> tuple[ex.Book, np.ndarray, np.ndarray, np.ndarray]:
     """Run _simulate_nb on fresh state; rebuild it first if its cached build is out of date."""
     for _ in range(2):
-        book, equity = ex.new_book(*weights.shape), np.full((len(close), 2), np.nan)
+        (n, m), n_actions = weights.shape, int(np.count_nonzero(mkt.ex_ratio != 1.0))
+        book = ex.new_book(n, m, n_actions)
+        equity = np.full((len(close), 2), np.nan)
         built_with, orders, logs = _simulate_nb(close, init_cash, mkt, weights, fees, book, equity)
         if built_with == _fingerprint:
             return book, equity, orders, logs

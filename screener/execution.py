@@ -6,14 +6,21 @@ once into numba's on-disk cache and the tests can drive them without the 3 s vec
 
 How one session ``i`` is planned (``plan_session``):
 
+0. Corporate actions first (``plan_actions``): on an ex-date, before any order, every holding
+   becomes ``ex_ratio`` times as many shares, at no cost and with cash unchanged; the ratio is the
+   previous close over the exchange's ex-rights reference price, so the holding's value is
+   continuous. Bonus shares are exact; a cash dividend is reinvested at the reference price
+   (total return, like the back-adjusted series). A parked sale's target scales alike, and the
+   holdings below are the scaled ones, so they may be fractional.
 1. Value the portfolio at the previous close: the instruction ``target_weight[i-1]`` was decided
    then, so that is the value it refers to.
 2. A ticker with an instruction gets a target in shares (``weight × value / price``, where price is
    the fill price of session ``i``); weight 0 means exit in full. A ticker without an instruction
    but with a pending sale keeps the pending target. A new instruction replaces a pending one.
-3. Sales first, in ticker order. Size is lot-rounded; a full exit sells odd lots too. A sale that
-   cannot fill (suspended, or the fill price at/below the down limit) stays pending and is retried
-   every later session. A sale's costs are capped at its proceeds (a sale never costs cash).
+3. Sales first, in ticker order. Size is lot-rounded; a full exit sells odd lots (and fractions)
+   too. A sale that cannot fill (suspended, or the fill price at/below the down limit) stays
+   pending and is retried every later session. A sale's costs are capped at its proceeds (a sale
+   never costs cash).
 4. Buys, in ticker order, with the cash left after the sales. A buy whose fill price is at/above the
    up limit, or whose name is suspended, is dropped (status ``BLOCKED``). If the buys need more cash
    than there is, each is scaled down by the same factor, lot-rounded, and capped by the cash still
@@ -24,6 +31,7 @@ transfer fee on both sides at the session's rates; slippage moves the fill price
 
 T+1 holds by construction: one instruction per ticker per session, and sales are planned from the
 holdings at the previous close, so a share bought in session ``i`` is never sold before ``i + 1``.
+Shares from a corporate action can be sold on the ex-date itself (their listing day is not kept).
 """
 
 from __future__ import annotations
@@ -34,13 +42,15 @@ import numpy as np
 from numba import njit
 
 BUY, SELL = 1, -1
-FILLED, BLOCKED, PENDING, UNFUNDED = 0, 1, 2, 3
-STATUS_NAMES = ("filled", "blocked", "pending", "unfunded")
+FILLED, BLOCKED, PENDING, UNFUNDED, CORPORATE = 0, 1, 2, 3, 4
+STATUS_NAMES = ("filled", "blocked", "pending", "unfunded", "corporate_action")
 
 # Share counts come from float division; this absorbs 299.9999999 meaning 300.
 SHARE_EPS = 1e-9
 # Prices are whole fen; a gap below this is float noise, not a price difference.
 PRICE_EPS = 1e-6
+# Cash below a fen counts as none for a corporate action (vectorbt refuses buys on zero cash).
+CASH_EPS = 0.01
 
 LOG_DTYPE = np.dtype(
     [
@@ -69,6 +79,7 @@ class MarketNb(NamedTuple):
     lot_step: np.ndarray  # (tickers,) float: increment above lot_min
     stamp_rate: np.ndarray  # (sessions,) float, sells only
     transfer_rate: np.ndarray  # (sessions,) float, both sides
+    ex_ratio: np.ndarray  # (sessions, tickers) float: holdings multiply by it at the open, 1 = none
 
 
 class FeesNb(NamedTuple):
@@ -85,28 +96,32 @@ class Book(NamedTuple):
     pending: np.ndarray  # (tickers,) target shares of a pending sale, NaN = none
     buy_col: np.ndarray  # (tickers,) scratch: buys waiting for cash this session
     buy_qty: np.ndarray  # (tickers,) scratch
-    plan_col: np.ndarray  # (tickers,) this session's fills, sells first
-    plan_size: np.ndarray  # (tickers,) signed shares: + buy, - sell
-    plan_price: np.ndarray  # (tickers,) fill price after slippage
-    plan_cost: np.ndarray  # (tickers,) commission + stamp duty + transfer fee
+    plan_col: np.ndarray  # (3 × tickers,) this session's fills: corporate actions, sells, buys
+    plan_size: np.ndarray  # (3 × tickers,) signed shares: + buy, - sell
+    plan_price: np.ndarray  # (3 × tickers,) fill price after slippage
+    plan_cost: np.ndarray  # (3 × tickers,) commission + stamp duty + transfer fee (vectorbt's
+    # fixed fee; minus the order's value for a corporate action)
     n_plan: np.ndarray  # (1,) int
-    log: np.ndarray  # LOG_DTYPE records: every instruction's outcome, one per session and ticker
+    n_fills: np.ndarray  # (1,) int: fills planned over the whole run
+    log: np.ndarray  # LOG_DTYPE records: every instruction's outcome and corporate action
     n_log: np.ndarray  # (1,) int
 
 
-def new_book(n_sessions: int, n_tickers: int) -> Book:
-    """Empty state; the log holds at most one record per session and ticker."""
+def new_book(n_sessions: int, n_tickers: int, n_actions: int = 0) -> Book:
+    """Empty state; the log holds one record per session and ticker, plus ``n_actions``
+    corporate actions (at most one per ex-ratio that is not 1)."""
     m = n_tickers
     return Book(
         pending=np.full(m, np.nan),
         buy_col=np.zeros(m, dtype=np.int64),
         buy_qty=np.zeros(m),
-        plan_col=np.zeros(m, dtype=np.int64),
-        plan_size=np.zeros(m),
-        plan_price=np.zeros(m),
-        plan_cost=np.zeros(m),
+        plan_col=np.zeros(3 * m, dtype=np.int64),  # a fill and up to two action orders each
+        plan_size=np.zeros(3 * m),
+        plan_price=np.zeros(3 * m),
+        plan_cost=np.zeros(3 * m),
         n_plan=np.zeros(1, dtype=np.int64),
-        log=np.empty(n_sessions * m, dtype=LOG_DTYPE),
+        n_fills=np.zeros(1, dtype=np.int64),
+        log=np.empty(n_sessions * m + n_actions, dtype=LOG_DTYPE),
         n_log=np.zeros(1, dtype=np.int64),
     )
 
@@ -240,6 +255,44 @@ def add_fill(book: Book, j: int, size: float, price: float, costs: float) -> Non
     book.plan_col[k], book.plan_size[k] = j, size
     book.plan_price[k], book.plan_cost[k] = price, costs
     book.n_plan[0] = k + 1
+    book.n_fills[0] += 1
+
+
+@njit(cache=True)
+def ex_ratio_at(mkt: MarketNb, i: int, j: int, last: float) -> float:
+    """Session ``i``'s corporate-action ratio for ticker ``j``; 1 when there is none, or no
+    ``last`` close to apply it to."""
+    ratio = mkt.ex_ratio[i, j]
+    if not (np.isfinite(ratio) and ratio > 0.0 and last > 0.0):
+        return 1.0
+    return ratio
+
+
+@njit(cache=True)
+def plan_actions(
+    i: int, cash: float, position: np.ndarray, val_price: np.ndarray, mkt: MarketNb, book: Book
+) -> None:
+    """Queue session ``i``'s corporate actions: each holding grows (or shrinks) by
+    ``held × (ratio − 1)`` shares at the ex-reference price ``last close / ratio``.
+
+    vectorbt gets an order whose fixed fee is minus its value, so the position changes and cash
+    does not. It refuses any buy when cash is zero, so then the holding is sold and bought back
+    ``ratio``-fold in two cash-neutral orders instead.
+    """
+    for j in range(position.shape[0]):
+        held = position[j]
+        ratio = ex_ratio_at(mkt, i, j, val_price[j])
+        if held == 0.0 or ratio == 1.0:
+            continue
+        price, change = val_price[j] / ratio, held * (ratio - 1.0)
+        book.pending[j] *= ratio  # a parked sale's target is in shares too
+        side = BUY if change > 0.0 else SELL
+        record(book, i, j, side, CORPORATE, abs(change), abs(change), price, (0.0, 0.0, 0.0))
+        if change > 0.0 and cash < CASH_EPS:
+            add_fill(book, j, -held, price, 0.0)
+            add_fill(book, j, held + change, price, -change * price)
+        else:
+            add_fill(book, j, change, price, -change * price)
 
 
 @njit(cache=True)
@@ -309,18 +362,22 @@ def plan_session(
     """Plan session ``i``'s fills into ``book.plan_*`` and log every outcome (module docstring).
 
     ``cash`` and ``position`` are the holdings at the previous close, ``val_price`` the previous
-    close (carried forward over missing prices).
+    close (carried forward over missing prices); both are before session ``i``'s corporate
+    actions, which are planned first.
     """
     book.n_plan[0] = 0
-    value = portfolio_value(cash, position, val_price)
+    plan_actions(i, cash, position, val_price, mkt, book)
+    value = portfolio_value(cash, position, val_price)  # the same after corporate actions
     n_buys = 0
     for j in range(position.shape[0]):
         weight = weights[i - 1, j] if i > 0 else np.nan
         if np.isnan(weight) and np.isnan(book.pending[j]):
             continue  # the common case, kept cheap
-        target = target_shares(weight, book.pending[j], value, mkt.price[i, j], val_price[j])
+        ratio = ex_ratio_at(mkt, i, j, val_price[j])
+        last = val_price[j] / ratio  # the ex-reference price on an ex-date
+        target = target_shares(weight, book.pending[j], value, mkt.price[i, j], last)
         book.pending[j] = np.nan  # consumed; plan_sell parks it again if the sale cannot fill
-        held = position[j]
+        held = position[j] + position[j] * (ratio - 1.0)  # as vectorbt adds the action's shares
         if np.isnan(target) or target == held:
             continue
         if target < held:

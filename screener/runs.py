@@ -20,7 +20,7 @@ import json
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -164,10 +164,11 @@ def _arrays(
 ) -> dict[str, np.ndarray]:
     """Dense sessions x tickers arrays of what execution and exits read (one O(n) scatter)."""
     row = np.searchsorted(np.array(sessions, dtype="datetime64[D]"), panel["date"].to_numpy())
-    col = np.searchsorted(np.array(tickers), panel["ticker"].to_numpy())
+    # an Enum's physical code is the position in its categories (hashing, not string sorting)
+    col = panel["ticker"].cast(pl.Enum(tickers)).to_physical().to_numpy()
     shape = (len(sessions), len(tickers))
     out: dict[str, np.ndarray] = {}
-    for name in ("open", "close", "up_limit", "down_limit", "adj_open", "adj_close"):
+    for name in ("open", "close", "prev_close", "up_limit", "down_limit", "adj_open", "adj_close"):
         dense = np.full(shape, np.nan)
         dense[row, col] = panel[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
         out[name] = dense
@@ -287,13 +288,39 @@ def _select(store: Store, prep: Prepared, thesis: Thesis, on: dt.date) -> tuple[
     screen = thesis.select
     key = (on, screen)
     if key not in prep.universes:
-        universe, _ = universe_on(store, screen, on=on, as_of=on)
+        tables = cast(Store, _TablesOnce(store, prep.universes))
+        universe, _ = universe_on(tables, screen, on=on, as_of=on)
         values = prep.values.filter(pl.col("date") == on)
         flags = _flags(prep, screen.metal_window).filter(pl.col("date") == on).drop("date")
         facts = join_facts(screen, universe, values, flags, explain=explained_by(screen))
         passed = rank_facts(screen, facts, universe_size=universe.height)
         prep.universes[key] = (passed.ranked, passed.universe_size)
     return prep.universes[key]
+
+
+class _TablesOnce:
+    """The store, with its small tables (instrument master, broker picks) read once into
+    ``cache`` (``Prepared.universes``): a compile screens up to ``select_within_sessions + 1``
+    sessions per episode."""
+
+    def __init__(self, store: Store, cache: dict[tuple[Any, ...], Any]) -> None:
+        self._store = store
+        self._cache = cache
+
+    def read_table(self, table: str) -> pl.DataFrame:
+        if ("table", table) not in self._cache:
+            self._cache[("table", table)] = self._store.read_table(table)
+        frame: pl.DataFrame = self._cache[("table", table)]
+        return frame
+
+    def read_instruments(self) -> pl.DataFrame:
+        if ("instruments",) not in self._cache:
+            self._cache[("instruments",)] = self._store.read_instruments()
+        frame: pl.DataFrame = self._cache[("instruments",)]
+        return frame
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
 
 
 def _flags(prep: Prepared, metal_window: int) -> pl.DataFrame:
@@ -357,16 +384,18 @@ def execute(prep: Prepared, thesis: Thesis, compiled: Compiled) -> tuple[Any, pl
         cols = np.array([0])
     a = prep.arrays
     lot_min, lot_step = backtest.board_lots([prep.boards[j] for j in cols])
+    close = _ffill(a["close"][:, cols])
     market = backtest.MarketArrays(
         dates=np.array(prep.sessions, dtype="datetime64[D]"),
         tickers=tuple(prep.tickers[j] for j in cols),
         open=a["open"][:, cols],
-        close=_ffill(a["close"][:, cols]),
+        close=close,
         up_limit=a["up_limit"][:, cols],
         down_limit=a["down_limit"][:, cols],
         suspended=a["suspended"][:, cols] | ~np.isfinite(a["open"][:, cols]),
         lot_min=lot_min,
         lot_step=lot_step,
+        ex_ratio=_ex_ratio(close, a["prev_close"][:, cols]),
     )
     costs = CostModel().with_overrides(**thesis.costs)
     run = backtest.simulate(
@@ -376,7 +405,18 @@ def execute(prep: Prepared, thesis: Thesis, compiled: Compiled) -> tuple[Any, pl
         costs=costs,
         init_cash=thesis.init_cash,
     )
-    return run, analytics.round_trips(run.trades)
+    return run, analytics.round_trips(run.orders)  # with the corporate actions in a trip
+
+
+def _ex_ratio(close: np.ndarray, prev_close: np.ndarray) -> np.ndarray:
+    """Corporate-action ratio per session: the last close over the exchange's reference price
+    (前收盘价); 1.0 where they agree or either is unknown. ``close`` is carried forward, so the
+    ratio of an ex-date during a suspension lands on the first bar after it."""
+    ratio = np.ones_like(close)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio[1:] = close[:-1] / prev_close[1:]
+    acts = np.isfinite(ratio) & (ratio > 0) & (np.abs(ratio - 1.0) > 1e-6)
+    return np.where(acts, ratio, 1.0)
 
 
 def _ffill(values: np.ndarray) -> np.ndarray:
@@ -420,7 +460,11 @@ def study(prep: Prepared, compiled: Compiled) -> Any:
 
     if compiled.selections.height == 0:
         return None
-    returns = prep.panel.select("date", "ticker", ret="ret_1d")
+    picked = compiled.selections.get_column("ticker").unique().implode()
+    # the study reads each event's own ticker only: leave the other names out of its joins
+    returns = prep.panel.filter(pl.col("ticker").is_in(picked)).select(
+        "date", "ticker", ret="ret_1d"
+    )
     bench = {
         code: f.sort("date").select("date", ret=pl.col("close").pct_change()).drop_nulls()
         for code, f in prep.benchmarks.items()

@@ -3,6 +3,7 @@
 Plain Python over dicts, written from the rules as stated (screener.execution's docstring and
 ../shared/reference/ashare_rules.md Part A), using rules.py's scalar functions for lots and
 costs. It shares no code with screener.execution, so agreement between the two means something.
+Corporate actions (``MarketArrays.ex_ratio``) multiply holdings at the open of the ex-date.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class _Sim:
 
     def run(self) -> Result:
         for i, day in enumerate(self.m.dates.astype("datetime64[D]").astype(object)):
+            self.corporate_actions(i, day)
             self.session(i, day)
             for j in range(len(self.tickers)):
                 if not math.isnan(self.m.close[i, j]):
@@ -74,6 +76,26 @@ class _Sim:
             if shares != 0:
                 value += shares * self.last_close[j]
         return value
+
+    def corporate_actions(self, i: int, day: dt.date) -> None:
+        """Ex-date at the open: holdings (and parked sale targets) times the ratio; the last close
+        becomes the exchange's reference price, last close / ratio. No cash moves."""
+        if self.m.ex_ratio is None:
+            return
+        for j in range(len(self.tickers)):
+            ratio = float(self.m.ex_ratio[i, j])
+            if ratio == 1.0 or not self.last_close[j] > 0:
+                continue
+            self.last_close[j] /= ratio
+            if j in self.pending:
+                self.pending[j] *= ratio
+            if self.held[j] == 0:
+                continue
+            change = self.held[j] * (ratio - 1)
+            self.held[j] *= ratio
+            side = "buy" if change > 0 else "sell"
+            price = self.last_close[j]
+            self.record(day, j, side, "corporate_action", abs(change), abs(change), price)
 
     def session(self, i: int, day: dt.date) -> None:
         value = self.book_value()  # at the previous close, when the instruction was decided
@@ -115,9 +137,11 @@ class _Sim:
         """Sell down to target, or park the sale when the name cannot be sold today."""
         held = self.held[j]
         if target <= 0:
-            shares = held
+            shares = held  # odd lots and fractions (from corporate actions) leave in full
         else:
-            shares = sell_quantity(int(held), math.floor(held - target + 1e-9), self.boards[j])
+            # A partial sale is whole lots; a fraction counts as one more odd share kept back.
+            wanted = math.floor(held - target + 1e-9)
+            shares = sell_quantity(math.ceil(held - 1e-9), wanted, self.boards[j])
         if shares == 0:
             return
         price = float(self.prices[i, j])

@@ -3,6 +3,7 @@ against the slow reference simulator (tests/reference_sim.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -12,6 +13,7 @@ import reference_sim
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from screener.analytics import round_trips
 from screener.backtest import Execution, MarketArrays, board_lots, simulate, simulate_plain
 from screener.rules import CostModel, limit_prices
 
@@ -49,11 +51,12 @@ def run_both(market: MarketArrays, signals: np.ndarray, **kwargs: object) -> Exe
     kwargs = {"entry": "open", "costs": COSTS, "init_cash": 1_000_000.0, **kwargs}
     result = simulate(market, signals, **kwargs)  # type: ignore[arg-type]
     ref = reference_sim.run(market, signals, **kwargs)  # type: ignore[arg-type]
-    keys = ["date", "ticker", "side", "status", "requested", "shares"]
+    keys = ["date", "ticker", "side", "status"]
     assert result.orders.select(keys).rows() == [tuple(o[k] for k in keys) for o in ref.orders]
-    costs = ["price", "commission", "stamp_duty", "transfer_fee"]
-    got = result.orders.select(costs).to_numpy()
-    want = np.array([[o[k] for k in costs] for o in ref.orders]).reshape(-1, 4)
+    # Sizes are whole lots except after a corporate action: then float noise may differ.
+    numbers = ["requested", "shares", "price", "commission", "stamp_duty", "transfer_fee"]
+    got = result.orders.select(numbers).to_numpy()
+    want = np.array([[o[k] for k in numbers] for o in ref.orders]).reshape(-1, len(numbers))
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(result.equity["cash"].to_numpy(), ref.cash, atol=0.01, rtol=0)
     np.testing.assert_allclose(result.equity["value"].to_numpy(), ref.value, atol=0.01, rtol=0)
@@ -247,8 +250,11 @@ def test_bad_inputs_are_refused() -> None:
 LIMIT_PCT = {"main": 10, "star": 20, "bse": 30}
 
 
+EX_RATIOS = [2.0, 1.5, 1.3, 1.05, 1.01, 0.5]  # bonus issues, dividends, a reverse split
+
+
 def random_market(rng: np.random.Generator, n: int, boards: list[str], start: str) -> MarketArrays:
-    """A random walk in fen with official-style limits, limit hits and suspensions."""
+    """A random walk in fen with official-style limits, limit hits, suspensions and ex-dates."""
     m = len(boards)
     close = np.empty((n, m))
     open_ = np.empty((n, m))
@@ -256,8 +262,12 @@ def random_market(rng: np.random.Generator, n: int, boards: list[str], start: st
     suspended = rng.random((n, m)) < 0.1
     prev = np.round(rng.uniform(3, 30, m), 2)
     pct = np.array([LIMIT_PCT[b] for b in boards])
+    ex_ratio = np.ones((n, m))
     for i in range(n):
         if i > 0:
+            acts = rng.random(m) < 0.1
+            ref = np.where(acts, np.round(prev / rng.choice(EX_RATIOS, m), 2), prev)  # 前收盘价
+            ex_ratio[i], prev = prev / ref, ref
             up[i], down[i] = limit_prices(prev, pct)
         lo, hi = (down[i], up[i]) if i > 0 else (prev * 0.9, prev * 1.1)
         draw = np.round(prev * (1 + rng.normal(0, 0.05, (2, m))), 2)
@@ -271,7 +281,9 @@ def random_market(rng: np.random.Generator, n: int, boards: list[str], start: st
     lot_min, lot_step = board_lots(boards)
     dates = np.busday_offset(np.datetime64(start), np.arange(n), roll="forward")
     tickers = tuple(f"T{j}" for j in range(m))
-    return MarketArrays(dates, tickers, open_, close, up, down, suspended, lot_min, lot_step)
+    return MarketArrays(
+        dates, tickers, open_, close, up, down, suspended, lot_min, lot_step, ex_ratio=ex_ratio
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -305,3 +317,87 @@ def test_engine_matches_reference_on_random_markets(
     # The equity frame is vectorbt's own book, as its metrics see it.
     np.testing.assert_allclose(result.equity["value"].to_numpy(), pf.value().to_numpy())
     np.testing.assert_allclose(result.equity["cash"].to_numpy(), pf.cash().to_numpy())
+
+
+# -- corporate actions ---------------------------------------------------------------------
+
+
+def with_ex_date(mkt: MarketArrays, day: int, reference: float, col: int = 0) -> MarketArrays:
+    """``day`` is an ex-date of ticker ``col`` with the exchange's ``reference`` price (前收盘价):
+    its prices from ``day`` on scale by reference / previous close, to the fen."""
+    scale = reference / mkt.close[day - 1, col]
+    for prices in (mkt.open, mkt.close, mkt.up_limit, mkt.down_limit):
+        prices[day:, col] = np.round(prices[day:, col] * scale, 2)
+    ratio = np.ones(mkt.close.shape) if mkt.ex_ratio is None else mkt.ex_ratio.copy()
+    ratio[day, col] = mkt.close[day - 1, col] / reference
+    return dataclasses.replace(mkt, ex_ratio=ratio)
+
+
+def test_bonus_issue_doubles_the_holding_and_keeps_its_value() -> None:
+    mkt = with_ex_date(flat_market(6, ["main"]), 3, 5.0)  # 10-for-10 (10送10): 10.00 -> 5.00
+    sig = no_signals(mkt)
+    sig[0, 0], sig[4, 0] = 0.5, 0.0
+    result = run_both(mkt, sig)
+    assert outcomes(result) == [
+        (D(2024, 1, 3), "T0", "buy", "filled", 50_000.0),
+        (D(2024, 1, 5), "T0", "buy", "corporate_action", 50_000.0),
+        (D(2024, 1, 9), "T0", "sell", "filled", 100_000.0),
+    ]
+    action = result.orders.row(1, named=True)
+    assert action["price"] == 5.0
+    assert action["commission"] == action["stamp_duty"] == action["transfer_fee"] == 0.0
+    assert result.trades["side"].to_list() == ["buy", "sell"]  # the bonus is not a trade
+    value, cash = result.equity["value"].to_list(), result.equity["cash"].to_list()
+    assert value[2] == value[3] == value[4] and cash[2] == cash[3]  # continuous, no cash moved
+    pf = result.portfolio
+    np.testing.assert_allclose(result.equity["value"].to_numpy(), pf.value().to_numpy())
+    trip = round_trips(result.orders).row(0, named=True)
+    paid = 500_000.0 + 125.0 + 5.0  # commission 0.025%, transfer fee 0.001%
+    received = 500_000.0 - 125.0 - 250.0 - 5.0  # and stamp duty 0.05%
+    assert trip["shares"] == 50_000.0 and trip["exit_price"] == pytest.approx(received / 50_000)
+    assert trip["pnl"] == pytest.approx(received - paid)
+
+
+def test_cash_dividend_is_reinvested_at_the_reference_price() -> None:
+    # 0.30 a share: 10.00 -> 9.70; 50,000 shares become 50,000 × 10 / 9.7 = 51,546.39...
+    mkt = with_ex_date(flat_market(7, ["main"]), 3, 9.7)
+    sig = no_signals(mkt)
+    sig[0, 0], sig[3, 0], sig[4, 0] = 0.5, 0.25, 0.0  # buy, cut to a quarter, exit
+    result = run_both(mkt, sig)
+    shares = result.orders["shares"].to_list()
+    assert result.orders["status"].to_list() == ["filled", "corporate_action", "filled", "filled"]
+    assert shares[1] == pytest.approx(50_000.0 * (10 / 9.7 - 1))
+    assert shares[2] % 100 == 0  # a partial sale is whole lots
+    assert shares[2] + shares[3] == pytest.approx(50_000.0 * 10 / 9.7)  # the exit sells the rest
+    value = result.equity["value"].to_list()
+    assert value[3] == pytest.approx(value[2], abs=0.01)
+    assert result.equity["value"][-1] == result.equity["cash"][-1]  # flat at the end
+    assert round_trips(result.orders).height == 1
+
+
+def test_bonus_issue_with_no_cash_left_still_fills() -> None:
+    # 100 shares at 10 + 5 minimum commission + 0.01 transfer fee spend every yuan.
+    mkt = with_ex_date(flat_market(5, ["main"]), 3, 5.0)
+    sig = no_signals(mkt)
+    sig[0, 0] = 1.0
+    result = run_both(mkt, sig, init_cash=1_005.01)
+    assert result.equity["cash"][2] == 0.0
+    assert outcomes(result)[1] == (D(2024, 1, 5), "T0", "buy", "corporate_action", 100.0)
+    pf = result.portfolio
+    np.testing.assert_allclose(result.equity["value"].to_numpy(), pf.value().to_numpy())
+    assert pf.assets().iloc[-1, 0] == 200.0
+
+
+def test_ex_date_during_a_suspension_applies_on_resumption_to_the_parked_sale() -> None:
+    mkt = flat_market(7, ["main"])
+    mkt.suspended[2:4, 0] = True
+    mkt.open[2:4, 0] = np.nan  # the close carries the last close
+    mkt = with_ex_date(mkt, 4, 5.0)  # the first bar back is the ex-date
+    sig = no_signals(mkt)
+    sig[0, 0], sig[2, 0] = 0.5, 0.0  # exit decided while suspended: parked
+    result = run_both(mkt, sig)
+    assert outcomes(result)[1:] == [
+        (D(2024, 1, 5), "T0", "sell", "pending", 0.0),
+        (D(2024, 1, 8), "T0", "buy", "corporate_action", 50_000.0),
+        (D(2024, 1, 8), "T0", "sell", "filled", 100_000.0),
+    ]

@@ -66,8 +66,10 @@ def one_session(
     cash: float = 0.0,
     lots: tuple[float, float] = (100.0, 100.0),
     down_limit: float = np.nan,
+    ex_ratio: float = 1.0,
 ) -> ex.Book:
-    """Plan session 1 for tickers holding ``held``, given instructions ``weights`` at session 0."""
+    """Plan session 1 for tickers holding ``held``, given instructions ``weights`` at session 0;
+    session 1 is an ex-date with ``ex_ratio`` for every ticker."""
     m = len(held)
     shape = (2, m)
     mkt = ex.MarketNb(
@@ -79,6 +81,7 @@ def one_session(
         lot_step=np.full(m, lots[1]),
         stamp_rate=np.full(2, 0.0005),
         transfer_rate=np.full(2, 0.00001),
+        ex_ratio=np.array([np.ones(m), np.full(m, ex_ratio)]),
     )
     signals = np.vstack([weights, np.full(m, np.nan)])
     book = ex.new_book(2, m)
@@ -124,3 +127,34 @@ def test_unaffordable_buy_is_logged_unfunded() -> None:
     book = one_session([0.0], [1.0], cash=1_004.0)
     log = book.log[: book.n_log[0]]
     assert book.n_plan[0] == 0 and log["status"].tolist() == [ex.UNFUNDED]
+
+
+def test_corporate_action_is_planned_first_and_costs_no_cash() -> None:
+    # 10-for-10 on 150 shares, then an exit: 150 bonus shares at the reference 10 / 2, whose
+    # fixed fee is minus their value, then the sale of all 300.
+    book = one_session([150.0], [0.0], cash=1_000.0, ex_ratio=2.0)
+    n = book.n_plan[0]
+    assert book.plan_size[:n].tolist() == [150.0, -300.0]
+    assert book.plan_price[0] == 5.0 and book.plan_cost[0] == -750.0
+    log = book.log[: book.n_log[0]]
+    assert log["status"].tolist() == [ex.CORPORATE, ex.FILLED]
+    assert log["shares"].tolist() == [150.0, 300.0] and log["commission"][0] == 0.0
+
+
+def test_corporate_action_on_zero_cash_sells_and_buys_back() -> None:
+    # vectorbt refuses any buy without cash: two cash-neutral orders instead of one.
+    book = one_session([100.0], [np.nan], cash=0.0, ex_ratio=1.5)
+    n = book.n_plan[0]
+    assert book.plan_size[:n].tolist() == [-100.0, 150.0]
+    value = book.plan_size[:n] * book.plan_price[:n] + book.plan_cost[:n]
+    assert value.sum() == pytest.approx(0.0, abs=1e-9)
+    assert book.n_log[0] == 1 and book.log[0]["status"] == ex.CORPORATE
+
+
+def test_partial_sale_of_a_fractional_holding_keeps_lots_whole() -> None:
+    # 1,000 shares at 10 and a ratio of 1.0325 become 1,032.5 shares: cutting to 500 sells 500
+    # (whole lots), keeping 532.5; the exit then sells the fraction too.
+    book = one_session([1_000.0], [0.5], cash=0.0, ex_ratio=1.0325)
+    assert book.plan_size[book.n_plan[0] - 1] == -500.0
+    book = one_session([1_000.0], [0.0], cash=0.0, ex_ratio=1.0325)
+    assert book.plan_size[book.n_plan[0] - 1] == -1_032.5

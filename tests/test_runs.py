@@ -170,3 +170,38 @@ def test_panel_holds_only_names_the_thesis_can_select(tiny: Store, tmp_path: Pat
     assert _candidates(tiny, gold) == []
     composite = replace(thesis, select=replace(thesis.select, score="oversold_score"))
     assert _candidates(tiny, composite) is None
+
+
+def test_a_bonus_issue_during_the_hold_keeps_the_value(tiny: Store, tmp_path: Path) -> None:
+    """A 10-for-10 bonus (送转) on A at session 13: the shares double at no cost, the value is
+    continuous, and the exit sells them all for what the same trade fetched without it."""
+    ex = SESSIONS[13]
+    bonus = (
+        tiny.read_bars(["600001.SH"])
+        .filter(pl.col("date") >= ex)
+        .with_columns(
+            pl.col("open", "high", "low", "close", "prev_close") / 2, pl.col("adj_factor") * 2
+        )
+    )
+    tiny.upsert("bars_daily", bonus)
+    path = tmp_path / "tiny.toml"
+    path.write_text(THESIS, encoding="utf-8")
+    result = run_backtest(tiny, load_thesis(path), settings=Settings(), record_run=False)
+    moves = result.orders.filter(pl.col("status").is_in(["filled", "corporate_action"]))
+    assert moves.select("date", "side", "shares", "status").rows() == [
+        (SESSIONS[11], "buy", 62_500.0, "filled"),
+        (ex, "buy", 62_500.0, "corporate_action"),
+        (SESSIONS[14], "sell", 125_000.0, "filled"),
+    ]
+    action = moves.row(1, named=True)
+    assert action["commission"] == action["stamp_duty"] == action["transfer_fee"] == 0.0
+    value = dict(result.equity.select("date", "value").rows())
+    cash_after_buy = 1_000_000 - 500_000 - (125 + 5)
+    assert value[SESSIONS[12]] == pytest.approx(cash_after_buy + 62_500 * 8.1, abs=0.01)
+    assert value[ex] == pytest.approx(cash_after_buy + 125_000 * 8.2 / 2, abs=0.01)
+    sell_value = 125_000 * 8.30 / 2  # 518,750: what 62,500 shares at 8.30 fetched
+    cash = cash_after_buy + sell_value - sell_value * (0.00025 + 0.0005 + 0.00001)
+    assert result.equity["value"][-1] == pytest.approx(cash, abs=0.01)
+    trip = result.trades.row(0, named=True)
+    assert trip["shares"] == 62_500 and trip["pnl"] == pytest.approx(cash - 1_000_000, abs=0.01)
+    assert result.metrics["trades"] == 1
