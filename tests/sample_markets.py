@@ -54,3 +54,46 @@ def copper_thesis(folder: Path) -> Thesis:
     path = folder / "copper.toml"
     path.write_text(COPPER_BREAKOUT, encoding="utf-8")
     return load_thesis(path)
+
+
+def flat_bars(ticker: str, dates: list[dt.date], closes: list[float]) -> pl.DataFrame:
+    """Bars whose open, high, low and close are the given close; prev_close chains them."""
+    return pl.DataFrame(
+        {
+            "ticker": ticker,
+            "date": dates,
+            "open": closes,
+            "high": closes,
+            "low": closes,
+            "close": closes,
+            "prev_close": [closes[0], *closes[:-1]],
+            "volume": [1_000_000] * len(closes),
+            "amount": [c * 1e6 for c in closes],
+            "adj_factor": 1.0,
+            "suspended": False,
+            "is_st": False,
+        }
+    )
+
+
+def two_name_store(path: Path, bars: pl.DataFrame, index: pl.DataFrame) -> Store:
+    """A hand-made store: two main-board copper names 600001.SH and 600002.SH in SW 801055."""
+    instruments = pl.DataFrame(
+        {
+            "ticker": ["600001.SH", "600002.SH"],
+            "name": ["甲有色", "乙有色"],
+            "aliases": [[], []],
+            "exchange": "SSE",
+            "board": "main",
+            "sw_l1": "801050.SI",
+            "sw_l2": "801055.SI",
+            "metals": [["copper"], ["copper"]],
+            "list_date": dt.date(2010, 1, 4),
+        }
+    )
+    store = Store(path)
+    with store.transaction():
+        store.upsert("instruments", instruments)
+        store.upsert("bars_daily", bars)
+        store.upsert("index_daily", index)
+    return store

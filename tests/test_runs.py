@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from sample_markets import flat_bars, two_name_store
 
 from screener import calendar
 from screener.config import Settings
@@ -45,42 +46,8 @@ hold_sessions = 3
 """
 
 
-def bars(ticker: str, closes: list[float]) -> pl.DataFrame:
-    prev = [closes[0], *closes[:-1]]
-    return pl.DataFrame(
-        {
-            "ticker": ticker,
-            "date": SESSIONS,
-            "open": closes,
-            "high": closes,
-            "low": closes,
-            "close": closes,
-            "prev_close": prev,
-            "volume": [1_000_000] * len(closes),
-            "amount": [c * 1e6 for c in closes],
-            "adj_factor": 1.0,
-            "suspended": False,
-            "is_st": False,
-        }
-    )
-
-
 @pytest.fixture
 def tiny(tmp_path: Path) -> Store:
-    store = Store(tmp_path / "tiny.duckdb")
-    inst = pl.DataFrame(
-        {
-            "ticker": ["600001.SH", "600002.SH"],
-            "name": ["甲有色", "乙有色"],
-            "aliases": [[], []],
-            "exchange": "SSE",
-            "board": "main",
-            "sw_l1": "801050.SI",
-            "sw_l2": "801055.SI",
-            "metals": [["copper"], ["copper"]],
-            "list_date": dt.date(2010, 1, 4),
-        }
-    )
     index = pl.DataFrame(
         {
             "index_code": ["801050.SI"] * 30 + ["000300.SH"] * 30,
@@ -88,11 +55,8 @@ def tiny(tmp_path: Path) -> Store:
             "close": INDEX + [3000.0] * 30,
         }
     )
-    with store.transaction():
-        store.upsert("instruments", inst)
-        store.upsert("bars_daily", pl.concat([bars("600001.SH", A), bars("600002.SH", B)]))
-        store.upsert("index_daily", index)
-    return store
+    bars = pl.concat([flat_bars("600001.SH", SESSIONS, A), flat_bars("600002.SH", SESSIONS, B)])
+    return two_name_store(tmp_path / "tiny.duckdb", bars, index)
 
 
 def test_hand_computed_trades_and_cash(tiny: Store, tmp_path: Path) -> None:

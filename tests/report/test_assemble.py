@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from sample_markets import flat_bars, two_name_store
 
 from screener import calendar
 from screener.config import Settings
@@ -77,26 +78,10 @@ def tiny_market() -> tuple[pl.DataFrame, pl.DataFrame]:
         }
     )
     return index, pl.concat(
-        [bars("600001.SH", path(stock_a, 10.0)), bars("600002.SH", path(stock_b, 20.0))]
-    )
-
-
-def bars(ticker: str, closes: list[float]) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "ticker": ticker,
-            "date": SESSIONS,
-            "open": closes,
-            "high": closes,
-            "low": closes,
-            "close": closes,
-            "prev_close": [closes[0], *closes[:-1]],
-            "volume": [1_000_000] * N,
-            "amount": [c * 1e6 for c in closes],
-            "adj_factor": 1.0,
-            "suspended": False,
-            "is_st": False,
-        }
+        [
+            flat_bars("600001.SH", SESSIONS, path(stock_a, 10.0)),
+            flat_bars("600002.SH", SESSIONS, path(stock_b, 20.0)),
+        ]
     )
 
 
@@ -104,26 +89,9 @@ def bars(ticker: str, closes: list[float]) -> pl.DataFrame:
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, BacktestResult, Path]:
     """One recorded run on a tiny store marked as the demo (synthetic) source."""
     folder = tmp_path_factory.mktemp("assemble")
-    store = Store(folder / "tiny.duckdb")
-    inst = pl.DataFrame(
-        {
-            "ticker": ["600001.SH", "600002.SH"],
-            "name": ["甲有色", "乙有色"],
-            "aliases": [[], []],
-            "exchange": "SSE",
-            "board": "main",
-            "sw_l1": "801050.SI",
-            "sw_l2": "801055.SI",
-            "metals": [["copper"], ["copper"]],
-            "list_date": dt.date(2010, 1, 4),
-        }
-    )
     index, stock_bars = tiny_market()
-    with store.transaction():
-        store.upsert("instruments", inst)
-        store.upsert("bars_daily", stock_bars)
-        store.upsert("index_daily", index)
-        store.set_meta("data_source", "demo")
+    store = two_name_store(folder / "tiny.duckdb", stock_bars, index)
+    store.set_meta("data_source", "demo")
     thesis_path = folder / "tiny_dip.toml"
     thesis_path.write_text(THESIS, encoding="utf-8")
     result = run_backtest(store, load_thesis(thesis_path), settings=Settings())
