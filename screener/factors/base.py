@@ -159,7 +159,7 @@ def lag(x: pl.Expr, n: int) -> pl.Expr:
 
 def _kernel(name: str, n: int, *inputs: pl.Expr, kind: str | None = None) -> pl.Expr:
     """``kernels.<name>`` over each ticker's rows of ``inputs`` (Float64, null = missing)."""
-    least = 1 if kind in (None, "MEAN") else 2
+    least = 1 if kind is None else 2
     if n < least:
         raise FactorError(f"this window needs at least {least} rows, got {n}")
     segments = pl.col(TICKER).rle_id()
@@ -187,18 +187,18 @@ def _runner(name: str, n: int, kind: str | None) -> Callable[[Sequence[pl.Series
 def rolling_mean(x: pl.Expr, n: int) -> pl.Expr:
     """Mean of the last ``n`` values per ticker; null unless all ``n`` are present.
 
-    This and the ``rolling_*`` verbs below run per ticker by themselves (kernels.rolling_stat:
-    the state restarts at each ticker), with no residue from other tickers, provided their
-    inputs are per-ticker series too: panel columns, elementwise functions of them, ``lag``.
-    (A bare ``shift`` on a ticker's first row reads the ticker before it, and a sliding state
-    would remember that value at the 1e-16 level.)
+    This and the ``rolling_*`` verbs below run per ticker by themselves (kernels.rolling_mean
+    and rolling_stat: the state restarts at each ticker), with no residue from other tickers,
+    provided their inputs are per-ticker series too: panel columns, elementwise functions of
+    them, ``lag``. (A bare ``shift`` on a ticker's first row reads the ticker before it, and a
+    sliding state would remember that value at the 1e-16 level.)
 
     Examples
     --------
     >>> example(Factor("m", rolling_mean(pl.col("x"), 2), 2, True, "Mean."), x=[1.0, 2.0, 4.0])
     [None, 1.5, 3.0]
     """
-    return _kernel("rolling_stat", n, x, x, kind="MEAN")
+    return _kernel("rolling_mean", n, x)
 
 
 def rolling_var(x: pl.Expr, n: int) -> pl.Expr:

@@ -23,7 +23,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-MEAN, VAR, COV, CORR, BETA = 0, 1, 2, 3, 4
+VAR, COV, CORR, BETA = 1, 2, 3, 4
 _CANCEL = 1e-4  # see _lost: restart when the spread is below 1e-4 of the squares
 _TOP = np.uint64(1) << np.uint64(63)
 _HIGH = np.uint64(0xFFFFFFFF) << np.uint64(32)
@@ -60,6 +60,45 @@ def _fresh(x: NDArray[np.float64], y: NDArray[np.float64], lo: int, hi: int) -> 
 
 
 @_jit
+def rolling_mean(
+    seg: NDArray[np.int64], x: NDArray[np.float64], n: int, out: NDArray[np.float64]
+) -> None:
+    """Per-segment trailing mean of ``n`` rows; NaN as in ``rolling_stat``.
+
+    The same centred sliding sum, redone every ``n`` rows, and n equal values give exactly
+    that value. Kept apart from ``rolling_stat``: carrying a second series and the squares
+    made a mean three times slower.
+    """
+    start = last_bad = since = 0
+    live = False
+    cx = sx = 0.0
+    moves = 0  # exact count of unequal neighbours inside the window
+    for i in range(x.shape[0]):
+        if i == 0 or seg[i] != seg[i - 1]:
+            start, last_bad, live, moves = i, i - 1, False, 0
+        if not math.isfinite(x[i]):
+            last_bad = i
+        moves += _moved(x, i, start, n)
+        if i - start + 1 < n or last_bad > i - n:
+            out[i] = np.nan
+            live = False
+            continue
+        if not live or since >= n:
+            cx = 0.0
+            for j in range(i - n + 1, i + 1):
+                cx += x[j]
+            cx /= n
+            sx = 0.0
+            for j in range(i - n + 1, i + 1):
+                sx += x[j] - cx
+            live, since = True, 0
+        else:
+            sx = sx + (x[i] - cx) - (x[i - n] - cx)
+            since += 1
+        out[i] = x[i] if moves == 0 else cx + sx / n
+
+
+@_jit
 def rolling_stat(
     seg: NDArray[np.int64],
     x: NDArray[np.float64],
@@ -68,7 +107,7 @@ def rolling_stat(
     kind: int,
     out: NDArray[np.float64],
 ) -> None:
-    """Per-segment trailing window of ``n`` rows: MEAN or VAR of x; COV, CORR or BETA of (x, y).
+    """Per-segment trailing window of ``n`` rows: VAR of x; COV, CORR or BETA of (x, y).
 
     VAR and COV have ddof 1; BETA is cov(x, y) / var(y). NaN until a segment has ``n`` rows
     and wherever the window holds a NaN in x or y. A window whose x (or y) never changes has
@@ -85,13 +124,15 @@ def rolling_stat(
     live = False
     cx = cy = sx = sy = sxx = syy = sxy = 0.0
     moves_x = moves_y = 0  # exact counts of unequal neighbours inside the window
+    paired = kind != VAR  # VAR reads x alone (y is x)
     for i in range(x.shape[0]):
         if i == 0 or seg[i] != seg[i - 1]:
             start, last_bad, live, moves_x, moves_y = i, i - 1, False, 0, 0
-        if not (math.isfinite(x[i]) and math.isfinite(y[i])):
+        if not (math.isfinite(x[i]) and (not paired or math.isfinite(y[i]))):
             last_bad = i
         moves_x += _moved(x, i, start, n)
-        moves_y += _moved(y, i, start, n)
+        if paired:
+            moves_y += _moved(y, i, start, n)
         if i - start + 1 < n or last_bad > i - n:
             out[i] = np.nan
             live = False
@@ -102,11 +143,8 @@ def rolling_stat(
         else:
             sx, sy, sxx, syy, sxy = _slide(x, y, i, n, cx, cy, sx, sy, sxx, syy, sxy)
             since += 1
-        if kind == MEAN:  # n equal values: exactly that value
-            out[i] = x[i] if moves_x == 0 else cx + sx / n
-            continue
         vx, vy = sxx - sx * sx / n, syy - sy * sy / n
-        if since and (_lost(sxx, vx, moves_x) or (kind != VAR and _lost(syy, vy, moves_y))):
+        if since and (_lost(sxx, vx, moves_x) or (paired and _lost(syy, vy, moves_y))):
             # the window drifted far from the centre: cancellation; start afresh
             cx, cy, sx, sy, sxx, syy, sxy = _fresh(x, y, i - n + 1, i + 1)
             vx, vy, since = sxx - sx * sx / n, syy - sy * sy / n, 0
@@ -230,7 +268,7 @@ def percentile_ranks(
     rows: NDArray[np.int64],
     offsets: NDArray[np.int64],
     descending: bool,
-    out: NDArray[np.float64],
+    out: NDArray[np.float32],
 ) -> None:
     """``(r - 1) / (k - 1)`` per group, r the average rank (ties share it) among the group's k
     valid values; 0.5 for a group of one. ``out`` is not written where a value is not valid.
@@ -325,8 +363,9 @@ def _radix_sort_high(
 def _settle(order: NDArray[np.uint64], full: NDArray[np.uint64], m: int) -> None:
     """Sort each run of order[:m] sharing the top 32 bits by the full key.
 
-    Runs are short (equal values need no moves); a long one of distinct values, a date whose
-    values all agree to 1e-6, is merge-sorted rather than insertion-sorted.
+    Runs are short, or long and already in order (equal values: counts, ties at 0), which
+    is checked first; a long one out of order, a date whose values all agree to 1e-6, is
+    merge-sorted rather than insertion-sorted.
     """
     low = ~_HIGH
     j = 0
@@ -335,11 +374,12 @@ def _settle(order: NDArray[np.uint64], full: NDArray[np.uint64], m: int) -> None
         while e < m and (order[e] & _HIGH) == (order[j] & _HIGH):
             e += 1
         if e - j > _SHORT_RUN:
-            run = order[j:e].copy()
-            keys = np.empty(e - j, np.uint64)
-            for q in range(e - j):
-                keys[q] = full[run[q] & low]
-            order[j:e] = run[np.argsort(keys, kind="mergesort")]
+            if not _in_order(order, full, j, e):
+                run = order[j:e].copy()
+                keys = np.empty(e - j, np.uint64)
+                for q in range(e - j):
+                    keys[q] = full[run[q] & low]
+                order[j:e] = run[np.argsort(keys, kind="mergesort")]
         else:
             for a in range(j + 1, e):
                 item = order[a]
@@ -350,6 +390,16 @@ def _settle(order: NDArray[np.uint64], full: NDArray[np.uint64], m: int) -> None
                     b -= 1
                 order[b + 1] = item
         j = e
+
+
+@_jit
+def _in_order(order: NDArray[np.uint64], full: NDArray[np.uint64], j: int, e: int) -> bool:
+    """True when order[j:e] is already sorted by the full key."""
+    low = ~_HIGH
+    q = j + 1
+    while q < e and full[order[q] & low] >= full[order[q - 1] & low]:
+        q += 1
+    return q == e
 
 
 @_jit
