@@ -4,8 +4,8 @@ Builds the demo store (every name in the master, 2015 to the last session before
 sample broker note) in a temp dir, or reuses ``--db PATH``. Then, for the shipped theses:
 
 - warm: ``run_backtest`` a second time in one process (what a notebook or a sweep pays);
-- cold: a new ``python -c`` process that imports screener and runs it once, numba's disk cache
-  already filled (what ``screener backtest`` pays), timed from outside;
+- cold: ``python -m screener --db DB backtest THESIS`` in a new process (import, prepare, run,
+  record, print), numba's disk cache already filled, timed from outside;
 
 and a 1,000-configuration sweep of the copper thesis (10 breakout windows x 10 trailing stops x
 10 holding periods) in its own process: wall time, per-configuration time and peak RSS.
@@ -62,17 +62,6 @@ GRID = {
     "exit.trailing_stop_pct": (3, 4, 5, 6, 7, 8, 9, 10, 11, 12),
     "exit.hold_sessions": (5, 10, 15, 20, 25, 30, 40, 50, 60, 80),
 }
-COLD = """
-import json, sys, time
-t0 = time.perf_counter()
-from screener.config import Settings
-from screener.runs import run_backtest
-from screener.store import Store
-from screener.thesis import load_thesis
-with Store(sys.argv[1], read_only=True) as store:
-    r = run_backtest(store, load_thesis(sys.argv[2]), settings=Settings(), record_run=False)
-print(json.dumps({"inside": time.perf_counter() - t0, "trades": r.metrics["trades"]}))
-"""
 
 
 def build_store(path: Path) -> None:
@@ -105,7 +94,8 @@ def bench_backtests(db: Path) -> None:
             warm = run_backtest(store, thesis, settings=Settings(), record_run=False)
             warm_s, warm_cpu = time.perf_counter() - t, time.process_time() - c
         t, c = time.perf_counter(), _children_cpu()
-        cmd = [sys.executable, "-c", COLD, str(db), str(REPO / "strategies" / name)]
+        thesis_file = str(REPO / "strategies" / name)
+        cmd = [sys.executable, "-m", "screener", "--db", str(db), "backtest", thesis_file]
         subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=REPO)
         cold_s, cold_cpu = time.perf_counter() - t, _children_cpu() - c
         m = warm.metrics
