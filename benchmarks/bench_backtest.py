@@ -10,24 +10,25 @@ sample broker note) in a temp dir, or reuses ``--db PATH``. Then, for the shippe
 and a 1,000-configuration sweep of the copper thesis (10 breakout windows x 10 trailing stops x
 10 holding periods) in its own process: wall time, per-configuration time and peak RSS.
 
-Recorded 2026-11-27 (2 shared cores, load 1.3 from other jobs; demo 2015-01-05..2026-11-26,
-2,891 sessions, 176 names; numba cache warm), seconds (CPU = user + system, every thread):
+Recorded 2026-11-27 04:40 UTC (2 cores, load 1.1-1.3, nothing else running; demo
+2015-01-05..2026-11-27, 2,892 sessions, 176 names; numba cache warm; ``import vectorbt`` alone
+took 2.9-3.2 s on the box then), seconds (CPU = user + system, every thread):
 
-    thesis                            warm s   cpu s  cold s   cpu s  trades episodes
-    oversold_nonferrous_dip.toml        0.66    0.92    4.30    4.82      10        4
-    copper_breakout.toml                0.82    1.00    5.35    5.82     221       37
-    gold_miners_lag_comex.toml          0.86    1.05    4.78    5.17     150       32
+    thesis                             warm s    cpu s   cold s    cpu s   trades episodes
+    oversold_nonferrous_dip.toml         0.67     0.92     4.25     4.81       10        4
+    copper_breakout.toml                 0.97     1.17     4.39     4.79      221       37
+    gold_miners_lag_comex.toml           0.74     0.91     4.59     4.97      152       32
 
-(a run a minute earlier: 0.71/4.76, 0.98/4.33, 0.61/4.48 s warm/cold; at load 3 all three
-took ~1.0 s warm and 6-6.6 s cold), and at load 1.1:
+    sweep of 1,000 configurations (copper): 39.0 s wall, prepare + first 4.2 s, then 34.6 ms
+    per configuration; peak RSS 849 MB
 
-    sweep of 1,000 configurations (copper): 39.4 s wall, prepare + first 3.8 s, then 35.5 ms
-    per configuration; peak RSS 834 MB (43.4 s, 38 ms, 794 MB at load 3)
+Earlier the same day (load 0.7-1.0, a slower box: ``import vectorbt`` 3.4-4 s) the CLI cold
+runs took 4.8-5.8 s; at load 3, warm runs take ~1 s and cold ones 6-6.6 s.
 
 On 2026-11-26 the dip thesis took 1.79 s warm and 7.99 s cold (load 3-5): build_panel passed
 every bar's ticker (510k strings) to ``is_in``, the panel was rebuilt through a full grid join
-and re-sorted, and statsmodels (~1 s) was imported for two OLS fits. Cold runs are now mostly
-imports: vectorbt with pandas and scipy (~2-2.5 s), which numba's cached execution engine
+and re-sorted, and the process spent 0.7-1 s unloading vectorbt at exit (the CLI now skips the
+interpreter's teardown once the work is written). Cold runs are now mostly imports: vectorbt with pandas and scipy (~2-2.5 s), which numba's cached execution engine
 re-imports when it loads (its build links vectorbt's kernels).
 
 Warm, a backtest is mostly ``prepare`` (panel + factors over 176 names x 12 years, ~0.5 s), then
