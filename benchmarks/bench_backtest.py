@@ -28,8 +28,9 @@ runs took 4.8-5.8 s; at load 3, warm runs take ~1 s and cold ones 6-6.6 s.
 On 2026-11-26 the dip thesis took 1.79 s warm and 7.99 s cold (load 3-5): build_panel passed
 every bar's ticker (510k strings) to ``is_in``, the panel was rebuilt through a full grid join
 and re-sorted, and the process spent 0.7-1 s unloading vectorbt at exit (the CLI now skips the
-interpreter's teardown once the work is written). Cold runs are now mostly imports: vectorbt with pandas and scipy (~2-2.5 s), which numba's cached execution engine
-re-imports when it loads (its build links vectorbt's kernels).
+interpreter's teardown once the work is written). Cold runs are now mostly imports: vectorbt
+with pandas and scipy (~3 s), which numba's cached execution engine re-imports when it loads
+(its build links vectorbt's kernels).
 
 Warm, a backtest is mostly ``prepare`` (panel + factors over 176 names x 12 years, ~0.5 s), then
 the screens of compile (~0.1 s). Peak memory is prepare's (~650 MB) plus vectorbt; the sweep
