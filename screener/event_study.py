@@ -193,8 +193,11 @@ def mean_residual_correlation(residuals: pl.DataFrame, column: str) -> float | N
     """
     total, pairs = 0.0, 0
     for episode in residuals.partition_by("event_date"):
-        wide = episode.pivot(on="ticker", index="date", values=column).drop("date")
-        mat = wide.to_numpy().astype(float)
+        # dates x tickers by scatter (a polars pivot per episode cost more than the correlations)
+        day = episode.get_column("date").rank("dense").to_numpy().astype(np.int64) - 1
+        name = episode.get_column("ticker").rank("dense").to_numpy().astype(np.int64) - 1
+        mat = np.full((int(day.max()) + 1, int(name.max()) + 1), np.nan)
+        mat[day, name] = episode.get_column(column).cast(pl.Float64).fill_null(np.nan).to_numpy()
         for i in range(mat.shape[1]):
             for j in range(i + 1, mat.shape[1]):
                 both = np.isfinite(mat[:, i]) & np.isfinite(mat[:, j])
