@@ -20,7 +20,7 @@ import json
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -288,8 +288,7 @@ def _select(store: Store, prep: Prepared, thesis: Thesis, on: dt.date) -> tuple[
     screen = thesis.select
     key = (on, screen)
     if key not in prep.universes:
-        tables = cast(Store, _TablesOnce(store, prep.universes))
-        universe, _ = universe_on(tables, screen, on=on, as_of=on)
+        universe, _ = universe_on(_TablesOnce(store, prep.universes), screen, on=on, as_of=on)
         values = prep.values.filter(pl.col("date") == on)
         flags = _flags(prep, screen.metal_window).filter(pl.col("date") == on).drop("date")
         facts = join_facts(screen, universe, values, flags, explain=explained_by(screen))
@@ -299,9 +298,8 @@ def _select(store: Store, prep: Prepared, thesis: Thesis, on: dt.date) -> tuple[
 
 
 class _TablesOnce:
-    """The store, with its small tables (instrument master, broker picks) read once into
-    ``cache`` (``Prepared.universes``): a compile screens up to ``select_within_sessions + 1``
-    sessions per episode."""
+    """``store.Tables`` with each table read once into ``cache`` (``Prepared.universes``): a
+    compile screens up to ``select_within_sessions + 1`` sessions per episode."""
 
     def __init__(self, store: Store, cache: dict[tuple[Any, ...], Any]) -> None:
         self._store = store
@@ -318,9 +316,6 @@ class _TablesOnce:
             self._cache[("instruments",)] = self._store.read_instruments()
         frame: pl.DataFrame = self._cache[("instruments",)]
         return frame
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
 
 
 def _flags(prep: Prepared, metal_window: int) -> pl.DataFrame:

@@ -37,7 +37,7 @@ from screener.errors import ConfigError
 from screener.instruments import METAL_TAGS
 from screener.schema import SECTOR_INDEX
 from screener.spec import build_spec, read_spec
-from screener.store import Store
+from screener.store import Store, Tables
 
 UNIVERSES = ("picks", "sector", "metal", "all")
 AMOUNT_FACTOR = "avg_amount_20d"
@@ -295,7 +295,7 @@ def _empty_ranked(explain: tuple[str, ...]) -> pl.DataFrame:
 
 
 def universe_on(
-    store: Store, screen: Screen, *, on: dt.date, as_of: dt.date
+    store: Tables, screen: Screen, *, on: dt.date, as_of: dt.date
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Universe rows (ticker, name, metal, board, metals, brokers) and HK-only exclusions."""
     inst = store.read_instruments()

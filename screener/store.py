@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import polars as pl
@@ -65,6 +65,17 @@ MIGRATIONS: list[str] = [
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class Tables(Protocol):
+    """The reads a screen's universe needs: the instrument master and small tables (picks).
+
+    ``Store`` has them; a backtest compile passes a wrapper that reads each table once.
+    """
+
+    def read_instruments(self) -> pl.DataFrame: ...
+
+    def read_table(self, table: str) -> pl.DataFrame: ...
 
 
 @dataclass(frozen=True)

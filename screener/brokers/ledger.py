@@ -36,7 +36,7 @@ from screener.brokers.notes import UNRESOLVED_SCHEMA, ParsedNote, parse_file
 from screener.brokers.resolve import HK_ONLY, RESOLVED
 from screener.errors import InputError
 from screener.schema import BROKER_NOTES, BROKER_PICKS, MARKET_INDEX, SECTOR_INDEX
-from screener.store import Store
+from screener.store import Store, Tables
 
 HORIZONS: tuple[int, ...] = (5, 20, 60)
 NOTIONAL = 100_000.0  # CNY per pick: large enough that the 5-yuan minimum rarely binds
@@ -170,7 +170,7 @@ def _remove_stale_picks(store: Store, picks: pl.DataFrame, known_notes: list[str
 
 
 def list_picks(
-    store: Store,
+    store: Tables,
     *,
     since: dt.date | None = None,
     broker: str | None = None,
@@ -198,7 +198,7 @@ class KnownPicks:
     note: str = HK_NOTE
 
 
-def picks_known_on(store: Store, on: dt.date, *, window_days: int) -> KnownPicks:
+def picks_known_on(store: Tables, on: dt.date, *, window_days: int) -> KnownPicks:
     """Picks with ``on - window_days <= report_date <= on``: what a screen on ``on`` may see.
 
     ``a_share`` holds resolved picks of A-share tickers, ``hk_only`` those only listed in Hong
