@@ -14,9 +14,11 @@ import pytest
 SCREENER = [sys.executable, "-m", "screener"]
 
 
-def cli(*args: str, db: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SCREENER_DB": str(db)} if db else dict(os.environ)
-    return subprocess.run([*SCREENER, *args], capture_output=True, text=True, env=env, timeout=300)
+def cli(
+    *args: str, db: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, **(env or {}), **({"SCREENER_DB": str(db)} if db else {})}
+    return subprocess.run([*SCREENER, *args], capture_output=True, text=True, env=full, timeout=300)
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +124,32 @@ def test_factors_json_and_list(demo_db: Path) -> None:
     assert {"ret_20d", "rsi_14", "drawdown_250d"} <= set(rows[0])
     listing = cli("factors", "--list", "--format", "json")
     assert len(json.loads(listing.stdout)) >= 25
+
+
+WIDE_FACTORS = ("factors", "--date", "2026-02-06", "--tickers", "600362.SH,000630.SZ")
+WIDE_FACTORS += ("--factors", "ret_20d,rsi_14,drawdown_250d,divergence_7d,amihud_20d")
+
+
+def test_factors_table_piped_is_printed_whole(demo_db: Path) -> None:
+    done = cli(*WIDE_FACTORS, db=demo_db, env={"COLUMNS": "80"})
+    assert done.returncode == 0, done.stderr
+    assert "…" not in done.stdout  # rich cuts cells to fit with an ellipsis
+    header = next(line for line in done.stdout.splitlines() if "ticker" in line)
+    assert header.split() == [
+        "ticker",
+        "date",
+        *("ret_20d", "rsi_14", "drawdown_250d", "divergence_7d", "amihud_20d"),
+        *("ret_20d_rank", "rsi_14_rank", "drawdown_250d_rank", "divergence_7d_rank"),
+        "amihud_20d_rank",
+    ]
+    assert "600362.SH" in done.stdout and done.stderr == ""
+
+
+def test_factors_table_too_wide_for_the_terminal_says_so(demo_db: Path) -> None:
+    done = cli(*WIDE_FACTORS, db=demo_db, env={"COLUMNS": "80", "TTY_COMPATIBLE": "1"})
+    assert done.returncode == 0, done.stderr
+    assert "has 80: --format csv prints every value" in done.stderr
+    assert "…" in done.stdout
 
 
 def test_backtest_json_report_and_runs(demo_with_note: Path, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -68,10 +69,18 @@ def open_store(*, read_only: bool = False) -> Store:
     return Store(settings().db_path, read_only=read_only)
 
 
+# Width of piped or redirected output (rich's default there, 80, cuts the screen's tables);
+# the reports are laid out for 120 columns. COLUMNS, when set, wins.
+PIPED_WIDTH = 120
+
+
 def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    out = Console(stderr=stderr, highlight=False)
+    if not out.is_terminal and "COLUMNS" not in os.environ:
+        out.width = PIPED_WIDTH
+    return out
 
 
 def emit_json(obj: Any) -> None:
@@ -87,7 +96,16 @@ def emit_frame(frame: Any, fmt: Format, title: str | None = None) -> None:
     else:
         from screener.report.terminal import frame_table
 
-        console().print(frame_table(frame, title=title))
+        out, table = console(), frame_table(frame, title=title)
+        need = out.measure(table, options=out.options.update_width(1 << 16)).maximum
+        if not out.is_terminal:  # a file or a pipe: the whole table, however wide
+            out.width = max(need, out.width)
+        out.print(table)
+        if need > out.width:
+            console(stderr=True).print(
+                f"the table needs {need} columns and has {out.width}: "
+                "--format csv prints every value"
+            )
 
 
 def print_upserts(results: dict[str, Any]) -> None:
