@@ -11,18 +11,18 @@ from rich.table import Table
 
 from screener.report.terminal import frame_table, synthetic_banner
 
-PCT = {
+# Returns carry a sign; shares of time or of trades do not.
+SIGNED_PCT = {
     "total_return",
     "annual_return",
-    "volatility",
     "max_drawdown",
-    "hit_rate",
     "avg_win",
     "avg_loss",
-    "exposure",
     "excess_return",
     "alpha",
 }
+PCT = {"volatility", "hit_rate", "exposure"}
+TWO_PLACES = {"costs_paid", "turnover"}  # yuan; times the book traded
 SHOWN = (
     "total_return",
     "annual_return",
@@ -49,7 +49,11 @@ def _fmt(key: str, value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:+.2%}" if key in PCT else f"{value:,.3f}"
+        if key in SIGNED_PCT:
+            return f"{value:+.2%}"
+        if key in PCT:
+            return f"{value:.2%}"
+        return f"{value:,.2f}" if key in TWO_PLACES else f"{value:,.3f}"
     return str(value)
 
 

@@ -1,0 +1,125 @@
+"""The terminal backtest report: number formats, benchmark rows, episodes and the event study."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from types import SimpleNamespace
+from typing import Any
+
+import polars as pl
+from rich.console import Console, RenderableType
+
+from screener.report.backtest_view import benchmark_table, metrics_table, render_backtest
+from screener.report.terminal import SYNTHETIC_LABEL
+
+METRICS: dict[str, Any] = {
+    "total_return": 0.679,
+    "annual_return": 0.0443,
+    "volatility": 0.1283,
+    "sharpe": 0.4021,
+    "max_drawdown": -0.3116,
+    "max_drawdown_start": "2021-03-22",
+    "hit_rate": 0.4706,
+    "avg_loss": -0.0796,
+    "exposure": 0.2414,
+    "turnover": 6.375,
+    "costs_paid": 68949.594,
+    "trades": 221,
+    "calmar": None,
+    "benchmarks": {
+        "801050.SI": {"total_return": 1.6109, "excess_return": -0.9319, "beta": 0.17},
+        "000300.SH": {"total_return": 0.1597, "excess_return": 0.5193, "alpha": 0.0465},
+    },
+}
+
+
+def text(renderable: RenderableType) -> str:
+    out = io.StringIO()
+    Console(file=out, width=120, color_system=None).print(renderable)
+    return out.getvalue()
+
+
+def rows(renderable: RenderableType) -> dict[str, list[str]]:
+    """First cell of each line -> the other cells (cells are separated by 2+ spaces)."""
+    found = {}
+    for line in text(renderable).splitlines():
+        cells = [c for c in line.strip().split("  ") if c.strip()]
+        if cells:
+            found[cells[0].strip()] = [c.strip() for c in cells[1:]]
+    return found
+
+
+def test_returns_are_signed_shares_are_not_money_has_two_places() -> None:
+    shown = rows(metrics_table(METRICS))
+    assert shown["total_return"] == ["+67.90%"]
+    assert shown["max_drawdown"] == ["-31.16%"]
+    assert shown["avg_loss"] == ["-7.96%"]
+    assert shown["volatility"] == ["12.83%"]
+    assert shown["hit_rate"] == ["47.06%"]
+    assert shown["exposure"] == ["24.14%"]
+    assert shown["sharpe"] == ["0.402"]
+    assert shown["turnover"] == ["6.38"]
+    assert shown["costs_paid"] == ["68,949.59"]
+    assert shown["trades"] == ["221"]
+    assert shown["max_drawdown_start"] == ["2021-03-22"]
+    assert shown["calmar"] == ["-"]
+    assert "benchmarks" not in shown  # not a headline metric
+
+
+def test_one_row_per_benchmark_with_dashes_for_missing_figures() -> None:
+    shown = rows(benchmark_table(METRICS))
+    assert shown["801050.SI"][:3] == ["+161.09%", "-93.19%", "0.170"]
+    assert shown["000300.SH"][:4] == ["+15.97%", "+51.93%", "-", "+4.65%"]
+    assert rows(benchmark_table({})).keys().isdisjoint({"801050.SI", "000300.SH"})
+
+
+def result(*, event_study: Any = None, calendar_time: dict[str, Any] | None = None) -> Any:
+    episodes = pl.DataFrame(
+        {"episode": [0, 1], "trigger_date": [dt.date(2020, 5, 20), dt.date(2021, 1, 12)]}
+    )
+    return SimpleNamespace(
+        manifest={"data_start": "2015-01-05", "data_end": "2026-11-27", "tickers": 31},
+        thesis=SimpleNamespace(name="Copper breakout"),
+        run_id="20261127-053623-f04a3d",
+        metrics={**METRICS, "calendar_time": calendar_time or {}},
+        compiled=SimpleNamespace(episodes=episodes),
+        event_study=event_study,
+    )
+
+
+def test_the_whole_run_banner_header_episodes_and_event_study() -> None:
+    summary = {
+        "n_events": 40,
+        "n_episodes": 2,
+        "window": "[0, 20]",
+        "market": {"car": 0.031, "t_cross_section": 2.5, "t_bmp": 2.1, "t_kp": 1.7},
+        "sector": {"car": -0.004, "t_cross_section": -0.3},
+        "warning": "only 2 episodes: t-statistics are fragile",
+    }
+    ct = {"alpha_annual": 0.052, "alpha_t": 1.93, "maxlags": 5, "beta": 0.61, "n_obs": 700}
+    out = text(
+        render_backtest(
+            result(event_study=SimpleNamespace(summary=summary), calendar_time=ct),
+            synthetic=True,
+        )
+    )
+    assert SYNTHETIC_LABEL in out
+    header = "Copper breakout  run 20261127-053623-f04a3d  2015-01-05..2026-11-27  (31 tickers)"
+    assert header in out
+    assert "2 trigger episodes" in out and "2021-01-12" in out
+    assert "event study: 40 events in 2 episodes, window [0, 20]" in out
+    shown = rows(
+        render_backtest(result(event_study=SimpleNamespace(summary=summary)), synthetic=False)
+    )
+    assert shown["market"] == ["+3.10%", "2.500", "2.100", "1.700"]
+    assert shown["sector"] == ["-0.40%", "-0.300", "-", "-"]
+    assert "only 2 episodes: t-statistics are fragile" in out
+    assert "alpha +5.20%/yr (Newey-West t 1.93, 5 lags), beta 0.61, 700 sessions held" in out
+
+
+def test_without_an_event_study_or_calendar_time_those_parts_are_left_out() -> None:
+    out = text(render_backtest(result(), synthetic=False))
+    assert SYNTHETIC_LABEL not in out
+    assert "event study" not in out and "calendar-time" not in out
+    assert "+67.90%" in out
