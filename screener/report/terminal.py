@@ -32,7 +32,8 @@ def _cell(value: Any, digits: int) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:,.{digits}g}" if abs(value) >= 1e6 else f"{value:.{digits}f}"
+        # amounts in yuan and share counts read best whole, with separators
+        return f"{value:,.0f}" if abs(value) >= 1e6 else f"{value:.{digits}f}"
     if isinstance(value, list):
         return ",".join(map(str, value))
     return str(value)
