@@ -87,8 +87,11 @@ def emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str, indent=2) + "\n")
 
 
-def emit_frame(frame: Any, fmt: Format, title: str | None = None) -> None:
-    """Print a polars frame as a rich table, CSV or a JSON array of records."""
+def emit_frame(frame: Any, fmt: Format, title: str | None = None, *, metrics: bool = False) -> None:
+    """Print a polars frame as a rich table, CSV or a JSON array of records.
+
+    ``metrics``: the table shows returns and rates as percentages (``frame_table``).
+    """
     if fmt is Format.json:
         emit_json(frame.to_dicts())
     elif fmt is Format.csv:
@@ -96,7 +99,7 @@ def emit_frame(frame: Any, fmt: Format, title: str | None = None) -> None:
     else:
         from screener.report.terminal import frame_table
 
-        out, table = console(), frame_table(frame, title=title)
+        out, table = console(), frame_table(frame, title=title, metrics=metrics)
         need = out.measure(table, options=out.options.update_width(1 << 16)).maximum
         if not out.is_terminal:  # a file or a pipe: the whole table, however wide
             out.width = max(need, out.width)

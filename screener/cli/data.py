@@ -287,4 +287,5 @@ def picks_performance(
     if fmt is Format.json:
         emit_json({"summary": perf.summary.to_dicts(), "per_pick": perf.per_pick.to_dicts()})
         return
-    emit_frame(perf.summary, fmt, title=f"pick performance (notional {perf.notional:,.0f} CNY)")
+    title = f"pick performance (notional {perf.notional:,.0f} CNY)"
+    emit_frame(perf.summary, fmt, title=title, metrics=True)

@@ -190,9 +190,10 @@ def sweep(
     title = f"sweep {result.run_id}: {result.n_configs} configurations"
     if result.resumed:
         title += f" ({result.resumed:,} resumed from an interrupted run)"
-    emit_frame(result.table, fmt, title=title)
+    emit_frame(result.table, fmt, title=title, metrics=True)
     if fmt is Format.table:
-        emit_frame(result.walk_forward, fmt, title="walk-forward (chosen on train, scored on test)")
+        walk = "walk-forward (chosen on train, scored on test)"
+        emit_frame(result.walk_forward, fmt, title=walk, metrics=True)
         console().print(result.verdict, markup=False)
 
 
@@ -205,7 +206,11 @@ def runs_list(fmt: FormatOpt = Format.table) -> None:
 
     with open_store(read_only=True) as store:
         frame = list_runs(store)
-    emit_frame(frame.with_columns(pl.selectors.temporal().cast(pl.String)), fmt, title="runs")
+    shown = frame.with_columns(
+        pl.selectors.datetime().dt.strftime("%Y-%m-%d %H:%M:%S"),
+        pl.selectors.date().cast(pl.String),
+    )
+    emit_frame(shown, fmt, title="runs", metrics=True)
 
 
 @runs_app.command("show")

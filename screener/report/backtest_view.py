@@ -9,19 +9,8 @@ from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 
-from screener.report.terminal import frame_table, synthetic_banner
+from screener.report.terminal import PCT, SIGNED_PCT, frame_table, synthetic_banner
 
-# Returns carry a sign; shares of time or of trades do not.
-SIGNED_PCT = {
-    "total_return",
-    "annual_return",
-    "max_drawdown",
-    "avg_win",
-    "avg_loss",
-    "excess_return",
-    "alpha",
-}
-PCT = {"volatility", "hit_rate", "exposure"}
 TWO_PLACES = {"costs_paid", "turnover"}  # yuan; times the book traded
 SHOWN = (
     "total_return",

@@ -15,23 +15,66 @@ if TYPE_CHECKING:
     from screener.store import Store
 
 SYNTHETIC_LABEL = "SYNTHETIC DEMO DATA: not real prices"
+# Metric names shown as percentages in metric tables: returns with a sign, shares without.
+SIGNED_PCT = frozenset(
+    {
+        "total_return",
+        "annual_return",
+        "max_drawdown",
+        "avg_win",
+        "avg_loss",
+        "excess_return",
+        "alpha",
+        "mean_return",
+        "mean_excess",
+        "median_excess",
+        "test_return",
+    }
+)
+PCT = frozenset({"volatility", "hit_rate", "exposure"})
 
 
-def frame_table(frame: pl.DataFrame, *, title: str | None = None, float_digits: int = 4) -> Table:
-    """Any polars frame as a rich table; numbers right-aligned, nulls shown as '-'."""
+def frame_table(
+    frame: pl.DataFrame,
+    *,
+    title: str | None = None,
+    float_digits: int = 4,
+    metrics: bool = False,
+) -> Table:
+    """Any polars frame as a rich table; numbers right-aligned, nulls shown as '-'.
+
+    A float column holding only whole numbers (a parameter grid, a count) prints without
+    decimals. With ``metrics``, columns named in SIGNED_PCT and PCT print as percentages
+    (CSV and JSON keep the fractions).
+    """
     table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold")
-    numeric = {c for c, t in frame.schema.items() if t.is_numeric()}
-    for col in frame.columns:
-        table.add_column(col, justify="right" if col in numeric else "left")
+    formats = []
+    for col, dtype in frame.schema.items():
+        table.add_column(col, justify="right" if dtype.is_numeric() else "left")
+        if metrics and col in SIGNED_PCT:
+            formats.append("{:+.2%}")
+        elif metrics and col in PCT:
+            formats.append("{:.2%}")
+        elif dtype.is_float() and _whole(frame.get_column(col)):
+            formats.append("{:,.0f}")
+        else:
+            formats.append("")
     for row in frame.iter_rows():
-        table.add_row(*(_cell(v, float_digits) for v in row))
+        table.add_row(*(_cell(v, float_digits, f) for v, f in zip(row, formats, strict=True)))
     return table
 
 
-def _cell(value: Any, digits: int) -> str:
+def _whole(column: pl.Series) -> bool:
+    values = column.drop_nulls().drop_nans()
+    return values.len() > 0 and bool((values.abs() < 1e15).all() and (values % 1 == 0).all())
+
+
+def _cell(value: Any, digits: int, fmt: str) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
+        if fmt:
+            return fmt.format(value)
         # amounts in yuan and share counts read best whole, with separators
         return f"{value:,.0f}" if abs(value) >= 1e6 else f"{value:.{digits}f}"
     if isinstance(value, list):

@@ -57,6 +57,27 @@ def test_frame_table_digits_are_settable() -> None:
     assert cells(frame_table(frame, float_digits=2))[-1] == ["0.12"]
 
 
+def test_whole_floats_lose_their_decimals_and_metric_tables_show_percentages() -> None:
+    frame = pl.DataFrame(
+        {
+            "exit.hold_sessions": [5.0, 20.0, None],
+            "total_return": [1.2066, -0.0303, 0.0],
+            "hit_rate": [0.3909, 0.5, None],
+            "sharpe": [0.5448, -0.1, 1.0],
+        }
+    )
+    assert cells(frame_table(frame))[-3:] == [
+        ["5", "1.2066", "0.3909", "0.5448"],
+        ["20", "-0.0303", "0.5000", "-0.1000"],
+        ["-", "0.0000", "-", "1.0000"],
+    ]
+    assert cells(frame_table(frame, metrics=True))[-3:] == [
+        ["5", "+120.66%", "39.09%", "0.5448"],
+        ["20", "-3.03%", "50.00%", "-0.1000"],
+        ["-", "+0.00%", "-", "1.0000"],
+    ]
+
+
 INFO = {
     "path": "data/screener.duckdb",
     "tables": {
