@@ -41,6 +41,7 @@ class Settings:
     reports_dir: Path = Path("reports")
     strategies_dir: Path = Path("strategies")
     schedule_cron: str = "30 16 * * 1-5"  # after the 15:00 close, Asia/Shanghai
+    daily_update: bool = False  # run-daily first runs `screener update` up to the session
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     @classmethod

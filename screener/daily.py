@@ -4,8 +4,9 @@
 
 1. Gate. Not an XSHG session: nothing to do. A session whose data cut-off (15:30 Beijing time,
    half an hour after the close) has not passed: nothing yet, unless forced.
-2. Data. The demo store is synthetic and never updated. Any other store is used as it is (no
-   live source is configured in Settings yet; ``update_data`` is the hook), and the job stops
+2. Data. With ``settings.daily_update`` the job first extends the store to the session as
+   ``screener update`` does (ingest/update.py); otherwise imports or an update run before it
+   must have done so. Either way the job stops
    with DataUnavailableError when the store has no bars for the session, so a stale screen is
    never mailed under the session's date (the outbox would then block the right one).
 3. Notes. Every ``*.txt`` in ``settings.notes_dir`` goes through ``ledger.import_notes``, one
@@ -214,24 +215,27 @@ def beijing_now(now: dt.datetime | None = None) -> dt.datetime:
 
 
 def update_data(store: Store, settings: Settings, day: dt.date) -> str:
-    """Bring the store up to ``day``: the hook for a live source; here it only checks.
-
-    The demo store is synthetic: nothing to fetch. Settings configure no live source yet, so
-    any other store is used as it is, and must already hold the session's bars.
-    """
+    """Bring the store up to ``day`` if ``settings.daily_update``; then it must hold ``day``."""
     demo = store.get_meta("data_source") == "demo"
+    line = "data: the store is used as it is (daily_update is off)"
+    if settings.daily_update:
+        from screener.ingest.update import update_store
+
+        report = update_store(store, until=day, st_switch=settings.st_limit_switch)
+        added = sum(r.inserted for r in report.results.values())
+        line = f"data: updated to {day}: {added} new row(s)" + "".join(
+            f"; not updated: {why}" for why in report.not_updated
+        )
     sessions = store.sessions()
     last = sessions[-1] if sessions else None
     if last is None or last < day:
         raise DataUnavailableError(
             f"the store has no bars for {day} (last session: {last or 'none'})",
-            hint="rebuild it: screener ingest demo"
-            if demo
-            else "update the store (screener ingest akshare|csv ...) and run again",
+            hint="run `screener update`"
+            + ("" if demo else " (akshare) or import the day's files")
+            + ", or set daily_update = true in screener.toml",
         )
-    if demo:
-        return "data: demo store (synthetic): nothing to update"
-    return "data: no live source configured: the store is used as it is"
+    return line
 
 
 def import_folder(store: Store, folder: Path) -> NotesImport:

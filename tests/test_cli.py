@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -198,3 +199,14 @@ def test_schedule_show_prints_the_managed_cron_line() -> None:
     done = cli("schedule", "show")
     assert done.returncode == 0
     assert "run-daily" in done.stdout and "30 16 * * 1-5" in done.stdout
+
+
+def test_update_regrows_a_demo_store_to_the_session_asked(demo_db: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.duckdb"
+    shutil.copy(demo_db, copy)
+    done = cli("update", "--date", "2026-04-03", db=copy)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == "up to 2026-04-03"
+    assert "bars_daily:" in done.stdout and "0 updated" in done.stdout
+    info = json.loads(cli("store", "info", "--format", "json", db=copy).stdout)
+    assert info["tables"]["bars_daily"]["last_date"] == "2026-04-03"

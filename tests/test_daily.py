@@ -162,6 +162,18 @@ def test_a_session_missing_from_the_store_stops_the_job(
     assert not settings.reports_dir.exists() and count(store, "broker_notes") == 0
 
 
+def test_with_daily_update_the_job_first_extends_the_store(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    later = dt.datetime(2026, 2, 11, 17, 0, tzinfo=BEIJING)
+    updating = replace(settings, daily_update=True)
+    outcome = run_daily(store, updating, now=later, dry_run_dir=tmp_path / "eml")
+    assert outcome.status == DONE and outcome.on == dt.date(2026, 2, 11)
+    assert outcome.data.startswith("data: updated to 2026-02-11: ")
+    assert int(outcome.data.split(": ")[2].split()[0]) > 0
+    assert store.sessions()[-1] == dt.date(2026, 2, 11)
+
+
 def test_no_recipients_is_a_config_error_before_any_work(store: Store, settings: Settings) -> None:
     bare = replace(settings, smtp=replace(settings.smtp, recipients=()))
     with pytest.raises(ConfigError, match="no e-mail recipients") as info:

@@ -166,6 +166,30 @@ def ingest_akshare(
 
 
 @app.command(rich_help_panel=PANEL)
+def update(
+    date: Annotated[
+        str | None, typer.Option("--date", help="Last session to reach (default: the latest).")
+    ] = None,
+) -> None:
+    """Extend every stock, index and series the store follows up to a session.
+
+    A demo store regrows its synthetic market; any other store fetches the new rows from akshare
+    (extra `live`) and writes them in one transaction.
+    """
+    import datetime as dt
+
+    from screener import calendar
+    from screener.ingest.update import update_store
+
+    until = parse_date(date) if date else calendar.last_session_on_or_before(dt.date.today())
+    with open_store() as store:
+        report = update_store(store, until=until, st_switch=settings().st_limit_switch)
+    out = console()
+    for line in report.lines():
+        out.print(line, markup=False)
+
+
+@app.command(rich_help_panel=PANEL)
 def factors(
     date: Annotated[
         str | None, typer.Option("--date", help="YYYY-MM-DD (default: last session).")
