@@ -127,7 +127,7 @@ def test_factors_json_and_list(demo_db: Path) -> None:
     assert len(json.loads(listing.stdout)) >= 25
 
 
-WIDE_FACTORS = ("factors", "--date", "2026-02-06", "--tickers", "600362.SH,000630.SZ")
+WIDE_FACTORS = ("factors", "--date", "2026-02-06", "--metal", "copper")
 WIDE_FACTORS += ("--factors", "ret_20d,rsi_14,drawdown_250d,divergence_7d,amihud_20d")
 
 
@@ -151,6 +151,26 @@ def test_factors_table_too_wide_for_the_terminal_says_so(demo_db: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "has 80: --format csv prints every value" in done.stderr
     assert "…" in done.stdout
+
+
+def test_factors_for_a_few_tickers_print_factors_down(demo_db: Path) -> None:
+    args = ("factors", "--date", "2026-02-06", "--tickers", "600362.SH,000630.SZ")
+    done = cli(*args, "--factors", "ret_20d,rsi_14", db=demo_db)
+    assert done.returncode == 0, done.stderr
+    lines = [line.split() for line in done.stdout.splitlines() if line.strip()]
+    assert lines[0] == ["factors", "on", "2026-02-06"]
+    assert lines[1] == ["factor", "000630.SZ", "rank", "600362.SH", "rank"]
+    rows = {line[0]: line[1:] for line in lines[3:]}
+    records = json.loads(
+        cli(*args, "--factors", "ret_20d,rsi_14", "--format", "json", db=demo_db).stdout
+    )
+    for name in ("ret_20d", "rsi_14"):
+        expected = [
+            cell
+            for r in records  # sorted by ticker, as the columns are
+            for cell in (f"{r[name]:.4f}", f"{r[f'{name}_rank']:.2f}")
+        ]
+        assert rows[name] == expected
 
 
 def test_backtest_json_report_and_runs(demo_with_note: Path, tmp_path: Path) -> None:

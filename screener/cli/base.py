@@ -99,16 +99,21 @@ def emit_frame(frame: Any, fmt: Format, title: str | None = None, *, metrics: bo
     else:
         from screener.report.terminal import frame_table
 
-        out, table = console(), frame_table(frame, title=title, metrics=metrics)
-        need = out.measure(table, options=out.options.update_width(1 << 16)).maximum
-        if not out.is_terminal:  # a file or a pipe: the whole table, however wide
-            out.width = max(need, out.width)
-        out.print(table)
-        if need > out.width:
-            console(stderr=True).print(
-                f"the table needs {need} columns and has {out.width}: "
-                "--format csv prints every value"
-            )
+        print_table(frame_table(frame, title=title, metrics=metrics))
+
+
+def print_table(table: Any) -> None:
+    """A rich table on stdout: whole in a file or a pipe; in a terminal too narrow for it,
+    cut to fit, with a line on stderr saying so."""
+    out = console()
+    need = out.measure(table, options=out.options.update_width(1 << 16)).maximum
+    if not out.is_terminal:
+        out.width = max(need, out.width)
+    out.print(table)
+    if need > out.width:
+        console(stderr=True).print(
+            f"the table needs {need} columns and has {out.width}: --format csv prints every value"
+        )
 
 
 def print_upserts(results: dict[str, Any]) -> None:

@@ -18,11 +18,13 @@ from screener.cli.base import (
     emit_json,
     open_store,
     parse_date,
+    print_table,
     print_upserts,
     settings,
 )
 
 PANEL = "Data"  # the group in `screener --help`
+CARD_TICKERS = 5  # up to this many tickers, `factors` prints factors down and tickers across
 
 store_app = typer.Typer(help="Inspect the DuckDB store.", no_args_is_help=True)
 ingest_app = typer.Typer(help="Load data into the store.", no_args_is_help=True)
@@ -230,7 +232,14 @@ def factors(
             factors=csv_list(names),
             settings=settings(),
         )
-    emit_frame(frame.with_columns(pl.col("date").cast(pl.String)), fmt, title=f"factors on {on}")
+    title = f"factors on {frame.get_column('date')[0]}" if frame.height else f"factors on {on}"
+    if fmt is Format.table and 0 < frame.height <= CARD_TICKERS:
+        from screener.report.terminal import factor_card
+
+        ranked = [c for c in frame.columns if f"{c}_rank" in frame.columns]
+        print_table(factor_card(frame, ranked, title=title))
+        return
+    emit_frame(frame.with_columns(pl.col("date").cast(pl.String)), fmt, title=title)
 
 
 @picks_app.command("parse")

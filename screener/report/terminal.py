@@ -64,6 +64,25 @@ def frame_table(
     return table
 
 
+def factor_card(values: pl.DataFrame, factors: list[str], *, title: str | None = None) -> Table:
+    """Factors down, tickers across: each ticker's value, then its rank (1 = best).
+
+    For a few names (``screener factors --tickers``), where one row per ticker would need a
+    column per factor and per rank.
+    """
+    table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold")
+    table.add_column("factor")
+    for ticker in values.get_column("ticker"):
+        table.add_column(ticker, justify="right")
+        table.add_column("rank", justify="right", style="dim")
+    for name in factors:
+        cells = []
+        for value, rank in values.select(name, f"{name}_rank").iter_rows():
+            cells += [_cell(value, 4, ""), "-" if rank is None else f"{rank:.2f}"]
+        table.add_row(name, *cells)
+    return table
+
+
 def _whole(column: pl.Series) -> bool:
     values = column.drop_nulls().drop_nans()
     return values.len() > 0 and bool((values.abs() < 1e15).all() and (values % 1 == 0).all())

@@ -12,6 +12,7 @@ from rich.console import Console, RenderableType
 from screener.report.terminal import (
     SYNTHETIC_LABEL,
     demo_summary,
+    factor_card,
     frame_table,
     store_info_table,
 )
@@ -108,3 +109,20 @@ def test_demo_summary_counts_names_by_metal_and_board(tmp_path: Path) -> None:
     assert ["main", "2"] in shown
     assert ["bars_daily", "4", "2026-02-09", "2026-02-10"] in shown
     assert not any(SYNTHETIC_LABEL in " ".join(row) for row in shown)  # not the demo source
+
+
+def test_factor_card_puts_factors_down_and_each_tickers_value_and_rank_across() -> None:
+    values = pl.DataFrame(
+        {
+            "ticker": ["000630.SZ", "600362.SH"],
+            "ret_20d": [-0.0225, None],
+            "ret_20d_rank": [0.8, None],
+            "avg_amount_20d": [61_540_000.0, 2_059_500.0],
+            "avg_amount_20d_rank": [1.0, 0.0],
+        },
+        schema_overrides={"ret_20d_rank": pl.Float32, "avg_amount_20d_rank": pl.Float32},
+    )
+    rows = cells(factor_card(values, ["ret_20d", "avg_amount_20d"], title="card"))
+    assert rows[1] == ["factor", "000630.SZ", "rank", "600362.SH", "rank"]
+    assert rows[3] == ["ret_20d", "-0.0225", "0.80", "-", "-"]
+    assert rows[4] == ["avg_amount_20d", "61,540,000", "1.00", "2,059,500", "0.00"]
