@@ -226,7 +226,7 @@ def test_update_regrows_a_demo_store_to_the_session_asked(demo_db: Path, tmp_pat
     shutil.copy(demo_db, copy)
     done = cli("update", "--date", "2026-04-03", db=copy)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == "up to 2026-04-03"
+    assert done.stdout.splitlines()[0] == "up to 2026-04-03 from the synthetic demo market"
     assert "bars_daily:" in done.stdout and "0 updated" in done.stdout
     info = json.loads(cli("store", "info", "--format", "json", db=copy).stdout)
     assert info["tables"]["bars_daily"]["last_date"] == "2026-04-03"

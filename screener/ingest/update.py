@@ -44,11 +44,12 @@ class UpdateReport:
     """What an update wrote (per table) and what it could not update, with why."""
 
     until: dt.date
+    source: str
     results: dict[str, UpsertResult] = field(default_factory=dict)
     not_updated: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
-        out = [f"up to {self.until}"]
+        out = [f"up to {self.until} from {self.source}"]
         for table, r in self.results.items():
             out.append(f"{table}: {r.inserted} inserted, {r.updated} updated")
         out += [f"not updated: {why}" for why in self.not_updated]
@@ -66,9 +67,8 @@ def update_store(
     if store.get_meta("data_source") == "demo":
         from screener.ingest import demo
 
-        return UpdateReport(
-            until, demo.load(store, end=until, instruments=store.read_instruments())
-        )
+        grown = demo.load(store, end=until, instruments=store.read_instruments())
+        return UpdateReport(until, "the synthetic demo market", grown)
     live = live or Live()
     frames = {
         "bars_daily": _stock_bars(store, until, st_switch, live),
@@ -97,7 +97,7 @@ def update_store(
             new = [p for p in parts if p.height]
             if new:
                 results[table] = store.upsert(table, pl.concat(new), source="akshare")
-    return UpdateReport(until, results, tuple(skipped))
+    return UpdateReport(until, "akshare", results, tuple(skipped))
 
 
 def _last_dates(store: Store, table: str, key: str, until: dt.date) -> list[tuple[str, dt.date]]:

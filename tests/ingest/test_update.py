@@ -111,7 +111,7 @@ def test_a_live_store_gets_the_new_rows_chained_to_what_it_holds(live_store: Sto
     assert series.filter(pl.col("series_id") == "SHFE.CU").height == 3
     assert report.results["bars_daily"].inserted == 3
     assert report.not_updated == ("LME.CU.CASH: no akshare source for this series",)
-    assert report.lines()[0] == "up to 2024-06-07"
+    assert report.lines()[0] == "up to 2024-06-07 from akshare"
 
 
 def test_a_close_that_disagrees_with_the_store_stops_everything(live_store: Store) -> None:
