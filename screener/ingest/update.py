@@ -7,9 +7,9 @@ last stored date. Everything is fetched and checked first, then written in one t
 so a source that fails leaves the store unchanged. Series akshare does not carry (LME, COMEX,
 FX, SMM, CSI 300) are listed as not updated.
 
-Continuity. Stock bars are fetched from ``OVERLAP_DAYS`` before the last stored bar, so the
-first new bar has its previous close, and the overlap day checks both sources: a raw close
-that differs from the stored one stops the update (a different price basis would corrupt
+Continuity. Stock bars are fetched from ``OVERLAP_DAYS`` before the last stored day the stock
+traded, so the first new bar has its previous close, and that day checks both sources: a raw
+close that differs from the stored one stops the update (a different price basis would corrupt
 returns). The fetched adj_factor is scaled to agree with the stored one on that day, so
 adjusted prices stay continuous whichever source wrote the history.
 """
