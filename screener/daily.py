@@ -229,8 +229,15 @@ def update_data(store: Store, settings: Settings, day: dt.date) -> str:
     sessions = store.sessions()
     last = sessions[-1] if sessions else None
     if last is None or last < day:
+        past_table = day > calendar.calendar_end()
         raise DataUnavailableError(
-            f"the store has no bars for {day} (last session: {last or 'none'})",
+            f"the store has no bars for {day} (last session: {last or 'none'})"
+            + (
+                f"; the holiday table ends on {calendar.calendar_end()}, so if {day} was an "
+                "exchange holiday there is nothing to do"
+                if past_table
+                else ""
+            ),
             hint="run `screener update`"
             + ("" if demo else " (akshare) or import the day's files")
             + ", or set daily_update = true in screener.toml",

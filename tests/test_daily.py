@@ -162,6 +162,17 @@ def test_a_session_missing_from_the_store_stops_the_job(
     assert not settings.reports_dir.exists() and count(store, "broker_notes") == 0
 
 
+@pytest.mark.filterwarnings("ignore::screener.calendar.CalendarEndWarning")
+def test_past_the_holiday_table_a_missing_day_may_be_a_holiday_and_says_so(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    later = dt.datetime(2099, 3, 3, 17, 0, tzinfo=BEIJING)  # a Tuesday no table covers
+    with pytest.raises(DataUnavailableError) as err:
+        run_daily(store, settings, now=later, dry_run_dir=tmp_path / "eml")
+    assert "no bars for 2099-03-03" in str(err.value)
+    assert "if 2099-03-03 was an exchange holiday there is nothing to do" in str(err.value)
+
+
 def test_with_daily_update_the_job_first_extends_the_store(
     store: Store, settings: Settings, tmp_path: Path
 ) -> None:
