@@ -165,6 +165,7 @@ def _simulate_nb(
     fees: ex.FeesNb,
     book: ex.Book,
     equity: np.ndarray,
+    n_actions: int,
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """vectorbt's flexible order-function simulation (what ``Portfolio.from_order_func(...,
     flexible=True)`` runs), compiled for our callbacks once and kept in numba's disk cache.
@@ -187,7 +188,7 @@ def _simulate_nb(
         flex_order_args=(book,),
         close=close,
         fill_pos_record=False,
-        max_orders=n * m + 2 * np.sum(mkt.ex_ratio != 1.0),  # an action takes up to two
+        max_orders=n * m + 2 * n_actions,  # a corporate action takes up to two orders
     )
     return _fingerprint, order_records, log_records
 
@@ -243,11 +244,13 @@ def _run(
     close: np.ndarray, init_cash: float, mkt: ex.MarketNb, weights: np.ndarray, fees: ex.FeesNb
 ) -> tuple[ex.Book, np.ndarray, np.ndarray, np.ndarray]:
     """Run _simulate_nb on fresh state; rebuild it first if its cached build is out of date."""
+    (n, m), n_actions = weights.shape, int(np.count_nonzero(mkt.ex_ratio != 1.0))
     for _ in range(2):
-        (n, m), n_actions = weights.shape, int(np.count_nonzero(mkt.ex_ratio != 1.0))
         book = ex.new_book(n, m, n_actions)
         equity = np.full((len(close), 2), np.nan)
-        built_with, orders, logs = _simulate_nb(close, init_cash, mkt, weights, fees, book, equity)
+        built_with, orders, logs = _simulate_nb(
+            close, init_cash, mkt, weights, fees, book, equity, n_actions
+        )
         if built_with == _fingerprint:
             return book, equity, orders, logs
         _simulate_nb.recompile()  # execution.py, vectorbt or numba changed since it was cached
