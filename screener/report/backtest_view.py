@@ -9,7 +9,7 @@ from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 
-from screener.report.terminal import PCT, SIGNED_PCT, frame_table, synthetic_banner
+from screener.report.terminal import frame_table, metric_format, synthetic_banner
 
 TWO_PLACES = {"costs_paid", "turnover"}  # yuan; times the book traded
 SHOWN = (
@@ -38,10 +38,9 @@ def _fmt(key: str, value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        if key in SIGNED_PCT:
-            return f"{value:+.2%}"
-        if key in PCT:
-            return f"{value:.2%}"
+        percent = metric_format(key)
+        if percent:
+            return percent.format(value)
         return f"{value:,.2f}" if key in TWO_PLACES else f"{value:,.3f}"
     return str(value)
 

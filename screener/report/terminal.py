@@ -34,6 +34,13 @@ SIGNED_PCT = frozenset(
 PCT = frozenset({"volatility", "hit_rate", "exposure"})
 
 
+def metric_format(name: str) -> str | None:
+    """How a metric called ``name`` prints: a signed or a plain percentage, or None."""
+    if name in SIGNED_PCT:
+        return "{:+.2%}"
+    return "{:.2%}" if name in PCT else None
+
+
 def frame_table(
     frame: pl.DataFrame,
     *,
@@ -51,10 +58,9 @@ def frame_table(
     formats = []
     for col, dtype in frame.schema.items():
         table.add_column(col, justify="right" if dtype.is_numeric() else "left")
-        if metrics and col in SIGNED_PCT:
-            formats.append("{:+.2%}")
-        elif metrics and col in PCT:
-            formats.append("{:.2%}")
+        percent = metric_format(col) if metrics else None
+        if percent:
+            formats.append(percent)
         elif dtype.is_float() and _whole(frame.get_column(col)):
             formats.append("{:,.0f}")
         else:
