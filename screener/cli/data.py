@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -150,7 +150,6 @@ def ingest_akshare(
     futures: Annotated[list[str], typer.Option(help="SHFE series ids, e.g. SHFE.CU.")] = [],  # noqa: B006
 ) -> None:
     """Fetch live data with akshare (extra `live`) and upsert it in one transaction."""
-    import polars as pl
 
     from screener.ingest import akshare
 
@@ -159,11 +158,9 @@ def ingest_akshare(
     bars = [akshare.fetch_stock_bars(t, start=first, end=last, st_switch=switch) for t in tickers]
     idx = [akshare.fetch_sw_index(c, start=first, end=last) for c in index]
     fut = [akshare.fetch_futures(s) for s in futures]
-    results: dict[str, Any] = {}
-    with open_store() as store, store.transaction():
-        for table, frames in (("bars_daily", bars), ("index_daily", idx), ("series_daily", fut)):
-            if frames:
-                results[table] = store.upsert(table, pl.concat(frames), source="akshare")
+    with open_store() as store:
+        fetched = {"bars_daily": bars, "index_daily": idx, "series_daily": fut}
+        results = akshare.upsert_fetched(store, fetched)
     print_upserts(results)
 
 

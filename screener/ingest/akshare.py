@@ -14,7 +14,7 @@ offline message; nothing here is called at import time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,8 @@ from screener.ingest import vendor_formats as vf
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from screener.store import Store, UpsertResult
 
 Fetch = Callable[..., Any]  # akshare's function, or a stand-in with the same keywords
 
@@ -235,6 +237,19 @@ def map_futures(frame: pd.DataFrame | pl.DataFrame, *, series_id: str) -> pl.Dat
     if "settle" in out.columns:
         out = out.with_columns(pl.when(pl.col("settle") > 0).then(pl.col("settle")).alias("settle"))
     return _checked(out, "series", f"akshare futures_zh_daily_sina {series_id}")
+
+
+# -- writing ------------------------------------------------------------------------------------
+def upsert_fetched(
+    store: Store, frames: Mapping[str, Sequence[pl.DataFrame]]
+) -> dict[str, UpsertResult]:
+    """Write fetched frames by table in one transaction; a table with none is left alone."""
+    results: dict[str, UpsertResult] = {}
+    with store.transaction():
+        for table, parts in frames.items():
+            if parts:
+                results[table] = store.upsert(table, pl.concat(parts), source="akshare")
+    return results
 
 
 # -- shared -------------------------------------------------------------------------------------

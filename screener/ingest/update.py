@@ -91,13 +91,8 @@ def update_store(
         series = ak.fetch_futures(series_id, fetch=live.futures)
         after = (pl.col("date") > last) & (pl.col("date") <= until)
         frames["series_daily"].append(series.filter(after))
-    results: dict[str, UpsertResult] = {}
-    with store.transaction():
-        for table, parts in frames.items():
-            new = [p for p in parts if p.height]
-            if new:
-                results[table] = store.upsert(table, pl.concat(new), source="akshare")
-    return UpdateReport(until, "akshare", results, tuple(skipped))
+    new = {table: [p for p in parts if p.height] for table, parts in frames.items()}
+    return UpdateReport(until, "akshare", ak.upsert_fetched(store, new), tuple(skipped))
 
 
 def _last_dates(store: Store, table: str, key: str, until: dt.date) -> list[tuple[str, dt.date]]:
@@ -117,26 +112,22 @@ def _stock_bars(store: Store, until: dt.date, st_switch: dt.date, live: Live) ->
     counterpart at the source).
     """
     stored = store.query(
-        "SELECT b.ticker, max(b.date) AS last, "
-        "max(b.date) FILTER (WHERE NOT coalesce(b.suspended, false)) AS traded "
-        "FROM bars_daily b LEFT JOIN instruments i ON i.ticker = b.ticker "
+        "WITH m AS (SELECT b.ticker, max(b.date) AS last, "
+        "coalesce(max(b.date) FILTER (WHERE NOT coalesce(b.suspended, false)), max(b.date)) "
+        "AS anchor FROM bars_daily b LEFT JOIN instruments i ON i.ticker = b.ticker "
         "GROUP BY b.ticker, i.delist_date "
-        "HAVING max(b.date) < ? AND (i.delist_date IS NULL OR i.delist_date > max(b.date)) "
-        "ORDER BY 1",
+        "HAVING max(b.date) < ? AND (i.delist_date IS NULL OR i.delist_date > max(b.date))) "
+        "SELECT m.ticker, m.last, m.anchor, b.close, b.adj_factor FROM m "
+        "JOIN bars_daily b ON b.ticker = m.ticker AND b.date = m.anchor ORDER BY 1",
         [until],
     )
     out = []
-    for ticker, last, traded in stored.iter_rows():
-        anchor = traded or last
-        ref = store.query(
-            "SELECT close, adj_factor FROM bars_daily WHERE ticker = ? AND date = ?",
-            [ticker, anchor],
-        ).row(0)
+    for ticker, last, anchor, close, adj in stored.iter_rows():
         start = anchor - dt.timedelta(days=OVERLAP_DAYS)
         fetched = ak.fetch_stock_bars(
             ticker, start=start, end=until, fetch=live.stock, st_switch=st_switch
         )
-        out.append(_chained(fetched, ticker, last, anchor, *ref))
+        out.append(_chained(fetched, ticker, last, anchor, close, adj))
     return out
 
 
