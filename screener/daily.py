@@ -229,13 +229,13 @@ def update_data(store: Store, settings: Settings, day: dt.date) -> str:
     sessions = store.sessions()
     last = sessions[-1] if sessions else None
     if last is None or last < day:
-        past_table = day > calendar.calendar_end()
+        table_end = calendar.calendar_end()
         raise DataUnavailableError(
             f"the store has no bars for {day} (last session: {last or 'none'})"
             + (
-                f"; the holiday table ends on {calendar.calendar_end()}, so if {day} was an "
+                f"; the holiday table ends on {table_end}, so if {day} was an "
                 "exchange holiday there is nothing to do"
-                if past_table
+                if day > table_end
                 else ""
             ),
             hint="run `screener update`"

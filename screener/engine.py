@@ -151,9 +151,10 @@ def _rows_by_date(date: pl.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def _arrow_float(column: pl.Series) -> pa.Array:
     """A Float64 column as one Arrow array at offset 0, without a copy when it already is."""
-    arrow = column.cast(pl.Float64).rechunk().to_arrow()
+    floats = column.cast(pl.Float64)
+    arrow = floats.rechunk().to_arrow()
     if arrow.offset:  # a slice of a larger buffer: copy (NaN does not occur, see _clean)
-        arrow = pa.array(column.cast(pl.Float64).to_numpy(), from_pandas=True)
+        arrow = pa.array(floats.to_numpy(), from_pandas=True)
     return arrow
 
 

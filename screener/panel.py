@@ -221,8 +221,8 @@ def _with_limits(frame: pl.DataFrame, st_switch: dt.date) -> pl.DataFrame:
     ``session_no`` is known only when the panel starts on the listing day; otherwise the stock
     counts as seasoned (an edge case only for listings a few sessions before the panel).
     """
-    need = frame.select(pl.col("up_limit").is_null() | pl.col("down_limit").is_null())
-    if not need.to_series().any():
+    need = frame.select(pl.col("up_limit").is_null() | pl.col("down_limit").is_null()).to_series()
+    if not need.any():
         return frame
     listed_here = pl.col("list_date") == pl.col("date").first().over("ticker")
     ruled = (
@@ -239,7 +239,7 @@ def _with_limits(frame: pl.DataFrame, st_switch: dt.date) -> pl.DataFrame:
             .alias("session_no"),
         )
         .with_row_index("_row")
-        .filter(need.to_series())  # the rules are row-wise once session_no is counted
+        .filter(need)  # the rules are row-wise once session_no is counted
         .with_columns(rules.limit_pct_expr(st_switch=st_switch))
     )
     up, down = rules.limit_price_exprs(pl.col("prev_close"), pl.col("limit_pct"))

@@ -18,7 +18,7 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -306,15 +306,15 @@ class _TablesOnce:
         self._cache = cache
 
     def read_table(self, table: str) -> pl.DataFrame:
-        if ("table", table) not in self._cache:
-            self._cache[("table", table)] = self._store.read_table(table)
-        frame: pl.DataFrame = self._cache[("table", table)]
-        return frame
+        return self._once(("table", table), lambda: self._store.read_table(table))
 
     def read_instruments(self) -> pl.DataFrame:
-        if ("instruments",) not in self._cache:
-            self._cache[("instruments",)] = self._store.read_instruments()
-        frame: pl.DataFrame = self._cache[("instruments",)]
+        return self._once(("instruments",), self._store.read_instruments)
+
+    def _once(self, key: tuple[str, ...], read: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+        if key not in self._cache:
+            self._cache[key] = read()
+        frame: pl.DataFrame = self._cache[key]
         return frame
 
 
