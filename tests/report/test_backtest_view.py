@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from types import SimpleNamespace
 from typing import Any
 
 import polars as pl
-from rich.console import Console, RenderableType
+from rich.console import RenderableType
 
 from screener.report.backtest_view import benchmark_table, metrics_table, render_backtest
 from screener.report.terminal import SYNTHETIC_LABEL
+from tests.report.rendering import plain_text
 
 METRICS: dict[str, Any] = {
     "total_return": 0.679,
@@ -34,16 +34,10 @@ METRICS: dict[str, Any] = {
 }
 
 
-def text(renderable: RenderableType) -> str:
-    out = io.StringIO()
-    Console(file=out, width=120, color_system=None).print(renderable)
-    return out.getvalue()
-
-
 def rows(renderable: RenderableType) -> dict[str, list[str]]:
     """First cell of each line -> the other cells (cells are separated by 2+ spaces)."""
     found = {}
-    for line in text(renderable).splitlines():
+    for line in plain_text(renderable).splitlines():
         cells = [c for c in line.strip().split("  ") if c.strip()]
         if cells:
             found[cells[0].strip()] = [c.strip() for c in cells[1:]]
@@ -98,7 +92,7 @@ def test_the_whole_run_banner_header_episodes_and_event_study() -> None:
         "warning": "only 2 episodes: t-statistics are fragile",
     }
     ct = {"alpha_annual": 0.052, "alpha_t": 1.93, "maxlags": 5, "beta": 0.61, "n_obs": 700}
-    out = text(
+    out = plain_text(
         render_backtest(
             result(event_study=SimpleNamespace(summary=summary), calendar_time=ct),
             synthetic=True,
@@ -119,7 +113,7 @@ def test_the_whole_run_banner_header_episodes_and_event_study() -> None:
 
 
 def test_without_an_event_study_or_calendar_time_those_parts_are_left_out() -> None:
-    out = text(render_backtest(result(), synthetic=False))
+    out = plain_text(render_backtest(result(), synthetic=False))
     assert SYNTHETIC_LABEL not in out
     assert "event study" not in out and "calendar-time" not in out
     assert "+67.90%" in out

@@ -8,14 +8,13 @@ diff before committing.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
 import os
 from pathlib import Path
 
 import polars as pl
 import pytest
-from rich.console import Console, RenderableType
+from rich.console import RenderableType
 
 from screener import calendar
 from screener.config import Settings
@@ -30,6 +29,7 @@ from screener.report.terminal import SYNTHETIC_LABEL
 from screener.schema import SECTOR_INDEX
 from screener.screen import Screen, ScreenResult
 from screener.store import Store
+from tests.report.rendering import plain_text
 
 D = dt.date.fromisoformat
 SNAPSHOTS = Path(__file__).parent / "snapshots"
@@ -41,9 +41,7 @@ SCREEN = Screen(name="picks_oversold", universe="picks", score="oversold_score",
 
 def check_snapshot(name: str, renderable: RenderableType) -> None:
     """Render as a 120-column monochrome terminal would and compare with the stored text."""
-    console = Console(record=True, width=120, color_system=None, file=io.StringIO())
-    console.print(renderable)
-    text = console.export_text()
+    text = plain_text(renderable)
     path = SNAPSHOTS / name
     if os.environ.get("UPDATE_SNAPSHOTS") == "1":
         path.write_text(text, encoding="utf-8")
@@ -149,18 +147,14 @@ def test_render_empty_universe_snapshot() -> None:
 
 
 def test_render_content() -> None:
-    console = Console(record=True, width=120, color_system=None, file=io.StringIO())
-    console.print(render_screen(_report(_result())))
-    text = console.export_text()
+    text = plain_text(render_screen(_report(_result())))
     assert text.count(SYNTHETIC_LABEL) == 2  # banner on top, label at the bottom
     assert "-18.3% from its 250-session high" in text
     assert "since 2026-02-12: 1 new, 1 dropped (601600.SH 中国铝业)" in text
     assert "excluded: 1 HK-only, 1 ST, 1 illiquid, 1 suspended" in text
     assert "warning: SHFE.AL is stale" in text
     assert "▲1" in text and "▼1" in text and "-42.1%" in text and "3,170.6" in text
-    console = Console(record=True, width=120, color_system=None, file=io.StringIO())
-    console.print(render_screen(_report(_result(), synthetic=False)))
-    assert SYNTHETIC_LABEL not in console.export_text()
+    assert SYNTHETIC_LABEL not in plain_text(render_screen(_report(_result(), synthetic=False)))
 
 
 # -- gathering ---------------------------------------------------------------------------------
@@ -224,6 +218,4 @@ def test_screen_report_on_a_non_session_and_before_any_data(store: Store) -> Non
     report = screen_report(store, none, Settings())
     assert report.warnings == ("no bars on or before 2020-01-01: nothing to screen",)
     assert report.metal_moves.height == 0 and report.sector_drawdown is None
-    console = Console(record=True, width=120, color_system=None, file=io.StringIO())
-    console.print(render_screen(report))
-    assert "no data on or before 2020-01-01" in console.export_text()
+    assert "no data on or before 2020-01-01" in plain_text(render_screen(report))

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 from pathlib import Path
 
 import polars as pl
-from rich.console import Console, RenderableType
+from rich.console import RenderableType
 
 from screener.report.terminal import (
     SYNTHETIC_LABEL,
@@ -16,19 +15,14 @@ from screener.report.terminal import (
     frame_table,
     store_info_table,
 )
+from tests.report.rendering import plain_text
 from tests.sample_markets import flat_bars, two_name_store
 
 D = dt.date.fromisoformat
 
 
-def text(renderable: RenderableType, width: int = 120) -> str:
-    out = io.StringIO()
-    Console(file=out, width=width, color_system=None).print(renderable)
-    return out.getvalue()
-
-
 def cells(renderable: RenderableType) -> list[list[str]]:
-    return [line.split() for line in text(renderable).splitlines() if line.strip()]
+    return [line.split() for line in plain_text(renderable).splitlines() if line.strip()]
 
 
 def test_frame_cells_nulls_large_numbers_lists_and_alignment() -> None:
@@ -45,7 +39,7 @@ def test_frame_cells_nulls_large_numbers_lists_and_alignment() -> None:
     assert rows[1] == ["ticker", "close", "amount", "metals", "volume"]
     assert rows[3] == ["600362.SH", "61.2346", "1,234,567,890", "copper,gold", "1200"]
     assert rows[4] == ["000630.SZ", "-", "2,500,000", "3"]  # the empty list is an empty cell
-    lines = text(frame_table(frame)).splitlines()
+    lines = plain_text(frame_table(frame)).splitlines()
     row = next(line for line in lines if "000630.SZ" in line)
     # numbers end under their header's right edge; text starts under its header's left edge
     header = next(line for line in lines if "ticker" in line)
@@ -89,13 +83,13 @@ INFO = {
 
 
 def test_store_info_counts_rows_and_flags_only_demo_data() -> None:
-    demo = text(store_info_table({**INFO, "meta": {"data_source": "demo"}}))
+    demo = plain_text(store_info_table({**INFO, "meta": {"data_source": "demo"}}))
     assert SYNTHETIC_LABEL in demo
     assert "store data/screener.duckdb" in demo
     rows = cells(store_info_table({**INFO, "meta": {"data_source": "demo"}}, banner=False))
     assert ["bars_daily", "448,166", "2015-01-05", "2026-11-27"] in rows
     assert ["runs", "0", "-", "-"] in rows
-    real = text(store_info_table({**INFO, "meta": {"data_source": "akshare"}}))
+    real = plain_text(store_info_table({**INFO, "meta": {"data_source": "akshare"}}))
     assert SYNTHETIC_LABEL not in real
 
 
