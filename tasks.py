@@ -1,15 +1,19 @@
 """Bootstrap: the README's two commands. Needs nothing but Python >= 3.11 and pip.
 
     python3 tasks.py demo    # venv + install + the main job on the embedded demo store
-    python3 tasks.py test    # venv + install + the whole test suite
+    python3 tasks.py test    # venv + install + browser + the whole test suite
 
-The virtual environment lives in .venv and is reinstalled only when pyproject.toml changes.
+The virtual environment lives in .venv and is reinstalled only when pyproject.toml changes. The
+browser tests open the HTML reports in real Chromium with a CJK font: `test` installs both with
+apt-get where it can (root, or password-less sudo, on Debian/Ubuntu) and otherwise says exactly
+what to install.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -20,6 +24,12 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 STAMP = VENV / ".installed"
 EXTRAS = "dev,cluster"  # tests need pytest & co, and Ray for the cluster sweep engine
+BROWSER_PACKAGES = ("chromium", "fonts-wqy-microhei")  # Debian/Ubuntu names
+BROWSER_HINT = (
+    "the browser tests need Chromium and a CJK font: run "
+    f"`sudo apt-get install -y {' '.join(BROWSER_PACKAGES)}` (Debian/Ubuntu), "
+    "or set SCREENER_NO_BROWSER=1 to skip those tests"
+)
 
 
 def ensure_env() -> None:
@@ -38,6 +48,36 @@ def ensure_env() -> None:
     STAMP.write_text(wanted)
 
 
+def browser_ready() -> bool:
+    """Chromium on PATH and a CJK font known to fontconfig (Chinese names must render)."""
+    if not (shutil.which("chromium") or shutil.which("chromium-browser")):
+        return False
+    if not shutil.which("fc-list"):
+        return False
+    fonts = subprocess.run(["fc-list"], capture_output=True, text=True).stdout.lower()
+    return "wqy" in fonts
+
+
+def ensure_browser() -> bool:
+    """Install what the browser tests need where we can; False (after one line saying what to
+    install) where we cannot. SCREENER_NO_BROWSER=1 means the user chose to skip them."""
+    if os.environ.get("SCREENER_NO_BROWSER") == "1" or browser_ready():
+        return True
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    sudo = [] if root else ["sudo", "-n"] if shutil.which("sudo") else None
+    if shutil.which("apt-get") and sudo is not None:
+        print(f"installing {' and '.join(BROWSER_PACKAGES)} for the browser tests ...", flush=True)
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        apt = [*sudo, "apt-get"]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run([*apt, "update", "-qq"], env=env, **quiet)
+        subprocess.run([*apt, "install", "-y", "-qq", *BROWSER_PACKAGES], env=env, **quiet)
+        if browser_ready():
+            return True
+    print(f"tasks.py: {BROWSER_HINT}", file=sys.stderr, flush=True)
+    return False
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in {"demo", "test"}:
         print(__doc__)
@@ -47,6 +87,7 @@ def main(argv: list[str]) -> int:
     if argv[0] == "demo":
         cmd = [str(BIN / "screener"), "demo"]
     else:
+        ensure_browser()  # without it the browser tests fail and say what to install
         cmd = [str(BIN / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode
 

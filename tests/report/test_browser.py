@@ -1,8 +1,8 @@
 """Written HTML reports in a real headless Chromium: no console errors, no network, a real page.
 
-Needs Debian's ``chromium`` (``apt-get install -y chromium``; CI installs it). Without it these
-tests fail, on purpose, so CI cannot pass without ever opening a report. On a machine without a
-browser, set ``SCREENER_NO_BROWSER=1`` to skip them.
+Needs Debian's ``chromium`` and a CJK font: ``python3 tasks.py test`` installs both with apt-get
+where it can (CI included). Without a browser these tests fail, on purpose, so CI cannot pass
+without ever opening a report. On a machine without one, set ``SCREENER_NO_BROWSER=1`` to skip.
 
 Chromium is driven from the command line, no extra Python package: ``--screenshot`` writes the
 PNG; ``--enable-logging=stderr`` prints every console message and uncaught error of the page as
@@ -48,7 +48,8 @@ def chromium() -> str:
     if exe is None:
         pytest.fail(
             "chromium is not installed; the HTML reports must be checked in a browser. "
-            "Install it (apt-get install -y chromium) or set SCREENER_NO_BROWSER=1 to skip.",
+            "Install it (apt-get install -y chromium fonts-wqy-microhei) or set "
+            "SCREENER_NO_BROWSER=1 to skip.",
             pytrace=False,
         )
     return exe
