@@ -222,7 +222,7 @@ def update_data(store: Store, settings: Settings, day: dt.date) -> str:
         from screener.ingest.update import update_store
 
         report = update_store(store, until=day, st_switch=settings.st_limit_switch)
-        added = sum(r.inserted for r in report.results.values())
+        added = sum(r.new for r in report.results.values())
         line = f"data: updated to {day}: {added} new row(s)" + "".join(
             f"; not updated: {why}" for why in report.not_updated
         )

@@ -7,6 +7,7 @@ them before anything is written.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import polars as pl
@@ -16,15 +17,44 @@ from screener.errors import InputError
 
 @dataclass(frozen=True)
 class Table:
-    """A stored table: ``columns`` maps name to polars dtype; ``key`` is the natural key."""
+    """A stored table: ``columns`` maps name to polars dtype; ``key`` is the natural key.
+
+    Market-data tables (bars, index, series) also store ``LINEAGE`` columns after ``columns``:
+    which cells an import supplied and which import last set the row (``ingest/merge.py``).
+    ``derived`` names the value columns the store computes rather than takes from an import.
+    """
 
     name: str
     columns: dict[str, pl.DataType]
     key: tuple[str, ...]
+    lineage: bool = False
+    derived: tuple[str, ...] = ()
 
     @property
     def value_columns(self) -> list[str]:
         return [c for c in self.columns if c not in self.key]
+
+    @property
+    def given_columns(self) -> list[str]:
+        """Columns an import can supply, in bit order of the ``given`` mask."""
+        return [c for c in self.value_columns if c not in self.derived]
+
+    def bit(self, column: str) -> int:
+        """The ``given`` bit of one of ``given_columns``."""
+        return 1 << self.given_columns.index(column)
+
+    def given_expr(self, present: Collection[str]) -> pl.Expr:
+        """``given`` for rows with the columns ``present``: a bit per non-null supplied cell."""
+        parts = [
+            pl.when(pl.col(c).is_not_null()).then(pl.lit(self.bit(c))).otherwise(0)
+            for c in self.given_columns
+            if c in present
+        ]
+        return pl.sum_horizontal(parts).cast(pl.Int32) if parts else pl.lit(0, pl.Int32)
+
+    @property
+    def stored_columns(self) -> dict[str, pl.DataType]:
+        return {**self.columns, **LINEAGE} if self.lineage else dict(self.columns)
 
     def conform(self, frame: pl.DataFrame, *, source: str = "<frame>") -> pl.DataFrame:
         """Select and cast ``frame`` to this table's columns; missing optional columns are null.
@@ -59,6 +89,11 @@ I = pl.Int64()  # noqa: E741 - short dtype aliases keep the table definitions re
 S = pl.String()
 B = pl.Boolean()
 TS = pl.Datetime("us")
+
+# Lineage of a market-data row. ``given``: bit i set when the i-th of the table's
+# ``given_columns`` holds a value an import supplied (clear: derived by the store, or empty).
+# ``import_id``: the import (table ``imports``) that last supplied a value of the row.
+LINEAGE: dict[str, pl.DataType] = {"given": pl.Int32(), "import_id": pl.Int64()}
 
 INSTRUMENTS = Table(
     "instruments",
@@ -97,6 +132,9 @@ BARS_DAILY = Table(
         "is_st": B,
     },
     ("ticker", "date"),
+    lineage=True,
+    # recomputed over each ticker's merged history: prev_close only where no import gave it
+    derived=("adj_factor", "suspended"),
 )
 
 INDEX_DAILY = Table(
@@ -112,6 +150,7 @@ INDEX_DAILY = Table(
         "amount": F,
     },
     ("index_code", "date"),
+    lineage=True,
 )
 
 SERIES_DAILY = Table(
@@ -130,6 +169,7 @@ SERIES_DAILY = Table(
         "currency": S,
     },
     ("series_id", "date"),
+    lineage=True,
 )
 
 BROKER_NOTES = Table(
@@ -221,6 +261,30 @@ SWEEP_RESULTS = Table(
 
 META = Table("meta", {"key": S, "value": S}, ("key",))
 
+IMPORTS = Table(
+    "imports",
+    {
+        "import_id": I,
+        "started_at": TS,
+        "finished_at": TS,
+        "origin": S,  # file, akshare, demo
+        "source": S,  # file path (or the fetch) the rows came from
+        "content_hash": S,  # sha256 of the file's bytes (files only)
+        "kind": S,  # bars, index, series
+        "format": S,  # the layout detected
+        "policy": S,  # conflicts: refuse, new, stored
+        "rows_read": I,
+        "rows_new": I,
+        "rows_updated": I,  # an imported value filled or replaced a stored one
+        "rows_unchanged": I,
+        "rows_conflicting": I,  # a value differed from one another import supplied
+        "rows_quarantined": I,  # refused by validation, written to the quarantine file
+        "rows_rederived": I,  # only derived values (prev_close, adj_factor) moved
+        "note": S,
+    },
+    ("import_id",),
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
@@ -234,6 +298,7 @@ TABLES: dict[str, Table] = {
         OUTBOX,
         SWEEP_RESULTS,
         META,
+        IMPORTS,
     )
 }
 
@@ -247,6 +312,7 @@ DATE_COLUMN: dict[str, str] = {
     "runs": "created_at",
     "outbox": "screen_date",
     "sweep_results": "created_at",
+    "imports": "started_at",
 }
 
 SECTOR_INDEX = "801050.SI"  # Shenwan 有色金属 L1

@@ -63,6 +63,46 @@ MIGRATIONS: list[str] = [
         params VARCHAR, data_start DATE, data_end DATE, code_version VARCHAR, metrics VARCHAR,
         equity BLOB);
     """,
+    # Lineage (schema.LINEAGE) and the imports table. Rows stored before it count every
+    # non-null value as given, except the derived adj_factor and suspended.
+    """
+    ALTER TABLE bars_daily ADD COLUMN given INTEGER;
+    ALTER TABLE bars_daily ADD COLUMN import_id BIGINT;
+    ALTER TABLE index_daily ADD COLUMN given INTEGER;
+    ALTER TABLE index_daily ADD COLUMN import_id BIGINT;
+    ALTER TABLE series_daily ADD COLUMN given INTEGER;
+    ALTER TABLE series_daily ADD COLUMN import_id BIGINT;
+    UPDATE bars_daily SET given =
+        (CASE WHEN open IS NULL THEN 0 ELSE 1 END) +
+        (CASE WHEN high IS NULL THEN 0 ELSE 2 END) + (CASE WHEN low IS NULL THEN 0 ELSE 4 END) +
+        (CASE WHEN close IS NULL THEN 0 ELSE 8 END) +
+        (CASE WHEN prev_close IS NULL THEN 0 ELSE 16 END) +
+        (CASE WHEN volume IS NULL THEN 0 ELSE 32 END) +
+        (CASE WHEN amount IS NULL THEN 0 ELSE 64 END) +
+        (CASE WHEN up_limit IS NULL THEN 0 ELSE 128 END) +
+        (CASE WHEN down_limit IS NULL THEN 0 ELSE 256 END) +
+        (CASE WHEN is_st IS NULL THEN 0 ELSE 512 END);
+    UPDATE index_daily SET given =
+        (CASE WHEN open IS NULL THEN 0 ELSE 1 END) +
+        (CASE WHEN high IS NULL THEN 0 ELSE 2 END) + (CASE WHEN low IS NULL THEN 0 ELSE 4 END) +
+        (CASE WHEN close IS NULL THEN 0 ELSE 8 END) +
+        (CASE WHEN volume IS NULL THEN 0 ELSE 16 END) +
+        (CASE WHEN amount IS NULL THEN 0 ELSE 32 END);
+    UPDATE series_daily SET given =
+        (CASE WHEN open IS NULL THEN 0 ELSE 1 END) +
+        (CASE WHEN high IS NULL THEN 0 ELSE 2 END) + (CASE WHEN low IS NULL THEN 0 ELSE 4 END) +
+        (CASE WHEN close IS NULL THEN 0 ELSE 8 END) +
+        (CASE WHEN settle IS NULL THEN 0 ELSE 16 END) +
+        (CASE WHEN volume IS NULL THEN 0 ELSE 32 END) +
+        (CASE WHEN open_interest IS NULL THEN 0 ELSE 64 END) +
+        (CASE WHEN unit IS NULL THEN 0 ELSE 128 END) +
+        (CASE WHEN currency IS NULL THEN 0 ELSE 256 END);
+    CREATE TABLE imports (
+        import_id BIGINT, started_at TIMESTAMP, finished_at TIMESTAMP, origin VARCHAR,
+        source VARCHAR, content_hash VARCHAR, kind VARCHAR, format VARCHAR, policy VARCHAR,
+        rows_read BIGINT, rows_new BIGINT, rows_updated BIGINT, rows_unchanged BIGINT,
+        rows_conflicting BIGINT, rows_quarantined BIGINT, rows_rederived BIGINT, note VARCHAR);
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -90,6 +130,9 @@ class UpsertResult:
     @property
     def changed(self) -> bool:
         return bool(self.inserted or self.updated)
+
+    def describe(self) -> str:
+        return f"{self.inserted} new, {self.updated} updated, {self.unchanged} unchanged"
 
     def __add__(self, other: UpsertResult) -> UpsertResult:
         return UpsertResult(
@@ -251,7 +294,12 @@ class Store:
         _reject_duplicate_keys(data, spec, source)
         if data.height == 0:
             return UpsertResult(table, 0, 0, 0)
-        cols = ", ".join(spec.columns)
+        if spec.lineage:  # every non-null cell counts as given, with no import behind it
+            data = data.with_columns(
+                spec.given_expr(spec.given_columns).alias("given"),
+                pl.lit(None, pl.Int64).alias("import_id"),
+            )
+        cols = ", ".join(data.columns)
         on = " AND ".join(f"s.{k} = t.{k}" for k in spec.key)
         with self.transaction():
             self._con.register("_stage", data)
@@ -279,6 +327,29 @@ class Store:
                 return UpsertResult(table, int(new), int(upd), data.height - int(new) - int(upd))
             finally:
                 self._con.unregister("_stage")
+
+    def replace_rows(self, table: str, frame: pl.DataFrame) -> None:
+        """Write ``frame`` (the table's stored columns, keys unique) over the rows with the same
+        natural keys: the column-wise merge (ingest/merge.py) has already decided every value."""
+        self._writable()
+        spec = schema.TABLES[table]
+        if frame.height == 0:
+            return
+        data = frame.select(pl.col(c).cast(t) for c, t in spec.stored_columns.items())
+        cols = ", ".join(spec.stored_columns)
+        on = " AND ".join(f"s.{k} = t.{k}" for k in spec.key)
+        with self.transaction():
+            self._con.register("_stage", data)
+            try:
+                if self._count(table):
+                    self._con.execute(f"DELETE FROM {table} t USING _stage s WHERE {on}")
+                self._con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _stage")
+            finally:
+                self._con.unregister("_stage")
+
+    def next_import_id(self) -> int:
+        row = self._row("SELECT coalesce(max(import_id), 0) + 1 FROM imports")
+        return int(row[0]) if row else 1
 
     def delete(self, table: str, **equals: Any) -> int:
         """Delete rows matching all ``column=value`` pairs; returns the count deleted."""
@@ -386,6 +457,28 @@ class Store:
             end=end,
             order="series_id, date",
         )
+
+    def read_window(self, table: str, firsts: pl.DataFrame) -> pl.DataFrame:
+        """Stored rows (with lineage) an import starting at ``firsts`` touches, in key order.
+
+        ``firsts`` has the key's code column and ``first`` (Date): per code, the rows from its
+        last stored date before ``first`` (the anchor a history continues from) onward.
+        """
+        spec = schema.TABLES[table]
+        code, cols = spec.key[0], ", ".join(f"t.{c}" for c in spec.stored_columns)
+        self._con.register("_firsts", firsts.select(code, "first"))
+        try:
+            sql = (
+                f"WITH a AS (SELECT f.{code}, max(t.date) AS anchor FROM {table} t "
+                f"JOIN _firsts f ON t.{code} = f.{code} AND t.date < f.first GROUP BY f.{code}) "
+                f"SELECT {cols} FROM {table} t JOIN _firsts f ON t.{code} = f.{code} "
+                f"LEFT JOIN a ON a.{code} = f.{code} "
+                f"WHERE t.date >= coalesce(a.anchor, f.first) ORDER BY {', '.join(spec.key)}"
+            )
+            out = self._frame(sql)
+        finally:
+            self._con.unregister("_firsts")
+        return out.cast(spec.stored_columns)  # type: ignore[arg-type]
 
     def read_instruments(self) -> pl.DataFrame:
         return self._select("instruments", order="ticker")

@@ -52,7 +52,7 @@ def test_store_info_json_is_pure_json(demo_db: Path) -> None:
 def test_reingest_demo_changes_nothing(demo_db: Path) -> None:
     done = cli("ingest", "demo", "--end", "2026-03-31", db=demo_db)
     assert done.returncode == 0
-    assert "bars_daily: 0 inserted, 0 updated" in done.stdout
+    assert "bars_daily: 0 new, 0 updated" in done.stdout
     assert "(unchanged)" in done.stdout
 
 
@@ -86,8 +86,12 @@ def test_ingest_csv_bad_file_exits_1_and_writes_nothing(demo_db: Path, tmp_path:
     assert "000630.csv:2" in done.stderr and "Traceback" not in done.stderr
     after = json.loads(cli("store", "info", "--format", "json", db=demo_db).stdout)
     assert after == before
-    dry = cli("ingest", "csv", str(good), "--dry-run", db=demo_db)
-    assert dry.returncode == 0 and "would write bars_daily: 0 new, 1 updated" in dry.stdout
+    clash = cli("ingest", "csv", str(good), db=demo_db)  # other prices than the demo's
+    assert clash.returncode == 1 and "differ from stored values" in clash.stderr
+    assert "--prefer new" in clash.stderr and clash.stderr.count("\n") == 1
+    dry = cli("ingest", "csv", str(good), "--dry-run", "--prefer", "new", db=demo_db)
+    assert dry.returncode == 0, dry.stderr
+    assert "would write bars_daily: 0 new, 1 updated, 0 unchanged, 1 conflicting" in dry.stdout
     assert json.loads(cli("store", "info", "--format", "json", db=demo_db).stdout) == before
 
 

@@ -120,8 +120,7 @@ def print_upserts(results: dict[str, Any]) -> None:
     out = console()
     for table, r in results.items():
         state = "changed" if r.changed else "unchanged"
-        counts = f"{r.inserted} inserted, {r.updated} updated, {r.unchanged} unchanged"
-        out.print(f"{table}: {counts} ({state})")
+        out.print(f"{table}: {r.describe()} ({state})", markup=False)
 
 
 def parse_date(text: str) -> Any:

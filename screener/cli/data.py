@@ -71,8 +71,21 @@ class Kind(enum.StrEnum):
     series = "series"
 
 
+class PreferChoice(enum.StrEnum):
+    refuse = "refuse"
+    new = "new"
+    stored = "stored"
+
+
 def _import_files(
-    paths: list[Path], kind: Kind, fmt: str, ticker: str | None, dry_run: bool, adjusted: bool
+    paths: list[Path],
+    kind: Kind,
+    fmt: str,
+    ticker: str | None,
+    dry_run: bool,
+    adjusted: bool,
+    prefer: PreferChoice,
+    quarantine: Path | None,
 ) -> None:
     from screener.ingest import files
 
@@ -86,6 +99,8 @@ def _import_files(
             dry_run=dry_run,
             allow_adjusted=adjusted,
             st_switch=settings().st_limit_switch,
+            prefer=prefer.value,
+            quarantine=quarantine,
         )
     out = console()
     for f in report.files:
@@ -108,6 +123,22 @@ DryOpt = Annotated[bool, typer.Option("--dry-run", help="Validate and count; wri
 AdjOpt = Annotated[
     bool, typer.Option("--allow-adjusted", help="Store forward/back-adjusted prices as given.")
 ]
+PreferOpt = Annotated[
+    PreferChoice,
+    typer.Option(
+        "--prefer",
+        help="When a value differs from one another import stored: refuse the import (list "
+        "the conflicts), or take the new or the stored value.",
+    ),
+]
+QuarantineOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--quarantine",
+        help="Import the good rows and write every refused row (file, line, field, reason) "
+        "to this CSV.",
+    ),
+]
 
 
 def _file_command(name: str, doc: str) -> None:
@@ -120,8 +151,10 @@ def _file_command(name: str, doc: str) -> None:
         ticker: TickerOpt = None,
         dry_run: DryOpt = False,
         allow_adjusted: AdjOpt = False,
+        prefer: PreferOpt = PreferChoice.refuse,
+        quarantine: QuarantineOpt = None,
     ) -> None:
-        _import_files(paths, kind, fmt, ticker, dry_run, allow_adjusted)
+        _import_files(paths, kind, fmt, ticker, dry_run, allow_adjusted, prefer, quarantine)
 
     command.__doc__ = doc
     ingest_app.command(name)(command)

@@ -22,14 +22,16 @@ import polars as pl
 
 from screener import metals, rules, schema
 from screener.errors import DataUnavailableError, InputError
-from screener.ingest import files
 from screener.ingest import validate as v
 from screener.ingest import vendor_formats as vf
+from screener.ingest.bars import add_bar_flags
+from screener.ingest.importer import ImportResult, Source, write_rows
+from screener.ingest.merge import Prefer
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from screener.store import Store, UpsertResult
+    from screener.store import Store
 
 Fetch = Callable[..., Any]  # akshare's function, or a stand-in with the same keywords
 
@@ -165,7 +167,7 @@ def map_stock_bars(
             path=f"akshare stock_zh_a_hist {ticker}",
             field="adj_factor",
         )
-    bars = files.add_bar_flags(bars, st_switch=st_switch)
+    bars = add_bar_flags(bars, st_switch=st_switch)
     return _checked(bars, "bars", f"akshare stock_zh_a_hist {ticker}")
 
 
@@ -241,15 +243,28 @@ def map_futures(frame: pd.DataFrame | pl.DataFrame, *, series_id: str) -> pl.Dat
 
 # -- writing ------------------------------------------------------------------------------------
 def upsert_fetched(
-    store: Store, frames: Mapping[str, Sequence[pl.DataFrame]]
-) -> dict[str, UpsertResult]:
-    """Write fetched frames by table in one transaction; a table with none is left alone."""
-    results: dict[str, UpsertResult] = {}
+    store: Store, frames: Mapping[str, Sequence[pl.DataFrame]], *, prefer: Prefer = "refuse"
+) -> dict[str, ImportResult]:
+    """Merge fetched frames by table in one transaction (one import per table); a table with
+    none is left alone. Values akshare gives are marked given; the rest is derived."""
+    results: dict[str, ImportResult] = {}
     with store.transaction():
         for table, parts in frames.items():
             if parts:
-                results[table] = store.upsert(table, pl.concat(parts), source="akshare")
+                data = pl.concat(parts)
+                kind = KIND_OF[table]
+                spec = schema.TABLES[table]
+                source = Source("akshare", f"akshare {kind}", kind)
+                results[table] = write_rows(store, spec, _given(data, spec), source, prefer=prefer)
     return results
+
+
+KIND_OF = {"bars_daily": "bars", "index_daily": "index", "series_daily": "series"}
+
+
+def _given(frame: pl.DataFrame, spec: schema.Table) -> pl.DataFrame:
+    """Every non-null value akshare gave, except what the store derives (bars: adj_factor)."""
+    return frame.with_columns(spec.given_expr(frame.columns).alias("given"))
 
 
 # -- shared -------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import polars as pl
 from screener import calendar, metals, rules
 from screener.ingest.demo_paths import D, Grid, ar1, bridge, seeded_draws, waypoints
 from screener.ingest.demo_series import DRIVEN, series_frame
+from screener.ingest.importer import ImportResult, Source, write_rows
 from screener.schema import (
     BARS_DAILY,
     INDEX_DAILY,
@@ -488,11 +489,12 @@ def generate(
 
 def load(
     store: Store, *, end: dt.date | None = None, instruments: pl.DataFrame | None = None
-) -> dict[str, UpsertResult]:
+) -> dict[str, UpsertResult | ImportResult]:
     """Write the demo market (and its instrument master) into ``store`` in one transaction.
 
     ``end`` defaults to the last XSHG session on or before today; ``instruments`` to the
-    maintained master. Deterministic, so a second run reports every row unchanged.
+    maintained master. Deterministic, so a second run reports every row unchanged. Market data
+    goes through the same column-wise merge as every import (one ``imports`` row per table).
     """
     if instruments is None:
         from screener.instruments import load_master  # lazy: the master reads a CSV
@@ -501,14 +503,15 @@ def load(
     end = end or calendar.last_session_on_or_before(dt.date.today())
     market = generate(instruments, end=end)
     with store.transaction():
-        results = {
-            table.name: store.upsert(table.name, frame, source="demo")
-            for table, frame in (
-                (INSTRUMENTS, market.instruments),
-                (BARS_DAILY, market.bars),
-                (INDEX_DAILY, market.index),
-                (SERIES_DAILY, market.series),
-            )
+        results: dict[str, UpsertResult | ImportResult] = {
+            INSTRUMENTS.name: store.upsert(INSTRUMENTS.name, market.instruments, source="demo")
         }
+        for kind, table, frame in (
+            ("bars", BARS_DAILY, market.bars),
+            ("index", INDEX_DAILY, market.index),
+            ("series", SERIES_DAILY, market.series),
+        ):
+            source = Source("demo", "the synthetic demo market", kind)
+            results[table.name] = write_rows(store, table, frame, source)
         store.set_meta("data_source", "demo")
     return results

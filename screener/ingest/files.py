@@ -1,21 +1,20 @@
 """Vendor CSV/Parquet exports -> validated frames for the store, and the batch import.
 
-``read_vendor_file`` turns one file into a frame conformed to ``bars_daily``, ``index_daily`` or
-``series_daily`` plus ``detected``: a plain account of what was inferred and how (layout,
-encoding, banner, date format, volume unit, price basis, ticker source), so a user can check it.
-It raises InputError naming file, line and field at the first bad row. ``import_files`` reads
-and validates every file first, then writes them all in one store transaction.
+``read_vendor_file`` turns one file into a frame with the stored columns of ``bars_daily``,
+``index_daily`` or ``series_daily`` (``given`` marks what the file supplied) plus ``detected``:
+a plain account of what was inferred and how (layout, encoding, banner, date format, volume
+unit, price basis, ticker source), so a user can check it. Bad rows raise one InputError that
+lists them all (file, line, field), or with ``quarantine`` are left out and listed.
+``import_files`` reads and validates every file first, then merges them all into the store in
+one transaction (``importer.write_rows``: column by column, nothing stored is lost).
 
-Price basis: the store keeps raw prices plus a back-adjustment factor (schema.BARS_DAILY).
-Forward-adjusted (前复权, qfq) prices are rejected for bars: they rescale the past with
-corporate actions announced later, so they are not point-in-time (ashare_rules.md A8) and break
-absolute-price rules (limit prices, lot sizes). ``allow_adjusted=True`` stores them as given with
-adj_factor 1.0 and no limit prices, and ``detected`` says so.
+What a file's bars give and what the store derives is ``bars.py``'s job.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,10 @@ from screener import calendar, metals, rules, schema
 from screener.errors import InputError
 from screener.ingest import validate as v
 from screener.ingest import vendor_formats as vf
-from screener.store import Store, UpsertResult
+from screener.ingest.bars import vendor_bars
+from screener.ingest.importer import ImportResult, Source, sum_results, write_rows
+from screener.ingest.merge import Prefer, with_lineage
+from screener.store import Store
 
 KINDS = v.KINDS
 TABLES = v.TABLES
@@ -34,18 +36,21 @@ TABLES = v.TABLES
 
 @dataclass(frozen=True)
 class VendorFrame:
-    """One file, parsed and validated: ``frame`` is conformed to ``table``.
+    """One file, parsed and validated: ``frame`` has ``table``'s stored columns (``given``
+    marks the cells the file supplied), ``refused`` the rows quarantined (line, code, date,
+    field, reason).
 
     ``detected`` holds one sentence per decision: format, encoding, banner, header_line,
     columns, ignored_columns, ticker_source, date_format, volume_unit, price_basis and
-    price_basis_evidence, duplicates_dropped, calendar, then for bars prev_close, adj_factor,
-    is_st and limits; finally tickers, rows and date_range.
+    price_basis_evidence, duplicates_dropped, calendar, then for bars prev_close, is_st,
+    limits and adj_factor; finally tickers, rows and date_range.
     """
 
     path: Path
     kind: str
     frame: pl.DataFrame
     detected: dict[str, str]
+    refused: pl.DataFrame
 
     @property
     def table(self) -> schema.Table:
@@ -59,18 +64,21 @@ class FileImport:
     path: Path
     rows: int
     detected: dict[str, str]
-    result: UpsertResult
+    result: ImportResult
 
 
 @dataclass(frozen=True)
 class ImportReport:
-    """Per-file detail and the summed upsert counts; ``dry_run`` means nothing was written."""
+    """Per-file detail and the summed counts; ``dry_run`` means nothing was written."""
 
     table: str
     files: tuple[FileImport, ...]
-    result: UpsertResult
     dry_run: bool
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def total(self) -> ImportResult:
+        return sum_results(self.table, [f.result for f in self.files])
 
 
 # -- layout and columns -------------------------------------------------------------------------
@@ -114,8 +122,10 @@ def _columns(raw: pl.DataFrame, kind: str, path: Path, detected: dict[str, str])
     return raw.select(v.LINE, *[pl.col(src).alias(dst) for dst, src in cmap.items()])
 
 
-def _parse(frame: pl.DataFrame, path: Path, detected: dict[str, str]) -> pl.DataFrame:
-    """Typed columns; unreadable numbers and dates are reported at their line."""
+def _parse(
+    frame: pl.DataFrame, path: Path, detected: dict[str, str]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Typed columns, and a problem for each unreadable number or date (at its line)."""
     frame, number_problems = v.parse_numbers(frame, vf.NUMBER_COLUMNS_ALL)
     sample = frame.get_column("date").drop_nulls().head(1)
     if sample.is_empty():
@@ -136,8 +146,7 @@ def _parse(frame: pl.DataFrame, path: Path, detected: dict[str, str]) -> pl.Data
             )
         detected["date_format"] = found[1]
         frame, date_problems = v.parse_dates(frame, *found)
-    v.raise_first(pl.concat([number_problems, date_problems]), path)
-    return frame
+    return frame, pl.concat([number_problems, date_problems])
 
 
 # -- the public reader --------------------------------------------------------------------------
@@ -151,6 +160,7 @@ def read_vendor_file(
     allow_adjusted: bool = False,
     st_switch: dt.date = rules.ST_LIMIT_SWITCH,
     list_dates: Mapping[str, dt.date] | None = None,
+    quarantine: bool = False,
 ) -> VendorFrame:
     """Parse and validate one vendor CSV or Parquet file.
 
@@ -159,7 +169,8 @@ def read_vendor_file(
     code or series id). ``known_tickers``: stock tickers allowed (None: not checked).
     ``allow_adjusted`` stores qfq/hfq bars as given; ``st_switch`` is Settings.st_limit_switch;
     ``list_dates`` (ticker -> listing date) lets a file that starts at listing skip the limits
-    of the first sessions.
+    of the first sessions. Every bad row is an InputError (all listed at once), unless
+    ``quarantine``: then bad rows are left out and listed in ``refused``.
     """
     path = Path(path)
     if kind not in KINDS:
@@ -175,21 +186,25 @@ def read_vendor_file(
     detected["format"] = f"{'parquet/' if parquet else ''}{layout.name}: {layout.description}"
     frame = _columns(raw, kind, path, detected)
     frame = vf.resolve_keys(frame, kind, ticker, path, detected)
-    frame = _parse(frame, path, detected)
+    frame, parse_problems = _parse(frame, path, detected)
     frame = vf.scale_units(frame, layout, kind, detected)
     basis = vf.price_basis(frame, layout, fmt, kind, path, detected)
     if layout.name == "sina-futures" and "settle" in frame.columns:  # Sina writes 0 for none
         frame = frame.with_columns(pl.col("settle").replace(0.0, None))
-    frame = _validate(frame, kind, path, known_tickers, detected)
+    frame, refused = _validate(
+        frame, kind, path, known_tickers, parse_problems, quarantine, detected
+    )
+    _describe_checks(kind, refused, quarantine, detected)
+    if frame.is_empty():
+        raise InputError(f"every one of the {refused.height} rows was refused", path=path)
     if kind == "bars":
         if list_dates:
             listed = pl.col("ticker").replace_strict(list_dates, default=None, return_dtype=pl.Date)
             frame = frame.with_columns(listed.alias("list_date"))
-        frame = _bars_columns(frame, basis, allow_adjusted, st_switch, path, detected)
-    elif kind == "series":
-        frame = _series_columns(frame)
-    frame = frame.sort(v.KEY_COLUMN[kind], "date")
-    out = TABLES[kind].conform(frame, source=str(path))
+        out = vendor_bars(frame, basis, allow_adjusted, st_switch, path, detected)
+    else:
+        out = with_lineage(_series_columns(frame) if kind == "series" else frame, TABLES[kind])
+    out = out.sort(v.KEY_COLUMN[kind], "date")
     key = out.get_column(v.KEY_COLUMN[kind]).unique().sort()
     detected["tickers"] = ", ".join(key.head(5).to_list()) + (
         f" ... ({key.len()} codes)" if key.len() > 5 else ""
@@ -197,7 +212,7 @@ def read_vendor_file(
     detected["rows"] = str(out.height)
     dates = out.get_column("date")
     detected["date_range"] = f"{dates.min()!s}..{dates.max()!s}"
-    return VendorFrame(path, kind, out, detected)
+    return VendorFrame(path, kind, out, detected, refused)
 
 
 def _validate(
@@ -205,17 +220,34 @@ def _validate(
     kind: str,
     path: Path,
     known: Collection[str] | None,
+    parse_problems: pl.DataFrame,
+    quarantine: bool,
     detected: dict[str, str],
-) -> pl.DataFrame:
-    """All row checks; drop identical duplicates; raise the first problem in file order."""
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """All row checks, identical repeats dropped; (good rows, refused rows).
+
+    Strict: any problem raises one InputError listing them all. ``quarantine``: rows with a
+    problem are refused whole and returned apart.
+    """
     frame, dropped, problems = v.problems(frame, kind, known)
-    v.raise_first(problems, path)
+    problems = pl.concat([parse_problems, problems])
     detected["duplicates_dropped"] = str(dropped)
+    if not quarantine:
+        v.raise_all(problems, path)
+        return frame, v.split_refused(frame.head(0), problems.head(0), v.KEY_COLUMN[kind])[1]
+    return v.split_refused(frame, problems, v.KEY_COLUMN[kind])
+
+
+def _describe_checks(
+    kind: str, refused: pl.DataFrame, quarantine: bool, detected: dict[str, str]
+) -> None:
     detected["calendar"] = (
-        "weekends rejected everywhere; exchange holidays rejected between "
-        f"{calendar.FIRST_SESSION} and {calendar.calendar_end()}"
+        "weekends refused everywhere; XSHG holidays refused for stocks, indices and Chinese "
+        f"venues' series between {calendar.FIRST_SESSION} and {calendar.calendar_end()}"
+        + ("; foreign venues' series may trade on XSHG holidays" if kind == "series" else "")
     )
-    return frame
+    if quarantine:
+        detected["quarantined"] = f"{refused.height} row(s) refused"
 
 
 def _series_columns(frame: pl.DataFrame) -> pl.DataFrame:
@@ -229,170 +261,6 @@ def _series_columns(frame: pl.DataFrame) -> pl.DataFrame:
             pl.coalesce(pl.col(col), known).alias(col) if col in frame.columns else known.alias(col)
         )
     return frame.with_columns(fills)
-
-
-# -- bars: prev_close, adj_factor, suspension, ST, limit prices ---------------------------------
-def _bars_columns(
-    frame: pl.DataFrame,
-    basis: str,
-    allow_adjusted: bool,
-    st_switch: dt.date,
-    path: Path,
-    detected: dict[str, str],
-) -> pl.DataFrame:
-    """Derive what the store needs and the file lacks; values the file has are kept."""
-    adjusted = basis != "raw"
-    if adjusted and not allow_adjusted:
-        raise InputError(
-            f"prices are {basis} ({detected['price_basis_evidence']}); adjusted prices are not "
-            "point-in-time: they rescale the past with corporate actions announced later and "
-            "break limit prices and lot sizes",
-            path=path,
-            field="close",
-            hint="import raw (不复权) prices, or pass --allow-adjusted to store them as given",
-        )
-    frame = frame.sort("ticker", "date")
-    prev = pl.col("close").shift(1).over("ticker")
-    has_pc = _has_values(frame, "prev_close") and not adjusted
-    if has_pc:
-        filled = frame.get_column("prev_close").null_count()
-        frame = frame.with_columns(pl.coalesce(pl.col("prev_close"), prev).alias("prev_close"))
-        detected["prev_close"] = "from the file" + (
-            f" ({filled} empty: previous close)" * bool(filled)
-        )
-    else:
-        frame = frame.with_columns(prev.alias("prev_close"))
-        detected["prev_close"] = (
-            "previous adjusted close" if adjusted else "previous close (no prev_close column)"
-        )
-    if has_pc:
-        _check_steps(frame, path)
-    frame = _adj_factor(frame, adjusted, has_pc, basis, detected)
-    return add_bar_flags(frame, st_switch=st_switch, limits=not adjusted, detected=detected)
-
-
-# close[t-1] / prev_close[t] is the ex-rights step: 0.48 to 5.1 over 155 real tickers' history.
-# A step 100 times off is a broken cell, and compounding such steps overflows adj_factor.
-MAX_STEP = 100.0
-
-
-def _check_steps(frame: pl.DataFrame, path: Path) -> None:
-    """InputError at the first prev_close more than MAX_STEP times off the previous close."""
-    previous = pl.col("close").shift(1).over("ticker")
-    step = previous / pl.col("prev_close")
-    bad = frame.select(v.LINE, "prev_close", previous.alias("previous"), step.alias("step")).filter(
-        (pl.col("step") > MAX_STEP) | (pl.col("step") < 1 / MAX_STEP)
-    )
-    if bad.is_empty():
-        return
-    row = bad.sort(v.LINE).row(0, named=True)
-    raise InputError(
-        f"prev_close {row['prev_close']:g} is {row['step']:.3g} times off the previous close "
-        f"{row['previous']:g}: no corporate action moves a price that far",
-        path=path,
-        line=int(row[v.LINE]),
-        field="prev_close",
-    )
-
-
-def add_bar_flags(
-    frame: pl.DataFrame,
-    *,
-    st_switch: dt.date = rules.ST_LIMIT_SWITCH,
-    limits: bool = True,
-    detected: dict[str, str] | None = None,
-) -> pl.DataFrame:
-    """Add ``suspended`` (volume 0), ``is_st`` and limit prices to raw bars with prev_close.
-
-    Values already in the frame win (vendor limit prices are the safer truth on ex-rights days,
-    ashare_rules.md A2). ``limits=False`` leaves them null (adjusted prices have none).
-    """
-    detected = {} if detected is None else detected
-    frame = frame.with_columns((pl.col("volume") == 0).alias("suspended"), _is_st(frame, detected))
-    if _has_values(frame, "up_limit") and _has_values(frame, "down_limit"):
-        detected["limits"] = "from the file"
-        return frame
-    if not limits:
-        detected["limits"] = "none: adjusted prices have no exchange limit prices"
-        nulls = [pl.lit(None, pl.Float64).alias(c) for c in ("up_limit", "down_limit")]
-        return frame.with_columns(nulls)
-    return _limits(frame, st_switch, detected)
-
-
-def _has_values(frame: pl.DataFrame, col: str) -> bool:
-    return col in frame.columns and frame.get_column(col).null_count() < frame.height
-
-
-def _adj_factor(
-    frame: pl.DataFrame, adjusted: bool, has_pc: bool, basis: str, detected: dict[str, str]
-) -> pl.DataFrame:
-    """Back-adjustment factor: cumulative close[t-1] / prev_close[t], 1.0 on each first bar."""
-    if _has_values(frame, "adj_factor"):
-        detected["adj_factor"] = "from the file"
-        return frame
-    if adjusted or not has_pc:
-        why = (
-            f"1.0: prices stored as given ({basis})"
-            if adjusted
-            else "1.0: no prev_close column: no corporate-action adjustment"
-        )
-        detected["adj_factor"] = why
-        return frame.with_columns(pl.lit(1.0).alias("adj_factor"))
-    step = (pl.col("close").shift(1).over("ticker") / pl.col("prev_close")).fill_null(1.0)
-    frame = frame.with_columns(step.alias("_step"))
-    frame = frame.with_columns(pl.col("_step").cum_prod().over("ticker").alias("adj_factor"))
-    down, up = frame.select(
-        (pl.col("_step") < 1).sum().alias("down"), (pl.col("_step") > 1).sum().alias("up")
-    ).row(0)
-    detected["adj_factor"] = (
-        f"from prev_close: cumulative close[t-1]/prev_close[t], 1.0 on the first bar; "
-        f"{up} ex-rights step(s) above 1; {down} step(s) below 1 (prev_close above the previous "
-        "close, which no corporate action explains) kept as given"
-    )
-    return frame.drop("_step")
-
-
-def _is_st(frame: pl.DataFrame, detected: dict[str, str]) -> pl.Expr:
-    if "is_st" in frame.columns and frame.schema["is_st"] == pl.String:
-        detected["is_st"] = "from the file"
-        flag = pl.col("is_st").str.strip_chars().str.to_lowercase()
-        return flag.is_in(["true", "1", "t", "yes", "y"]).alias("is_st")
-    if "is_st" in frame.columns:
-        detected["is_st"] = "from the file"
-        return pl.col("is_st").cast(pl.Boolean)
-    if _has_values(frame, "name"):
-        detected["is_st"] = "from the name on each row ('ST' in it)"
-        return pl.col("name").str.to_uppercase().str.contains("ST", literal=True).alias("is_st")
-    detected["is_st"] = "unknown (no name column): limit prices assume not ST"
-    return pl.lit(None, pl.Boolean).alias("is_st")
-
-
-def _limits(frame: pl.DataFrame, st_switch: dt.date, detected: dict[str, str]) -> pl.DataFrame:
-    """Official limit prices from prev_close with rules.limit_pct (exact half-up to the fen).
-
-    A name starting with N marks a listing day (session 1) and C a registration listing's
-    first sessions; both trade without a limit. A ``list_date`` column equal to a ticker's first
-    bar numbers its sessions from 1. Otherwise every bar counts as seasoned.
-    """
-    name = pl.col("name") if "name" in frame.columns else pl.lit(None, pl.String)
-    listed = pl.col("list_date") if "list_date" in frame.columns else pl.lit(None, pl.Date)
-    from_listing = pl.when(pl.col("date").first().over("ticker") == listed).then(
-        pl.int_range(1, pl.len() + 1).over("ticker")
-    )
-    by_name = pl.when(name.str.starts_with("N")).then(1).when(name.str.starts_with("C")).then(2)
-    helpers = ("board", "session_no", "list_date", "limit_pct")
-    out = frame.sort("ticker", "date").with_columns(
-        vf.board_of(pl.col("ticker")).alias("board"),
-        pl.coalesce(from_listing, by_name).cast(pl.Int64).alias("session_no"),
-        listed.alias("list_date"),
-    )
-    out = rules.with_limit_prices(rules.with_limit_pct(out, st_switch=st_switch))
-    detected["limits"] = (
-        "computed from prev_close with rules.limit_pct (board from the code; none before "
-        f"{rules.PRICE_LIMITS_FROM}, on N-named listing days, C-named registration days and, "
-        "where the file starts on the listing date, the first sessions of a listing)"
-    )
-    return out.drop(helpers)
 
 
 # -- the batch import ---------------------------------------------------------------------------
@@ -410,13 +278,18 @@ def import_files(
     dry_run: bool = False,
     allow_adjusted: bool = False,
     st_switch: dt.date = rules.ST_LIMIT_SWITCH,
+    prefer: Prefer = "refuse",
+    quarantine: Path | None = None,
 ) -> ImportReport:
-    """Parse and validate every file, then upsert all of them in one transaction.
+    """Parse and validate every file, then merge them into the store in one transaction.
 
-    Any error leaves the store untouched. ``dry_run`` performs the upserts inside the
-    transaction to count inserts/updates exactly, then rolls it back (so do not call it from
-    inside an open ``store.transaction()``, which would keep the writes). For bars, tickers are
-    checked against the instruments table when it has rows, and its list_date is used.
+    Any error leaves the store untouched. Each file is one import (``imports`` table), merged
+    column by column (``merge.py``): a value the store holds from another import is never
+    overwritten by a different one unless ``prefer="new"``. ``quarantine``: a CSV path; bad
+    rows are left out and written there instead of failing the import. ``dry_run`` performs
+    the writes inside the transaction to count them exactly, then rolls it back (so do not call
+    it from inside an open ``store.transaction()``). For bars, tickers are checked against the
+    instruments table when it has rows, and its list_date is used.
     """
     if not paths:
         raise InputError("no files given")
@@ -440,91 +313,52 @@ def import_files(
             allow_adjusted=allow_adjusted,
             st_switch=st_switch,
             list_dates=listed,
+            quarantine=quarantine is not None,
         )
         for p in paths
     ]
-    v.check_overlaps([(x.path, x.frame) for x in frames], kind)
-    table = TABLES[kind].name
+    if quarantine is not None:
+        notes.append(_write_quarantine(frames, quarantine))
     done: list[FileImport] = []
     try:
         with store.transaction():
             for vfr in frames:
-                frame = _chain_to_store(store, vfr, notes) if kind == "bars" else vfr.frame
-                result = store.upsert(table, frame, source=str(vfr.path))
-                done.append(FileImport(vfr.path, frame.height, vfr.detected, result))
+                source = Source(
+                    "file",
+                    str(vfr.path),
+                    kind,
+                    fmt=vfr.detected.get("format", "").split(":")[0],
+                    content_hash=hashlib.sha256(vfr.path.read_bytes()).hexdigest(),
+                    quarantined=vfr.refused.height,
+                )
+                result = write_rows(store, TABLES[kind], vfr.frame, source, prefer=prefer)
+                done.append(FileImport(vfr.path, vfr.frame.height, vfr.detected, result))
             if dry_run:
                 raise _DryRun
     except _DryRun:
         notes.append("dry run: nothing was written")
-    total = (
-        sum((f.result for f in done[1:]), done[0].result) if done else UpsertResult(table, 0, 0, 0)
-    )
-    return ImportReport(table, tuple(done), total, dry_run, tuple(notes))
+    return ImportReport(TABLES[kind].name, tuple(done), dry_run, tuple(notes))
 
 
-def _chain_to_store(store: Store, vfr: VendorFrame, notes: list[str]) -> pl.DataFrame:
-    """Continue each ticker's adj_factor from the last stored bar before the file's first date.
-
-    A file's own factor starts at 1.0; scaling it by the stored factor (times the ex-rights step
-    into the first bar, when the file has prev_close) keeps the adjusted series continuous
-    across sources and makes re-importing the same file a no-op.
-    """
-    frame = vfr.frame
-    source = vfr.detected.get("adj_factor", "")
-    if source.startswith("from the file") or "stored as given" in source:
-        return frame
-    firsts = frame.group_by("ticker").agg(
-        pl.col("date").first(), pl.col("prev_close").first(), pl.col("adj_factor").first()
+def _write_quarantine(frames: Sequence[VendorFrame], path: Path) -> str:
+    """Every refused row of the batch, with file, line, field and reason, into ``path``."""
+    refused = pl.concat(
+        [f.refused.select(pl.lit(str(f.path)).alias("file"), pl.all()) for f in frames]
     )
-    stored = store.query(
-        "WITH f AS (SELECT unnest(?::VARCHAR[]) AS ticker, unnest(?::DATE[]) AS first) "
-        "SELECT b.ticker, b.date AS s_date, b.close AS s_close, b.adj_factor AS s_adj "
-        "FROM bars_daily b JOIN f ON b.ticker = f.ticker AND b.date < f.first "
-        "QUALIFY row_number() OVER (PARTITION BY b.ticker ORDER BY b.date DESC) = 1",
-        [firsts.get_column("ticker").to_list(), firsts.get_column("date").to_list()],
-    )
-    if stored.is_empty():
-        return frame
-    with_pc = source.startswith("from prev_close")
-    step = (pl.col("s_close") / pl.col("prev_close") if with_pc else pl.lit(1.0)).fill_null(1.0)
-    joined = (
-        firsts.join(stored.cast({"s_date": pl.Date}), on="ticker")
-        .filter(pl.col("s_adj").is_not_null())
-        .with_columns(step.alias("_step"))
-    )
-    off = joined.filter((pl.col("_step") > MAX_STEP) | (pl.col("_step") < 1 / MAX_STEP))
-    if not off.is_empty():
-        row = off.sort("ticker").row(0, named=True)
-        raise InputError(
-            f"the first bar of {row['ticker']} ({row['date']}) has prev_close "
-            f"{row['prev_close']:g}, {row['_step']:.3g} times off the stored close "
-            f"{row['s_close']:g} of {row['s_date']}",
-            path=vfr.path,
-            field="prev_close",
-        )
-    k = joined.select(
-        "ticker", (pl.col("s_adj") * pl.col("_step") / pl.col("adj_factor")).alias("_k")
-    )
-    notes.append(
-        f"{vfr.path}: adj_factor of {k.height} ticker(s) continued from the stored bars before it"
-    )
-    out = frame.join(k, on="ticker", how="left")
-    return out.with_columns(pl.col("adj_factor") * pl.col("_k").fill_null(1.0)).drop("_k")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    refused.write_csv(path)
+    return f"{refused.height} refused row(s) written to {path}"
 
 
 def describe(report: ImportReport) -> list[str]:
     """Plain lines for the CLI: one per file, then the total (the CLI prints them)."""
     lines = []
     for f in report.files:
-        r = f.result
         lines.append(
             f"{f.path}: {f.rows} rows ({f.detected.get('format', '?').split(':')[0]}, "
-            f"{f.detected.get('tickers', '')}) -> {r.inserted} new, {r.updated} updated, "
-            f"{r.unchanged} unchanged"
+            f"{f.detected.get('tickers', '')}) -> {f.result.describe()} "
+            f"(import {f.result.import_id})"
         )
-    t = report.result
     verb = "would write" if report.dry_run else "wrote"
-    lines.append(
-        f"{verb} {report.table}: {t.inserted} new, {t.updated} updated, {t.unchanged} unchanged"
-    )
+    lines.append(f"{verb} {report.table}: {report.total.describe()}")
     return lines + list(report.notes)

@@ -10,7 +10,7 @@ FX, SMM, CSI 300) are listed as not updated.
 Continuity. Stock bars are fetched from ``OVERLAP_DAYS`` before the last stored day the stock
 traded, so the first new bar has its previous close, and that day checks both sources: a raw
 close that differs from the stored one stops the update (a different price basis would corrupt
-returns). The fetched adj_factor is scaled to agree with the stored one on that day, so
+returns). adj_factor is derived again over the stored history when the rows are merged in, so
 adjusted prices stay continuous whichever source wrote the history.
 """
 
@@ -24,7 +24,8 @@ import polars as pl
 from screener import rules
 from screener.errors import InputError
 from screener.ingest import akshare as ak
-from screener.store import Store, UpsertResult
+from screener.ingest.importer import ImportResult
+from screener.store import Store
 
 OVERLAP_DAYS = 20  # calendar days re-read before the last stored bar (longer than any closure)
 CLOSE_TOLERANCE = 0.005  # yuan: half a fen
@@ -45,13 +46,13 @@ class UpdateReport:
 
     until: dt.date
     source: str
-    results: dict[str, UpsertResult] = field(default_factory=dict)
+    results: dict[str, ImportResult] = field(default_factory=dict)
     not_updated: tuple[str, ...] = ()
 
     def lines(self) -> list[str]:
         out = [f"up to {self.until} from {self.source}"]
         for table, r in self.results.items():
-            out.append(f"{table}: {r.inserted} inserted, {r.updated} updated")
+            out.append(f"{table}: {r.describe()}")
         out += [f"not updated: {why}" for why in self.not_updated]
         return out
 
@@ -68,7 +69,8 @@ def update_store(
         from screener.ingest import demo
 
         grown = demo.load(store, end=until, instruments=store.read_instruments())
-        return UpdateReport(until, "the synthetic demo market", grown)
+        market = {t: r for t, r in grown.items() if isinstance(r, ImportResult)}
+        return UpdateReport(until, "the synthetic demo market", market)
     live = live or Live()
     frames = {
         "bars_daily": _stock_bars(store, until, st_switch, live),
@@ -117,29 +119,25 @@ def _stock_bars(store: Store, until: dt.date, st_switch: dt.date, live: Live) ->
         "AS anchor FROM bars_daily b LEFT JOIN instruments i ON i.ticker = b.ticker "
         "GROUP BY b.ticker, i.delist_date "
         "HAVING max(b.date) < ? AND (i.delist_date IS NULL OR i.delist_date > max(b.date))) "
-        "SELECT m.ticker, m.last, m.anchor, b.close, b.adj_factor FROM m "
+        "SELECT m.ticker, m.last, m.anchor, b.close FROM m "
         "JOIN bars_daily b ON b.ticker = m.ticker AND b.date = m.anchor ORDER BY 1",
         [until],
     )
     out = []
-    for ticker, last, anchor, close, adj in stored.iter_rows():
+    for ticker, last, anchor, close in stored.iter_rows():
         start = anchor - dt.timedelta(days=OVERLAP_DAYS)
         fetched = ak.fetch_stock_bars(
             ticker, start=start, end=until, fetch=live.stock, st_switch=st_switch
         )
-        out.append(_chained(fetched, ticker, last, anchor, close, adj))
+        out.append(_checked_new_rows(fetched, ticker, last, anchor, close))
     return out
 
 
-def _chained(
-    fetched: pl.DataFrame,
-    ticker: str,
-    last: dt.date,
-    anchor: dt.date,
-    close: float,
-    adj: float | None,
+def _checked_new_rows(
+    fetched: pl.DataFrame, ticker: str, last: dt.date, anchor: dt.date, close: float
 ) -> pl.DataFrame:
-    """The rows after ``last``, checked against and scaled to the stored bar of ``anchor``."""
+    """The rows after ``last``, once the source agrees with the stored close of ``anchor``
+    (adj_factor is derived again over the stored history when they are written)."""
     source = f"akshare stock_zh_a_hist {ticker}"
     overlap = fetched.filter(pl.col("date") == anchor)
     if overlap.is_empty():
@@ -157,5 +155,4 @@ def _chained(
             path=source,
             field="close",
         )
-    scale = adj / theirs["adj_factor"] if adj is not None and theirs["adj_factor"] else 1.0
-    return fetched.filter(pl.col("date") > last).with_columns(pl.col("adj_factor") * scale)
+    return fetched.filter(pl.col("date") > last)

@@ -10,13 +10,15 @@ is the 1-based row number.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+import tempfile
+from collections.abc import Collection
 from pathlib import Path
 
 import polars as pl
 
 from screener import calendar, schema
 from screener.errors import InputError
+from screener.ingest.derive import MAX_STEP, out_of_range
 
 LINE = "_line"  # column carrying each row's source line through parsing and validation
 KINDS = ("bars", "index", "series")
@@ -36,6 +38,8 @@ MAXIMA = {
     **dict.fromkeys(("up_limit", "down_limit"), MAX_PRICE),
     "volume": 1e15,
 }
+DUPLICATE_RANK = 7  # the rank of "same (code, date), different values"
+STEP_RANK = 8
 PROBLEM_SCHEMA = {"line": pl.Int64, "field": pl.String, "reason": pl.String, "rank": pl.Int32}
 
 
@@ -189,6 +193,24 @@ def check_sessions(frame: pl.DataFrame, *, holidays: bool) -> pl.DataFrame:
     return pl.concat(found)
 
 
+def check_steps(frame: pl.DataFrame) -> pl.DataFrame:
+    """A prev_close more than derive.MAX_STEP times off the previous row's close (bars)."""
+    if "prev_close" not in frame.columns or "ticker" not in frame.columns:
+        return no_problems()
+    ordered = frame.sort("ticker", "date").with_columns(
+        pl.col("close").shift(1).over("ticker").alias("_previous")
+    )
+    msg = pl.format(
+        "prev_close {} is more than {} times off the previous close {}: no corporate action "
+        "moves a price that far",
+        pl.col("prev_close"),
+        pl.lit(f"{MAX_STEP:g}"),
+        pl.col("_previous"),
+    )
+    bad = out_of_range(pl.col("_previous") / pl.col("prev_close"))
+    return _problems(ordered, bad, "prev_close", msg, STEP_RANK)
+
+
 def split_duplicates(frame: pl.DataFrame, key: str) -> tuple[pl.DataFrame, int, pl.DataFrame]:
     """Drop repeats of a (key, date) row that are identical; differing repeats are problems.
 
@@ -214,7 +236,7 @@ def split_duplicates(frame: pl.DataFrame, key: str) -> tuple[pl.DataFrame, int, 
         pl.col("date"),
         pl.col("_first"),
     )
-    problems = _problems(marked, later & ~pl.col("_same"), "date", msg, 7)
+    problems = _problems(marked, later & ~pl.col("_same"), "date", msg, DUPLICATE_RANK)
     same = marked.filter("_same").get_column(LINE)
     return frame.filter(~pl.col(LINE).is_in(same.implode())), same.len(), problems
 
@@ -226,14 +248,77 @@ def first(problems: pl.DataFrame) -> dict[str, object] | None:
     return problems.sort("line", "rank", "field").row(0, named=True)
 
 
-def raise_first(problems: pl.DataFrame, path: str | Path) -> None:
-    """Raise the earliest problem as an InputError naming the file, line and field."""
+SHOWN_PROBLEMS = 4  # after the first, in the error line; the CSV lists them all
+
+
+def report_path(what: str, source: str | Path) -> Path:
+    """Where the full list of an import's problems or conflicts goes (the error names it)."""
+    folder = Path(tempfile.gettempdir()) / "screener"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{Path(source).name or 'import'}.{what}.csv"
+
+
+def raise_all(problems: pl.DataFrame, path: str | Path) -> None:
+    """Raise one InputError for every problem: the first in full (file, line, field), the next
+    few in short, all of them in a CSV the message names."""
     top = first(problems)
     if top is None:
         return
-    more = problems.height - 1
-    reason = str(top["reason"]) + (f" ({more} more problem(s) in this file)" if more else "")
-    raise InputError(reason, path=path, line=int(str(top["line"])), field=str(top["field"]))
+    line, field, reason = int(str(top["line"])), str(top["field"]), str(top["reason"])
+    if problems.height == 1:
+        raise InputError(reason, path=path, line=line, field=field)
+    ordered = problems.sort("line", "rank", "field")
+    listed = report_path("problems", path)
+    ordered.select(pl.lit(str(path)).alias("file"), "line", "field", "reason").write_csv(listed)
+    nxt = ordered.slice(1, SHOWN_PROBLEMS).iter_rows(named=True)
+    shortly = "; ".join(f"line {r['line']} {r['field']}: {r['reason']}" for r in nxt)
+    rows = ordered.get_column("line").n_unique()
+    raise InputError(
+        f"{reason} (and {problems.height - 1} more problem(s), {rows} row(s) in all: "
+        f"{shortly}{'; ...' if problems.height > SHOWN_PROBLEMS + 1 else ''}; all listed in "
+        f"{listed})",
+        path=path,
+        line=line,
+        field=field,
+        hint="fix them, or import the good rows with --quarantine FILE.csv (it lists the rest)",
+    )
+
+
+def split_refused(
+    frame: pl.DataFrame, problems: pl.DataFrame, key: str
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(rows without a problem, one row per refused line: line, code, date, field, reason).
+
+    A row with any problem is refused whole; when a (code, date) repeats with different
+    values, every one of its rows is refused (which one is right cannot be known).
+    """
+    dup_lines = problems.filter(pl.col("rank") == DUPLICATE_RANK).get_column("line")
+    dup_keys = frame.filter(pl.col(LINE).is_in(dup_lines.implode())).select(key, "date")
+    same_key = frame.join(dup_keys, on=[key, "date"], how="semi").select(
+        pl.col(LINE).alias("line"),
+        pl.lit("date").alias("field"),
+        pl.lit("a repeat of this (code, date) has different values").alias("reason"),
+        pl.lit(DUPLICATE_RANK, pl.Int32).alias("rank"),
+    )
+    every = pl.concat([problems, same_key]).unique(["line", "field", "reason"])
+    per_line = (
+        every.sort("line", "rank", "field")
+        .group_by("line", maintain_order=True)
+        .agg(
+            pl.col("field").unique(maintain_order=True).str.join("; "),
+            pl.col("reason").str.join("; "),
+        )
+    )
+    where = frame.select(
+        pl.col(LINE).alias("line"),
+        pl.col(key).cast(pl.String).alias("code"),
+        pl.col("date").cast(pl.String),
+    )
+    refused = per_line.join(where, on="line", how="left").select(
+        "line", "code", "date", "field", "reason"
+    )
+    kept = frame.filter(~pl.col(LINE).is_in(per_line.get_column("line").implode()))
+    return kept, refused
 
 
 # -- whole frames --------------------------------------------------------------------------
@@ -251,6 +336,8 @@ def problems(
         found.append(check_sessions(frame.filter(~china), holidays=False))
     else:
         found.append(check_sessions(frame, holidays=True))
+    if kind == "bars":
+        found.append(check_steps(frame))
     frame, dropped, dup_problems = split_duplicates(frame, key)
     found.append(dup_problems)
     return frame, dropped, pl.concat(found)
@@ -281,36 +368,6 @@ def validated(
     """
     framed = frame.with_row_index(LINE, offset=1).with_columns(pl.col(LINE).cast(pl.Int64))
     framed, _, bad = problems(framed, kind, known_tickers)
-    raise_first(bad, source)
+    raise_all(bad, source)
     key = KEY_COLUMN[kind]
     return TABLES[kind].conform(framed.drop(LINE).sort(key, "date"), source=source)
-
-
-def check_overlaps(frames: Sequence[tuple[Path, pl.DataFrame]], kind: str) -> None:
-    """Two files of one batch with the same (code, date) but different values is ambiguous."""
-    if len(frames) < 2:
-        return
-    key = KEY_COLUMN[kind]
-    values = [c for c in frames[0][1].columns if c not in (key, "date")]
-    both = pl.concat(f.with_columns(pl.lit(i).alias("_file")) for i, (_, f) in enumerate(frames))
-    clash = (
-        both.group_by(key, "date")
-        .agg(
-            pl.col("_file").n_unique().alias("files"),
-            pl.struct(values).n_unique().alias("versions"),
-            pl.col("_file").min().alias("a"),
-            pl.col("_file").max().alias("b"),
-        )
-        .filter((pl.col("files") > 1) & (pl.col("versions") > 1))
-        .sort(key, "date")
-    )
-    if clash.is_empty():
-        return
-    top = clash.row(0, named=True)
-    raise InputError(
-        f"{clash.height} row(s), the first {top[key]} {top['date']}, are also in "
-        f"{frames[top['a']][0]} with different values",
-        path=frames[top["b"]][0],
-        field="date",
-        hint="import overlapping sources in separate runs (the later run replaces the overlap)",
-    )

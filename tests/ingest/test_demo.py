@@ -290,11 +290,11 @@ def test_load_twice_changes_nothing(tmp_path: Path) -> None:
     master = instruments(ROWS[:4])
     with Store(tmp_path / "demo.duckdb") as store:
         first = demo.load(store, end=D("2015-06-30"), instruments=master)
-        assert first["bars_daily"].inserted > 0 and first["instruments"].inserted == 4
+        assert first["bars_daily"].new > 0 and first["instruments"].inserted == 4
         again = demo.load(store, end=D("2015-06-30"), instruments=master)
         assert all(not r.changed for r in again.values())
-        assert again["bars_daily"].unchanged == first["bars_daily"].inserted
-        assert store.read_bars().height == first["bars_daily"].inserted
+        assert again["bars_daily"].unchanged == first["bars_daily"].new
+        assert store.read_bars().height == first["bars_daily"].new
         assert store.get_meta("data_source") == "demo"
 
 

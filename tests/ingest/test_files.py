@@ -11,6 +11,7 @@ import pytest
 from screener import schema
 from screener.errors import InputError
 from screener.ingest import files
+from screener.ingest.importer import ConflictError
 from screener.store import Store
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -54,7 +55,7 @@ def test_vendor_sample_is_detected(
     assert d["volume_unit"].startswith(unit)
     assert d["ticker_source"].startswith(source)
     assert got.frame.height == rows == int(d["rows"])
-    assert got.frame.schema == pl.Schema(schema.BARS_DAILY.columns)
+    assert got.frame.schema == pl.Schema(schema.BARS_DAILY.stored_columns)
 
 
 def test_ganlei_banner_dates_and_prev_close_adjustment() -> None:
@@ -63,7 +64,7 @@ def test_ganlei_banner_dates_and_prev_close_adjustment() -> None:
     assert d["banner"].startswith("skipped 1 line") and d["header_line"] == "2"
     assert d["price_basis"] == "raw" and d["prev_close"] == "from the file"
     assert d["date_format"] == "YYYY-MM-DD" and d["is_st"].startswith("from the name")
-    assert "21 ex-rights step(s) above 1" in d["adj_factor"]
+    assert "this file has 21 ex-rights step(s) and 0 prev_close above" in d["adj_factor"]
     assert got.frame.get_column("adj_factor")[0] == 1.0
     assert got.frame.get_column("adj_factor").is_sorted()  # only dividends here: steps > 1
 
@@ -309,13 +310,18 @@ def snapshot(store: Store) -> dict[str, list[tuple[object, ...]]]:
 def test_import_counts_reimport_is_a_no_op_and_dry_run_writes_nothing(store: Store) -> None:
     paths = [samples() / GANLEI_600362, samples() / GANLEI_000630]
     dry = files.import_files(store, paths, dry_run=True)
-    assert dry.dry_run and dry.result.inserted == 4779 + 5868
-    assert store.read_bars().height == 0
+    assert dry.dry_run and dry.total.new == 4779 + 5868
+    assert store.read_bars().height == 0 and store.read_table("imports").height == 0
     first = files.import_files(store, paths)
-    assert [f.result.inserted for f in first.files] == [4779, 5868]
+    assert [f.result.new for f in first.files] == [4779, 5868]
     assert store.read_bars().height == 4779 + 5868
     again = files.import_files(store, paths)
-    assert (again.result.inserted, again.result.updated, again.result.unchanged) == (0, 0, 10647)
+    assert (again.total.new, again.total.updated, again.total.unchanged) == (0, 0, 10647)
+    assert files.describe(again)[2] == "wrote bars_daily: 0 new, 0 updated, 10647 unchanged"
+    imports = store.read_table("imports")
+    assert imports.get_column("import_id").to_list() == [1, 2, 3, 4]
+    assert imports.get_column("rows_unchanged").to_list() == [0, 0, 4779, 5868]
+    assert imports.get_column("content_hash").n_unique() == 2
 
 
 def test_a_bad_file_in_the_batch_writes_nothing(store: Store, tmp_path: Path) -> None:
@@ -327,21 +333,38 @@ def test_a_bad_file_in_the_batch_writes_nothing(store: Store, tmp_path: Path) ->
     assert snapshot(store) == before
 
 
-def test_overlapping_files_in_one_batch_are_ambiguous(store: Store) -> None:
-    with pytest.raises(InputError, match="also in"):
-        files.import_files(store, [samples() / GANLEI_600362, samples() / SUIWENFENG])
-    assert store.read_bars().height == 0
+def test_overlapping_files_in_one_batch_merge_and_a_disagreement_is_a_conflict(
+    store: Store, tmp_path: Path
+) -> None:
+    batch = [samples() / GANLEI_600362, samples() / SUIWENFENG]
+    report = files.import_files(store, batch)
+    assert [f.result.new for f in report.files] == [4779, 809]
+    assert report.files[1].result.unchanged == 204  # the overlap agrees on every given value
+    lines = (samples() / SUIWENFENG).read_text().splitlines()
+    changed = lines[1].split(",")
+    changed[4] = f"{float(changed[4]) + 0.05:.2f}"  # 收盘价 of the first row
+    other = tmp_path / "600362.csv"
+    other.write_text("\n".join([lines[0], ",".join(changed), *lines[2:]]) + "\n")
+    before = snapshot(store)
+    with pytest.raises(ConflictError) as err:
+        files.import_files(store, [other])
+    assert "1 value(s) in 1 row(s) differ" in str(err.value) and "--prefer new" in str(err.value)
+    assert snapshot(store) == before
 
 
-def test_a_later_file_continues_the_stored_adj_factor(store: Store) -> None:
+def test_a_poorer_file_never_resets_what_a_richer_one_stored(store: Store) -> None:
     files.import_files(store, [samples() / GANLEI_600362])
-    report = files.import_files(store, [samples() / SUIWENFENG])
-    assert report.result.updated == 204 and report.result.inserted == 809
+    rich = store.read_bars(["600362.SH"])
+    report = files.import_files(store, [samples() / SUIWENFENG])  # no prev_close column
+    assert (report.total.updated, report.total.new, report.total.unchanged) == (0, 809, 204)
     bars = store.read_bars(["600362.SH"])
-    seam = bars.filter(pl.col("date").is_between(dt.date(2021, 3, 17), dt.date(2021, 3, 18)))
-    assert seam["adj_factor"][0] == seam["adj_factor"][1] > 1.0
+    kept = bars.join(rich, on=["ticker", "date"], suffix="_rich")
+    for col in ("prev_close", "adj_factor", "amount", "up_limit", "is_st"):
+        assert kept[col].eq_missing(kept[f"{col}_rich"]).all(), col
+    seam = bars.filter(pl.col("date").is_between(dt.date(2022, 1, 14), dt.date(2022, 1, 17)))
+    assert seam["adj_factor"][0] == seam["adj_factor"][1] > 1.0  # continued past the rich file
     again = files.import_files(store, [samples() / SUIWENFENG])
-    assert again.result.updated == 0 and again.result.unchanged == 1013
+    assert again.total.updated == 0 and again.total.unchanged == 1013
 
 
 def test_unknown_tickers_are_checked_against_the_instruments(store: Store) -> None:
@@ -349,7 +372,7 @@ def test_unknown_tickers_are_checked_against_the_instruments(store: Store) -> No
     with pytest.raises(InputError, match=r"unknown ticker 000630\.SZ"):
         files.import_files(store, [samples() / GANLEI_000630])
     report = files.import_files(store, [samples() / GANLEI_600362])
-    assert report.result.inserted == 4779 and not report.notes
+    assert report.total.new == 4779 and not report.notes
 
 
 def test_index_and_series_kinds_read_the_akshare_layouts() -> None:
@@ -362,7 +385,7 @@ def test_index_and_series_kinds_read_the_akshare_layouts() -> None:
     series = files.read_vendor_file(
         akshare / "futures_zh_daily_sina_CU0.csv", kind="series", ticker="SHFE.CU"
     )
-    assert series.frame.schema == pl.Schema(schema.SERIES_DAILY.columns)
+    assert series.frame.schema == pl.Schema(schema.SERIES_DAILY.stored_columns)
     assert series.frame["unit"].unique().to_list() == ["CNY/t"]
     assert series.frame["settle"].to_list() == [80250.0, 80120.0, None]
 

@@ -33,7 +33,7 @@ def test_a_demo_store_regrows_without_touching_its_history(tmp_path: Path) -> No
         assert grown.equals(direct.read_table("bars_daily"))
     bars = report.results["bars_daily"]
     assert (bars.updated, bars.unchanged) == (0, held)  # the history is left as it was
-    assert bars.inserted == grown.height - held > 0
+    assert bars.new == grown.height - held > 0
     assert grown["date"].max() == D("2026-02-13")
 
 
@@ -103,13 +103,11 @@ def test_a_live_store_gets_the_new_rows_chained_to_what_it_holds(live_store: Sto
     assert bars["date"].to_list() == [D(f"2024-06-0{d}") for d in range(3, 8)]
     new = bars.filter(pl.col("date") > D("2024-06-04"))
     assert new["prev_close"].to_list() == [9.7, 9.9, 10.89]  # from 涨跌额, ex-rights on 06-05
-    # the factor continues the stored one (half akshare's): adjusted returns are akshare's
-    hfq = frame("stock_zh_a_hist_600000_hfq.csv")["收盘"].to_list()
-    assert new["adj_factor"].to_list() == pytest.approx([h / c / 2 for h, c in zip(
-        hfq[2:], [9.90, 10.89, 10.50], strict=True
-    )])  # fmt: skip
+    # the factor continues the stored one (1.0 on the 06-04 suspension bar, close 10.0) with
+    # the ex-rights step close[t-1] / prev_close[t] of each new bar: 10.0 / 9.7 on 06-05 only
+    assert new["adj_factor"].to_list() == pytest.approx([10.0 / 9.7] * 3)
     assert series.filter(pl.col("series_id") == "SHFE.CU").height == 3
-    assert report.results["bars_daily"].inserted == 3
+    assert report.results["bars_daily"].new == 3
     assert report.not_updated == ("LME.CU.CASH: no akshare source for this series",)
     assert report.lines()[0] == "up to 2024-06-07 from akshare"
 

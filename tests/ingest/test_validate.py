@@ -12,10 +12,11 @@ from screener.errors import InputError
 from screener.ingest.validate import (
     LINE,
     check_frame,
-    check_overlaps,
     parse_dates,
     parse_numbers,
-    raise_first,
+    problems,
+    raise_all,
+    split_refused,
     validated,
 )
 
@@ -120,18 +121,46 @@ def test_the_first_problem_in_file_order_is_raised_with_the_count_of_the_rest() 
     frame = bars({}, {"volume": -5}, {"close": -1.0})  # the close: not positive, below the low
     problems = check_frame(frame, known_tickers=KNOWN).with_columns(rank=pl.lit(0, pl.Int32))
     with pytest.raises(InputError) as err:
-        raise_first(problems, "bars.csv")
+        raise_all(problems, "bars.csv")
     assert (err.value.line, err.value.field) == (2, "volume")
-    assert str(err.value) == (
-        "bars.csv:2: field 'volume': must not be negative, got -5 (2 more problem(s) in this file)"
+    text = str(err.value)
+    assert text.startswith(
+        "bars.csv:2: field 'volume': must not be negative, got -5 (and 2 more problem(s), "
+        "2 row(s) in all: line 3 close: "
     )
-    raise_first(check_frame(bars({})).with_columns(rank=pl.lit(0, pl.Int32)), "ok.csv")
+    assert "--quarantine" in text and "\n" not in text
+    listed = Path(text.split("all listed in ")[1].split(")")[0])
+    assert pl.read_csv(listed).select("line", "field").rows() == [
+        (2, "volume"),
+        (3, "close"),
+        (3, "close"),
+    ]
+    raise_all(check_frame(bars({})).with_columns(rank=pl.lit(0, pl.Int32)), "ok.csv")
 
 
-def test_two_files_of_a_batch_disagreeing_on_a_row_are_ambiguous() -> None:
-    a, b = bars({}, {}), bars({}, {"close": 10.4})
-    with pytest.raises(InputError) as err:
-        check_overlaps([(Path("a.csv"), a), (Path("b.csv"), b)], "bars")
-    assert err.value.path == Path("b.csv")
-    assert "1 row(s), the first 600362.SH 2026-02-10, are also in a.csv" in str(err.value)
-    check_overlaps([(Path("a.csv"), a), (Path("c.csv"), a)], "bars")  # same values: fine
+def test_one_problem_is_one_plain_line() -> None:
+    problems = check_frame(bars({}, {"volume": -5})).with_columns(rank=pl.lit(0, pl.Int32))
+    with pytest.raises(
+        InputError, match=r"^x\.csv:2: field 'volume': must not be negative, got -5$"
+    ):
+        raise_all(problems, "x.csv")
+
+
+def test_refused_rows_come_out_whole_with_every_reason() -> None:
+    frame = bars({}, {"volume": -5, "close": -1.0}, {}).with_row_index(LINE, offset=1)
+    frame = frame.with_columns(pl.col(LINE).cast(pl.Int64))
+    problems = check_frame(frame.drop(LINE)).with_columns(rank=pl.lit(0, pl.Int32))
+    kept, refused = split_refused(frame, problems, "ticker")
+    assert kept.get_column(LINE).to_list() == [1, 3]
+    assert refused.select("line", "code", "date").rows() == [(2, "600362.SH", "2026-02-10")]
+    assert set(refused["field"][0].split("; ")) == {"volume", "close"}
+    assert refused["reason"][0].count("; ") >= 1
+
+
+def test_a_repeat_with_other_values_refuses_every_row_of_that_key() -> None:
+    frame = bars({}, {"date": D("2026-02-09"), "close": 10.4}, {}).with_row_index(LINE, offset=1)
+    frame = frame.with_columns(pl.col(LINE).cast(pl.Int64))
+    _, _, found = problems(frame, "bars", None)
+    kept, refused = split_refused(frame, found, "ticker")
+    assert kept.get_column(LINE).to_list() == [3]
+    assert refused.get_column("line").to_list() == [1, 2]
