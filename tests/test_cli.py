@@ -230,3 +230,36 @@ def test_update_regrows_a_demo_store_to_the_session_asked(demo_db: Path, tmp_pat
     assert "bars_daily:" in done.stdout and "0 updated" in done.stdout
     info = json.loads(cli("store", "info", "--format", "json", db=copy).stdout)
     assert info["tables"]["bars_daily"]["last_date"] == "2026-04-03"
+
+
+def test_a_date_after_the_data_uses_the_last_session_visibly(demo_db: Path) -> None:
+    note = "last stored session is 2026-03-31; using it\n"
+    args = ("--date", "2026-04-03", "--format", "json")
+    factors = cli("factors", *args, "--tickers", "600362.SH", "--factors", "ret_20d", db=demo_db)
+    assert factors.returncode == 0 and factors.stderr == note
+    [row] = json.loads(factors.stdout)
+    assert row["date"] == row["as_of"] == "2026-03-31"
+    screen = cli("screen", *args, "--universe", "sector", db=demo_db)
+    assert screen.returncode == 0 and screen.stderr == note
+    ranked = json.loads(screen.stdout)
+    assert len(ranked) == 10 and {r["as_of"] for r in ranked} == {"2026-03-31"}
+    saturday = cli("screen", "--date", "2026-03-28", "--format", "json", db=demo_db)
+    assert saturday.stderr.startswith("2026-03-28 is not a stored session; using 2026-03-27")
+
+
+def test_a_date_before_the_data_is_refused_by_every_dated_command(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    for command in (
+        ("factors",),
+        ("screen",),
+        ("email", "--dry-run", str(tmp_path)),
+        ("run-daily", "--force", "--dry-run", str(tmp_path)),
+    ):
+        done = cli(*command, "--date", "2014-06-03", db=demo_db)
+        assert done.returncode == 1, (command, done.stdout)
+        assert done.stderr.startswith(
+            "error: 2014-06-03 is before the first stored session, 2015-01-05"
+        ), command
+        assert done.stderr.count("\n") == 1
+    assert not list(tmp_path.iterdir())

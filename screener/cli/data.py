@@ -20,6 +20,7 @@ from screener.cli.base import (
     parse_date,
     print_table,
     print_upserts,
+    session_for,
     settings,
 )
 
@@ -220,7 +221,7 @@ def factors(
     from screener.engine import compute_factors
 
     with open_store(read_only=True) as store:
-        on = parse_date(date) if date else store.sessions()[-1]
+        on = session_for(store, date)
         frame = compute_factors(
             store,
             on=on,
@@ -229,14 +230,16 @@ def factors(
             factors=csv_list(names),
             settings=settings(),
         )
-    title = f"factors on {frame.get_column('date')[0]}" if frame.height else f"factors on {on}"
+    title = f"factors on {on}"
     if fmt is Format.table and 0 < frame.height <= CARD_TICKERS:
         from screener.report.terminal import factor_card
 
         ranked = [c for c in frame.columns if f"{c}_rank" in frame.columns]
         print_table(factor_card(frame, ranked, title=title))
         return
-    emit_frame(frame.with_columns(pl.col("date").cast(pl.String)), fmt, title=title)
+    if fmt is Format.json:  # every JSON output that reads a date says which session it used
+        frame = frame.with_columns(as_of=pl.lit(on))
+    emit_frame(frame.with_columns(pl.selectors.date().cast(pl.String)), fmt, title=title)
 
 
 @picks_app.command("parse")
