@@ -51,6 +51,25 @@ def store_info(fmt: Annotated[Format, typer.Option("--format")] = Format.table) 
         console().print(store_info_table(info))
 
 
+@store_app.command("init")
+def store_init() -> None:
+    """Create the schema and load the instrument master (data/instruments.csv), no bars.
+
+    The first step for your own data; running it again changes nothing.
+    """
+    from screener.ingest.master import ensure_master
+
+    with open_store() as store:
+        result = ensure_master(store)
+        path = store.path
+    print_upserts({"instruments": result})
+    console().print(
+        f"store {path} is ready: next `screener ingest csv|parquet FILE...`, "
+        "then `screener store check`",
+        markup=False,
+    )
+
+
 # -- ingest --------------------------------------------------------------------------------
 @ingest_app.command("demo")
 def ingest_demo(

@@ -17,6 +17,7 @@ from screener.cli.base import (
     emit_json,
     open_store,
     parse_date,
+    print_note,
     session_for,
     settings,
 )
@@ -63,7 +64,7 @@ def screen(
     if include_st:
         spec = replace(spec, exclude_st=False)
     check(spec)
-    from screener.report.screen_view import render_screen, screen_report
+    from screener.report.screen_view import empty_reason, render_screen, screen_report
 
     with open_store(read_only=True) as store:
         on = session_for(store, date)
@@ -72,6 +73,8 @@ def screen(
             report = screen_report(store, result, settings())
             console().print(render_screen(report, group_by_metal=by_metal))
             return
+    if result.ranked.height == 0:
+        print_note(empty_reason(result))
     if fmt is Format.csv:
         emit_frame(result.ranked, fmt)
     else:  # the array keeps its shape; each record says which session it is from
