@@ -70,6 +70,22 @@ def store_init() -> None:
     )
 
 
+@store_app.command("check")
+def store_check(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """Coverage: spans, gaps, missing sessions, metal series, names lacking data, what to
+    import next."""
+    from screener.coverage import check_coverage
+
+    with open_store(read_only=True) as store:
+        coverage = check_coverage(store)
+    if fmt is Format.json:
+        emit_json(coverage.to_json())
+        return
+    from screener.report.coverage_view import render_coverage
+
+    print_table(render_coverage(coverage))
+
+
 # -- ingest --------------------------------------------------------------------------------
 @ingest_app.command("demo")
 def ingest_demo(
