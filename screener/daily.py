@@ -6,9 +6,10 @@
    half an hour after the close) has not passed: nothing yet, unless forced.
 2. Data. With ``settings.daily_update`` the job first extends the store to the session as
    ``screener update`` does (ingest/update.py); otherwise imports or an update run before it
-   must have done so. Either way the job stops
-   with DataUnavailableError when the store has no bars for the session, so a stale screen is
-   never mailed under the session's date (the outbox would then block the right one).
+   must have done so. The session screened is then the one ``as_of.resolve_as_of`` gives, as
+   for every dated command: when the store stops before the day, its last session, with a
+   note, and the page and e-mail carry that session's date, so a stale screen is never mailed
+   under the day's date (the outbox would then block the right one).
 3. Notes. Every ``*.txt`` in ``settings.notes_dir`` goes through ``ledger.import_notes``, one
    file at a time so one unreadable note is reported instead of blocking the job; importing
    is keyed by content, so a second run imports nothing.
@@ -24,14 +25,15 @@ import datetime as dt
 import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from screener import calendar
+from screener.as_of import resolve_as_of
 from screener.brokers.ledger import import_notes
 from screener.config import Settings
-from screener.errors import ConfigError, DataUnavailableError, ScreenerError
+from screener.errors import ConfigError, ScreenerError
 from screener.report import mail
 from screener.report.assemble import (
     screen_report_data,
@@ -86,6 +88,7 @@ class EmailOutcome:
     written: tuple[Path, ...] = ()
     queued: int = 0
     delivery: mail.DeliveryReport | None = None
+    note: str | None = None  # which session was screened, when not the date asked for
 
     @property
     def ok(self) -> bool:
@@ -117,6 +120,7 @@ class DailyOutcome:
     report_path: Path | None = None
     email: EmailOutcome | None = None
     warnings: tuple[str, ...] = ()
+    note: str | None = None  # which session was screened, when not the day itself
 
     @property
     def ok(self) -> bool:
@@ -164,8 +168,9 @@ def run_daily(
     recipients = _recipients(settings, None, dry_run=dry_run_dir is not None)
     credentials = None if dry_run_dir is not None else _credentials(env)
     data_line = update_data(store, settings, day)
+    when = resolve_as_of(store.sessions(), day)
     notes = import_folder(store, settings.notes_dir)
-    data = screen_data(store, settings, day, screen or Screen())
+    data = screen_data(store, settings, when.session, screen or Screen())
     data = with_warnings(data, tuple(f"broker note: {e}" for e in notes.errors))
     path = write_screen_report(data, settings.reports_dir)
     mail_now = clock if now is not None else None
@@ -180,6 +185,7 @@ def run_daily(
         report_path=path,
         email=sent,
         warnings=tuple(data.warnings),
+        note=when.note,
     )
 
 
@@ -201,10 +207,11 @@ def email_screen(
     """
     recipients = _recipients(settings, to, dry_run=dry_run_dir is not None)
     credentials = None if dry_run_dir is not None else _credentials(env)
-    day = on or _last_session(store)
-    data = screen_data(store, settings, day, screen or Screen())
+    when = resolve_as_of(store.sessions(), on)
+    data = screen_data(store, settings, when.session, screen or Screen())
     mail_now = beijing_now(now) if now is not None else None
-    return _email(store, settings, data, recipients, dry_run_dir, credentials, mail_now)
+    sent = _email(store, settings, data, recipients, dry_run_dir, credentials, mail_now)
+    return replace(sent, note=when.note)
 
 
 def beijing_now(now: dt.datetime | None = None) -> dt.datetime:
@@ -215,8 +222,7 @@ def beijing_now(now: dt.datetime | None = None) -> dt.datetime:
 
 
 def update_data(store: Store, settings: Settings, day: dt.date) -> str:
-    """Bring the store up to ``day`` if ``settings.daily_update``; then it must hold ``day``."""
-    demo = store.get_meta("data_source") == "demo"
+    """Bring the store up to ``day`` if ``settings.daily_update``; say what was done."""
     line = "data: the store is used as it is (daily_update is off)"
     if settings.daily_update:
         from screener.ingest.update import update_store
@@ -225,22 +231,6 @@ def update_data(store: Store, settings: Settings, day: dt.date) -> str:
         added = sum(r.new for r in report.results.values())
         line = f"data: updated to {day}: {added} new row(s)" + "".join(
             f"; not updated: {why}" for why in report.not_updated
-        )
-    sessions = store.sessions()
-    last = sessions[-1] if sessions else None
-    if last is None or last < day:
-        table_end = calendar.calendar_end()
-        raise DataUnavailableError(
-            f"the store has no bars for {day} (last session: {last or 'none'})"
-            + (
-                f"; the holiday table ends on {table_end}, so if {day} was an "
-                "exchange holiday there is nothing to do"
-                if day > table_end
-                else ""
-            ),
-            hint="run `screener update`"
-            + ("" if demo else " (akshare) or import the day's files")
-            + ", or set daily_update = true in screener.toml",
         )
     return line
 
@@ -337,10 +327,3 @@ def _write_eml(folder: Path, day: dt.date, recipient: str, message: bytes) -> Pa
 def _credentials(env: Mapping[str, str] | None) -> tuple[str | None, str | None]:
     """SMTP login from ``env`` (default: the process environment), never from settings."""
     return mail.credentials_from_env(os.environ if env is None else env)
-
-
-def _last_session(store: Store) -> dt.date:
-    sessions = store.sessions()
-    if not sessions:
-        raise DataUnavailableError("the store has no bars", hint="run `screener ingest demo`")
-    return sessions[-1]

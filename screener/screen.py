@@ -162,6 +162,7 @@ class ScreenResult:
     excluded: pl.DataFrame
     changes: pl.DataFrame
     explain: tuple[str, ...]
+    master_empty: bool = False  # the store has no instrument master, so no universe
 
     def to_records(self) -> list[dict[str, Any]]:
         """``ranked`` as JSON-ready dicts in rank order (dates as ISO strings)."""
@@ -188,6 +189,7 @@ def run_screen(store: Store, screen: Screen, *, on: dt.date, settings: Settings)
         excluded=now.excluded,
         changes=_changes(now.ranked, before.ranked),
         explain=now.explain,
+        master_empty=store.read_instruments().is_empty(),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -234,3 +235,60 @@ def test_update_regrows_a_demo_store_to_the_session_asked(demo_db: Path, tmp_pat
     assert "bars_daily:" in done.stdout and "0 updated" in done.stdout
     info = json.loads(cli("store", "info", "--format", "json", db=copy).stdout)
     assert info["tables"]["bars_daily"]["last_date"] == "2026-04-03"
+
+
+def test_store_init_and_check_on_a_store_of_ones_own(tmp_path: Path) -> None:
+    import polars as pl
+
+    from screener.store import Store
+
+    db = tmp_path / "own.duckdb"
+    days = [dt.date(2026, 3, 2), dt.date(2026, 3, 3)]
+    bars = pl.DataFrame({"ticker": ["600362.SH"] * 2, "date": days, "close": [50.0, 51.0]})
+    with Store(db) as store:
+        store.upsert("bars_daily", bars)
+    empty = cli("screen", "--universe", "all", db=db)
+    assert empty.returncode == 0, empty.stderr
+    assert "no instrument master (run `screener store init`)" in empty.stdout
+    check = json.loads(cli("store", "check", "--format", "json", db=db).stdout)
+    assert check["master_rows"] == 0 and check["next"][0]["command"] == "screener store init"
+    first, again = cli("store", "init", db=db), cli("store", "init", db=db)
+    assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
+    assert "instruments: 179 inserted, 0 updated, 0 unchanged (changed)" in first.stdout
+    assert "instruments: 0 inserted, 0 updated, 179 unchanged (unchanged)" in again.stdout
+    table = cli("store", "check", db=db)
+    assert table.returncode == 0 and "what to import next:" in table.stdout
+    assert "no 801050.SI" in table.stdout and "screener store init" not in table.stdout
+
+
+def test_a_date_after_the_data_uses_the_last_session_visibly(demo_db: Path) -> None:
+    note = "last stored session is 2026-03-31; using it\n"
+    args = ("--date", "2026-04-03", "--format", "json")
+    factors = cli("factors", *args, "--tickers", "600362.SH", "--factors", "ret_20d", db=demo_db)
+    assert factors.returncode == 0 and factors.stderr == note
+    [row] = json.loads(factors.stdout)
+    assert row["date"] == row["as_of"] == "2026-03-31"
+    screen = cli("screen", *args, "--universe", "sector", db=demo_db)
+    assert screen.returncode == 0 and screen.stderr == note
+    ranked = json.loads(screen.stdout)
+    assert len(ranked) == 10 and {r["as_of"] for r in ranked} == {"2026-03-31"}
+    saturday = cli("screen", "--date", "2026-03-28", "--format", "json", db=demo_db)
+    assert saturday.stderr.startswith("2026-03-28 is not a stored session; using 2026-03-27")
+
+
+def test_a_date_before_the_data_is_refused_by_every_dated_command(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    for command in (
+        ("factors",),
+        ("screen",),
+        ("email", "--dry-run", str(tmp_path)),
+        ("run-daily", "--force", "--dry-run", str(tmp_path)),
+    ):
+        done = cli(*command, "--date", "2014-06-03", db=demo_db)
+        assert done.returncode == 1, (command, done.stdout)
+        assert done.stderr.startswith(
+            "error: 2014-06-03 is before the first stored session, 2015-01-05"
+        ), command
+        assert done.stderr.count("\n") == 1
+    assert not list(tmp_path.iterdir())

@@ -153,24 +153,37 @@ def test_an_unreadable_note_is_a_warning_not_a_failure(
     assert "0_empty.txt" in out.report_path.read_text(encoding="utf-8")  # type: ignore[union-attr]
 
 
-def test_a_session_missing_from_the_store_stops_the_job(
+@pytest.mark.filterwarnings("ignore::screener.calendar.CalendarEndWarning")
+@pytest.mark.parametrize("day", [dt.date(2026, 2, 11), dt.date(2099, 3, 3)])  # past the table too
+def test_a_day_the_store_lacks_screens_its_last_session_visibly(
+    store: Store, settings: Settings, tmp_path: Path, day: dt.date
+) -> None:
+    later = dt.datetime.combine(day, dt.time(17), tzinfo=BEIJING)
+    out = run_daily(store, settings, now=later, dry_run_dir=tmp_path / "eml")
+    assert out.status == DONE and out.on == day
+    assert out.note == "last stored session is 2026-02-10; using it"
+    assert out.report_path == settings.reports_dir / "screen_2026-02-10.html"  # dated by its data
+    names = [f.name for f in (tmp_path / "eml").glob("*.eml")]
+    assert sorted(names) == [f"screen_2026-02-10_{r}.eml" for r in RECIPIENTS]
+
+
+def test_a_day_before_the_data_stops_the_job_before_any_work(
     store: Store, settings: Settings, tmp_path: Path
 ) -> None:
-    later = dt.datetime(2026, 2, 11, 17, 0, tzinfo=BEIJING)
-    with pytest.raises(DataUnavailableError, match="no bars for 2026-02-11"):
-        run_daily(store, settings, now=later, dry_run_dir=tmp_path / "eml")
+    early = dt.datetime(2014, 3, 4, 17, 0, tzinfo=BEIJING)
+    with pytest.raises(DataUnavailableError, match="before the first stored session, 2015-01-05"):
+        run_daily(store, settings, now=early, dry_run_dir=tmp_path / "eml")
     assert not settings.reports_dir.exists() and count(store, "broker_notes") == 0
 
 
-@pytest.mark.filterwarnings("ignore::screener.calendar.CalendarEndWarning")
-def test_past_the_holiday_table_a_missing_day_may_be_a_holiday_and_says_so(
+def test_email_after_the_last_session_mails_it_under_its_own_date(
     store: Store, settings: Settings, tmp_path: Path
 ) -> None:
-    later = dt.datetime(2099, 3, 3, 17, 0, tzinfo=BEIJING)  # a Tuesday no table covers
-    with pytest.raises(DataUnavailableError) as err:
-        run_daily(store, settings, now=later, dry_run_dir=tmp_path / "eml")
-    assert "no bars for 2099-03-03" in str(err.value)
-    assert "if 2099-03-03 was an exchange holiday there is nothing to do" in str(err.value)
+    out = email_screen(store, settings, on=dt.date(2026, 2, 14), dry_run_dir=tmp_path)
+    assert out.note == "last stored session is 2026-02-10; using it"
+    assert out.date == dt.date(2026, 2, 10) and all("2026-02-10" in p.name for p in out.written)
+    on_time = email_screen(store, settings, on=dt.date(2026, 2, 10), dry_run_dir=tmp_path)
+    assert on_time.note is None
 
 
 def test_with_daily_update_the_job_first_extends_the_store(

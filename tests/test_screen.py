@@ -293,6 +293,14 @@ def test_empty_universe_is_an_empty_result(market: Store) -> None:
     assert nothing.as_of is None and nothing.ranked.height == 0 and nothing.previous is None
 
 
+def test_a_store_without_a_master_is_said_to_have_none(market: Store) -> None:
+    universe = Screen(universe="all", score="ret_5d")
+    assert not run_screen(market, universe, on=AS_OF, settings=SETTINGS).master_empty
+    market.delete("instruments")
+    bare = run_screen(market, universe, on=AS_OF, settings=SETTINGS)
+    assert bare.master_empty and bare.universe_size == 0 and bare.as_of == AS_OF
+
+
 def test_records_are_json_in_rank_order(market: Store) -> None:
     records = run_screen(market, PICKS_RET5, on=AS_OF, settings=SETTINGS).to_records()
     assert [r["rank"] for r in records] == [1, 2, 3]

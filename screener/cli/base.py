@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     from screener.config import Settings
     from screener.store import Store
 
@@ -132,6 +134,21 @@ def parse_date(text: str) -> Any:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise ScreenerError(f"'{text}' is not a date (use YYYY-MM-DD)") from None
+
+
+def session_for(store: Store, date: str | None) -> dt.date:
+    """The stored session ``--date`` reads (one rule: ``screener.as_of``); its note on stderr."""
+    from screener.as_of import resolve_as_of
+
+    when = resolve_as_of(store.sessions(), parse_date(date) if date else None)
+    print_note(when.note)
+    return when.session
+
+
+def print_note(note: str | None) -> None:
+    """A side remark (e.g. which session a command used) on stderr, so JSON stays pure."""
+    if note:
+        console(stderr=True).print(note, markup=False)
 
 
 def csv_list(text: str | None) -> list[str] | None:

@@ -20,6 +20,7 @@ from screener.cli.base import (
     parse_date,
     print_table,
     print_upserts,
+    session_for,
     settings,
 )
 
@@ -48,6 +49,41 @@ def store_info(fmt: Annotated[Format, typer.Option("--format")] = Format.table) 
         from screener.report.terminal import store_info_table
 
         console().print(store_info_table(info))
+
+
+@store_app.command("init")
+def store_init() -> None:
+    """Create the schema and load the instrument master (data/instruments.csv), no bars.
+
+    The first step for your own data; running it again changes nothing.
+    """
+    from screener.ingest.master import ensure_master
+
+    with open_store() as store:
+        result = ensure_master(store)
+        path = store.path
+    print_upserts({"instruments": result})
+    console().print(
+        f"store {path} is ready: next `screener ingest csv|parquet FILE...`, "
+        "then `screener store check`",
+        markup=False,
+    )
+
+
+@store_app.command("check")
+def store_check(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """Coverage: spans, gaps, missing sessions, metal series, names lacking data, what to
+    import next."""
+    from screener.coverage import check_coverage
+
+    with open_store(read_only=True) as store:
+        coverage = check_coverage(store)
+    if fmt is Format.json:
+        emit_json(coverage.to_json())
+        return
+    from screener.report.coverage_view import render_coverage
+
+    print_table(render_coverage(coverage))
 
 
 # -- ingest --------------------------------------------------------------------------------
@@ -253,7 +289,7 @@ def factors(
     from screener.engine import compute_factors
 
     with open_store(read_only=True) as store:
-        on = parse_date(date) if date else store.sessions()[-1]
+        on = session_for(store, date)
         frame = compute_factors(
             store,
             on=on,
@@ -262,14 +298,16 @@ def factors(
             factors=csv_list(names),
             settings=settings(),
         )
-    title = f"factors on {frame.get_column('date')[0]}" if frame.height else f"factors on {on}"
+    title = f"factors on {on}"
     if fmt is Format.table and 0 < frame.height <= CARD_TICKERS:
         from screener.report.terminal import factor_card
 
         ranked = [c for c in frame.columns if f"{c}_rank" in frame.columns]
         print_table(factor_card(frame, ranked, title=title))
         return
-    emit_frame(frame.with_columns(pl.col("date").cast(pl.String)), fmt, title=title)
+    if fmt is Format.json:  # every JSON output that reads a date says which session it used
+        frame = frame.with_columns(as_of=pl.lit(on))
+    emit_frame(frame.with_columns(pl.selectors.date().cast(pl.String)), fmt, title=title)
 
 
 @picks_app.command("parse")

@@ -13,6 +13,7 @@ from screener.cli.base import (
     csv_list,
     open_store,
     parse_date,
+    print_note,
     print_upserts,
     settings,
 )
@@ -69,6 +70,7 @@ def email(
             to=csv_list(to),
             dry_run_dir=dry_run,
         )
+    print_note(outcome.note)
     _finish(outcome.lines(), outcome.ok)
 
 
@@ -95,6 +97,7 @@ def run_daily(
             dry_run_dir=dry_run,
             force=force,
         )
+    print_note(outcome.note)
     _finish(outcome.lines(), outcome.ok)
 
 

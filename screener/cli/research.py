@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -17,13 +17,12 @@ from screener.cli.base import (
     emit_json,
     open_store,
     parse_date,
+    print_note,
+    session_for,
     settings,
 )
 
 PANEL = "Research"  # the group in `screener --help`
-
-if TYPE_CHECKING:
-    from screener.store import Store
 
 
 class Engine(enum.StrEnum):
@@ -53,7 +52,7 @@ def screen(
     """Rank a universe on a date, with the factors that explain each rank."""
     from dataclasses import replace
 
-    from screener.screen import Screen, check, load_screen
+    from screener.screen import Screen, check, load_screen, run_screen
 
     spec = load_screen(definition) if definition else Screen()
     if universe:
@@ -65,30 +64,21 @@ def screen(
     if include_st:
         spec = replace(spec, exclude_st=False)
     check(spec)
+    from screener.report.screen_view import empty_reason, render_screen, screen_report
+
     with open_store(read_only=True) as store:
-        on = parse_date(date) if date else today_session(store)
-        result = run_screen_cli(store, spec, on)
-        if fmt is not Format.table:
-            emit_frame(result.ranked, fmt) if fmt is Format.csv else emit_json(result.to_records())
+        on = session_for(store, date)
+        result = run_screen(store, spec, on=on, settings=settings())
+        if fmt is Format.table:
+            report = screen_report(store, result, settings())
+            console().print(render_screen(report, group_by_metal=by_metal))
             return
-        from screener.report.screen_view import render_screen, screen_report
-
-        console().print(
-            render_screen(screen_report(store, result, settings()), group_by_metal=by_metal)
-        )
-
-
-def run_screen_cli(store: Store, spec: Any, on: Any) -> Any:
-    from screener.screen import run_screen
-
-    return run_screen(store, spec, on=on, settings=settings())
-
-
-def today_session(store: Store) -> Any:
-    import datetime as dt
-
-    days = store.sessions()
-    return days[-1] if days else dt.date.today()
+    if result.ranked.height == 0:
+        print_note(empty_reason(result))
+    if fmt is Format.csv:
+        emit_frame(result.ranked, fmt)
+    else:  # the array keeps its shape; each record says which session it is from
+        emit_json([{**r, "as_of": on.isoformat()} for r in result.to_records()])
 
 
 @app.command(rich_help_panel=PANEL)

@@ -208,7 +208,7 @@ def render_screen(report: ScreenReport, *, group_by_metal: bool = False) -> Grou
         parts.append(synthetic_banner())
     parts += [_header(report), _sector_line(report), _moves_table(report.metal_moves)]
     if result.ranked.height == 0:
-        parts.append(Text(_empty_reason(result), style="bold"))
+        parts.append(Text(empty_reason(result), style="bold"))
     elif group_by_metal:
         for metal, rows in result.ranked.group_by("metal", maintain_order=True):
             parts.append(_ranked_table(report, rows, title=str(metal[0] or "(no metal)")))
@@ -362,10 +362,16 @@ def _move(change: str | None, shift: int | None) -> Text:
     return Text("=" if change == "same" else "-")
 
 
-def _empty_reason(result: ScreenResult) -> str:
+def empty_reason(result: ScreenResult) -> str:
+    """Why a screen ranked nobody, in words."""
     if result.as_of is None:
         return f"no data on or before {result.on}"
     if result.universe_size == 0:
+        if result.master_empty:
+            return (
+                "the universe is empty: the store has no instrument master "
+                "(run `screener store init`)"
+            )
         if result.screen.universe == "picks":
             window = result.screen.picks_window_days
             return (

@@ -7,6 +7,7 @@ diff before committing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -21,6 +22,7 @@ from screener.config import Settings
 from screener.report.screen_view import (
     CLOSES_SCHEMA,
     ScreenReport,
+    empty_reason,
     render_screen,
     screen_report,
     sparkline,
@@ -144,6 +146,13 @@ def test_render_grouped_by_metal_snapshot() -> None:
 def test_render_empty_universe_snapshot() -> None:
     empty = _result(_ranked().clear(), size=0)
     check_snapshot("screen_empty.txt", render_screen(_report(empty, synthetic=False)))
+
+
+def test_an_empty_universe_without_a_master_says_to_load_it() -> None:
+    bare = dataclasses.replace(_result(_ranked().clear(), size=0), master_empty=True)
+    reason = "the universe is empty: the store has no instrument master (run `screener store init`)"
+    assert empty_reason(bare) == reason
+    assert reason in plain_text(render_screen(_report(bare, synthetic=False)))
 
 
 def test_render_content() -> None:
