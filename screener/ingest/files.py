@@ -27,7 +27,9 @@ from screener.ingest import validate as v
 from screener.ingest import vendor_formats as vf
 from screener.ingest.bars import vendor_bars
 from screener.ingest.importer import ImportResult, Source, sum_results, write_rows
+from screener.ingest.master import ensure_master
 from screener.ingest.merge import Prefer, with_lineage
+from screener.instruments import load_master
 from screener.store import Store
 
 KINDS = v.KINDS
@@ -289,20 +291,21 @@ def import_files(
     rows are left out and written there instead of failing the import. ``dry_run`` performs
     the writes inside the transaction to count them exactly, then rolls it back (so do not call
     it from inside an open ``store.transaction()``). For bars, tickers are checked against the
-    instruments table when it has rows, and its list_date is used.
+    instrument master, and its list_date is used; a store without a master (not the demo) gets
+    ``data/instruments.csv`` first, as ``screener store init`` does, and a note says so.
     """
     if not paths:
         raise InputError("no files given")
     notes: list[str] = []
+    inst = store.read_instruments()
+    init = inst.is_empty() and store.get_meta("data_source") != "demo"
+    if init:  # a store of one's own data starts with the master (as `screener store init`)
+        inst = load_master()
     known: set[str] | None = None
     listed: dict[str, dt.date] = {}
     if kind == "bars":
-        inst = store.read_instruments()
-        known = set(inst.get_column("ticker").to_list())
+        known = set(inst.get_column("ticker").to_list()) or None
         listed = dict(inst.drop_nulls("list_date").select("ticker", "list_date").iter_rows())
-        if not known:
-            known = None
-            notes.append("the instruments table is empty: tickers were not checked against it")
     frames = [
         read_vendor_file(
             p,
@@ -322,6 +325,12 @@ def import_files(
     done: list[FileImport] = []
     try:
         with store.transaction():
+            if init:
+                loaded = ensure_master(store)
+                notes.append(
+                    f"the store had no instrument master: loaded {loaded.inserted} instruments "
+                    "from data/instruments.csv first (as `screener store init` does)"
+                )
             for vfr in frames:
                 source = Source(
                     "file",

@@ -160,7 +160,12 @@ def check_keys(frame: pl.DataFrame, key: str, known: Collection[str] | None) -> 
     found = [_problems(frame, pl.col(key).is_null(), key, pl.lit("cannot read the code"), 1)]
     if known is not None:
         bad = pl.col(key).is_not_null() & ~pl.col(key).is_in(list(known))
-        msg = pl.format("unknown {} {}: not in the instruments table", pl.lit(key), pl.col(key))
+        msg = pl.format(
+            "unknown {} {}: not in the instrument master (add it to data/instruments.csv, then "
+            "run `screener store init`)",
+            pl.lit(key),
+            pl.col(key),
+        )
         found.append(_problems(frame, bad, key, msg, 5))
     return pl.concat(found)
 

@@ -325,6 +325,8 @@ def test_import_counts_reimport_is_a_no_op_and_dry_run_writes_nothing(store: Sto
 
 
 def test_a_bad_file_in_the_batch_writes_nothing(store: Store, tmp_path: Path) -> None:
+    tickers = ["600000.SH", "600362.SH"]  # a master of one's own: 600000.SH is not a metal name
+    store.upsert("instruments", pl.DataFrame({"ticker": tickers, "name": ["浦发银行", "江西铜业"]}))
     files.import_files(store, [FIXTURES / "tushare_daily.csv"])
     before = snapshot(store)
     bad = write(tmp_path, replaced(3, "2024-06-06,10.10,10.30,10.00,10.35,950000,9737500"))
@@ -365,6 +367,16 @@ def test_a_poorer_file_never_resets_what_a_richer_one_stored(store: Store) -> No
     assert seam["adj_factor"][0] == seam["adj_factor"][1] > 1.0  # continued past the rich file
     again = files.import_files(store, [samples() / SUIWENFENG])
     assert again.total.updated == 0 and again.total.unchanged == 1013
+
+
+def test_a_store_without_a_master_gets_it_first_and_says_so(store: Store) -> None:
+    report = files.import_files(store, [samples() / GANLEI_600362])
+    assert store.read_instruments().height > 100
+    assert any("had no instrument master" in n for n in report.notes)
+    with pytest.raises(
+        InputError, match=r"unknown ticker 600000\.SH: not in the instrument master"
+    ):
+        files.import_files(store, [FIXTURES / "tushare_daily.csv"])
 
 
 def test_unknown_tickers_are_checked_against_the_instruments(store: Store) -> None:

@@ -67,7 +67,12 @@ def test_unknown_tickers_and_exchange_holidays() -> None:
     frame = bars({"ticker": "601899.SH"}, {"date": D("2026-02-17")})  # Spring Festival closure
     checked = check_frame(frame, known_tickers=KNOWN)
     assert checked.rows() == [
-        (1, "ticker", "unknown ticker 601899.SH: not in the instruments table"),
+        (
+            1,
+            "ticker",
+            "unknown ticker 601899.SH: not in the instrument master (add it to "
+            "data/instruments.csv, then run `screener store init`)",
+        ),
         (2, "date", "2026-02-17 is not an XSHG session (exchange holiday)"),
     ]
 
