@@ -21,6 +21,7 @@ from screener.config import Settings
 from screener.report.screen_view import (
     CLOSES_SCHEMA,
     ScreenReport,
+    metal_moves,
     render_screen,
     screen_report,
     sparkline,
@@ -98,6 +99,7 @@ def _report(result: ScreenResult, *, synthetic: bool = True) -> ScreenReport:
         {
             "metals": ["copper", "gold", "rare_earth, magnet"],
             "series_id": ["SHFE.CU", "SHFE.AU", "SMM.NDPR"],
+            "in_use": ["copper", "gold", "rare_earth, magnet"],
             "date": [AS_OF] * 3,
             "close": [98_880.0, 1_109.0, 770_000.0],
             "chg_1d": [-0.009, 0.008, 0.0],
@@ -204,6 +206,24 @@ def test_screen_report_gathers_moves_drawdown_and_warnings(store: Store) -> None
     assert spark.height == 60 and spark["adj_close"][-1] == 2.0 * (10.0 + len(SESSIONS) - 1)
     store.set_meta("data_source", "demo")
     assert screen_report(store, _result(ranked), Settings()).synthetic
+
+
+def test_metal_moves_list_every_series_and_mark_the_one_in_use(store: Store) -> None:
+    _store(store)
+    n = len(SESSIONS)
+    lme = [dict(series_id="LME.AL.CASH", date=d, close=2500.0 + i) for i, d in enumerate(SESSIONS)]
+    store.upsert("series_daily", pl.DataFrame(lme))
+    moves = metal_moves(store, AS_OF, max_ffill=5)
+    assert moves.select("series_id", "metals", "in_use").rows() == [
+        ("SHFE.CU", "copper", "copper"),
+        ("SHFE.AL", "aluminium", None),  # 10 sessions old: LME stands in
+        ("LME.AL.CASH", "aluminium", "aluminium (USD)"),  # no USD/CNY in the store
+    ]
+    al = moves.row(2, named=True)
+    assert (al["date"], al["close"]) == (SESSIONS[-2], 2500.0 + n - 2)  # LME: a session late
+    fx = [dict(series_id="FX.USDCNY", date=d, close=7.0) for d in SESSIONS]
+    store.upsert("series_daily", pl.DataFrame(fx))
+    assert metal_moves(store, AS_OF, max_ffill=5)["in_use"][2] == "aluminium"
 
 
 def test_screen_report_on_a_non_session_and_before_any_data(store: Store) -> None:
