@@ -226,6 +226,7 @@ def render_screen(report: ScreenReport, *, group_by_metal: bool = False) -> Grou
             parts.append(_ranked_table(report, rows, title=str(metal[0] or "(no metal)")))
     else:
         parts.append(_ranked_table(report, result.ranked, title=None))
+    parts += [_series_line(result)] if result.ranked.height else []
     parts += [_changes_line(result), _excluded_line(result)]
     parts += [Text(f"warning: {w}", style="yellow") for w in report.warnings]
     if report.synthetic:
@@ -385,6 +386,17 @@ def _empty_reason(result: ScreenResult) -> str:
             )
         return "the universe is empty"
     return "no name passed the filters"
+
+
+def _series_line(result: ScreenResult) -> Text:
+    """Which series fed the ranked names' metal factors: a fallback or a USD one shows here."""
+    fed = result.ranked.drop_nulls("metal_series")
+    counts = fed.group_by("metal_series", "metal_currency", maintain_order=True).len()
+    parts = [
+        f"{sid}{' in USD (no USDCNY known)' if ccy == 'USD' else ''} ({n})"
+        for sid, ccy, n in counts.iter_rows()
+    ]
+    return Text("metal prices from: " + (", ".join(parts) or "no metal series"), style="dim")
 
 
 def _changes_line(result: ScreenResult) -> Text:

@@ -62,12 +62,15 @@ def _ranked() -> pl.DataFrame:
     extra = pl.DataFrame(
         {
             "board": ["main"] * 4,
+            "metal_series": ["SHFE.AU", "SHFE.CU", "SHFE.AU", "SHFE.CU"],
+            "metal_currency": ["CNY"] * 4,
             "brokers": ["国投证券", "国投证券, 中信证券", "中信证券", "国投证券"],
             "flags": [None, None, "limit-down", None],
         }
     )
     frame = pl.concat([pl.DataFrame(rows, schema=cols, orient="row"), extra], how="horizontal")
-    return frame.select(*cols[:4], "board", *cols[4:], "brokers", "flags")
+    tail = ["metal_series", "metal_currency", "brokers", "flags"]
+    return frame.select(*cols[:4], "board", *cols[4:], *tail)
 
 
 def _result(ranked: pl.DataFrame | None = None, *, size: int = 7) -> ScreenResult:
@@ -157,6 +160,17 @@ def test_render_content() -> None:
     assert "warning: SHFE.AL is stale" in text
     assert "▲1" in text and "▼1" in text and "-42.1%" in text and "3,170.6" in text
     assert SYNTHETIC_LABEL not in plain_text(render_screen(_report(_result(), synthetic=False)))
+    assert "metal prices from: SHFE.AU (2), SHFE.CU (2)" in text
+
+
+def test_render_names_a_fallback_series_and_usd_returns() -> None:
+    lme = pl.when(pl.col("metal") == "copper")
+    ranked = _ranked().with_columns(
+        metal_series=lme.then(pl.lit("LME.CU.CASH")).otherwise("metal_series"),
+        metal_currency=lme.then(pl.lit("USD")).otherwise("metal_currency"),
+    )
+    text = plain_text(render_screen(_report(_result(ranked))))
+    assert "metal prices from: SHFE.AU (2), LME.CU.CASH in USD (no USDCNY known) (2)" in text
 
 
 # -- gathering ---------------------------------------------------------------------------------
