@@ -125,8 +125,8 @@ def metal_prices(
         close = np.column_stack([column(s, "close") for s in ids])
         age = np.column_stack([column(s, "age") for s in ids])
         usd = np.array([metals.in_usd(s) for s in ids])
-        level, win, cny = splice(close, usd, fx)
-        speaker = np.where(win >= 0, win, first_true(np.isfinite(age)))
+        level, win, cny = _splice(close, usd, fx)
+        speaker = np.where(win >= 0, win, _first_true(np.isfinite(age)))
         rows = np.arange(n)
         spoke = speaker >= 0
         parts.append(
@@ -152,12 +152,12 @@ def metal_prices(
     )
 
 
-def first_true(mask: np.ndarray) -> np.ndarray:
+def _first_true(mask: np.ndarray) -> np.ndarray:
     """Per row, the first column where ``mask`` holds, else -1."""
     return np.where(mask.any(axis=1), mask.argmax(axis=1), -1)
 
 
-def splice(
+def _splice(
     close: np.ndarray, usd: np.ndarray, fx: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The chained level of step 4, the winning column (-1: none) and whether it counts in CNY.
@@ -168,7 +168,7 @@ def splice(
     known = np.isfinite(close)
     converted = usd[None, :] & np.isfinite(fx)[:, None]
     value = np.where(converted, close * fx[:, None], close)
-    win = first_true(known)
+    win = _first_true(known)
     rows = np.flatnonzero(win >= 0)
     cny = ~usd[win] | np.isfinite(fx)
     own = value[rows, win[rows]]
