@@ -1,6 +1,7 @@
 """What was known at each session: series values on the stock calendar, and each metal's price.
 
-``asof_on_sessions`` puts values dated on a venue's calendar onto the A-share sessions.
+``asof_on_sessions`` puts values dated on a venue's calendar onto the A-share sessions
+(``read_subject``: what a thesis trigger reads).
 ``metal_prices`` is the one place a metal's price is built (the panel's ``metal_*`` columns,
 thesis triggers on a metal and the screen's metal table all read it):
 
@@ -206,3 +207,19 @@ def read_metal_prices(
     )
     cal = session_frame(sessions)
     return metal_prices(series, cal, metal_names=metal_names, max_ffill=max_ffill)
+
+
+def read_subject(
+    store: Store, subject: str, sessions: Sequence[dt.date], *, max_ffill: int
+) -> pl.DataFrame:
+    """What a thesis trigger reads, as known at each session (date, close, age): a metal
+    (``read_metal_prices``), a series (its venue's lag) or an index (its own date)."""
+    if subject in metals.METAL_SERIES:
+        return read_metal_prices(store, [subject], sessions, max_ffill=max_ffill)
+    cal = session_frame(sessions)
+    if subject in metals.SERIES:
+        series = store.read_series([subject], start=sessions[0])
+        return series_on_sessions(series, cal, max_ffill=max_ffill)
+    index = store.read_index([subject], start=sessions[0])
+    values = index.select(id="index_code", date="date", close="close")
+    return asof_on_sessions(values, cal, lagged=set(), max_ffill=max_ffill)

@@ -27,17 +27,11 @@ import polars as pl
 
 import screener
 from screener import analytics, signals
-from screener.asof import (
-    asof_on_sessions,
-    read_metal_prices,
-    series_on_sessions,
-    session_frame,
-)
+from screener.asof import read_subject
 from screener.config import Settings
 from screener.engine import evaluate
 from screener.errors import DataUnavailableError
 from screener.factors.library import lookup
-from screener.metals import METAL_SERIES, SERIES
 from screener.panel import build_panel
 from screener.schema import MARKET_INDEX, SECTOR_INDEX
 from screener.screen import (
@@ -147,24 +141,11 @@ def _subjects(
     ids = {s for c in thesis.trigger.when if (s := signals.condition_subject(c))}
     out: dict[str, np.ndarray] = {}
     for sid in sorted(ids):
-        known = _subject(store, sid, sessions, settings.max_ffill_sessions)
+        known = read_subject(store, sid, sessions, max_ffill=settings.max_ffill_sessions)
         if known.get_column("age").is_null().all():
             raise DataUnavailableError(f"the store has no data for {sid}, which the trigger reads")
         out[sid] = known.sort("date").get_column("close").to_numpy().astype(float)
     return out
-
-
-def _subject(store: Store, sid: str, sessions: list[dt.date], max_ffill: int) -> pl.DataFrame:
-    """A metal, a series or an index as known at each session (date, close, age)."""
-    if sid in METAL_SERIES:
-        return read_metal_prices(store, [sid], sessions, max_ffill=max_ffill)
-    cal = session_frame(sessions)
-    lead = sessions[0] - dt.timedelta(days=30)
-    if sid in SERIES:
-        series = store.read_series([sid], start=lead)
-        return series_on_sessions(series, cal, max_ffill=max_ffill)
-    raw = store.read_index([sid], start=lead).select(id="index_code", date="date", close="close")
-    return asof_on_sessions(raw, cal, lagged=set(), max_ffill=max_ffill)
 
 
 def _arrays(
