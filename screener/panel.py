@@ -14,16 +14,16 @@ Built in this order (``assemble_panel``):
 3. Limits and tradability. Vendor ``up_limit``/``down_limit`` win; where null they come from
    rules (board, ST, date, prev_close). ``rules.tradability`` adds the flags (suspended,
    opened/closed at a limit, one-price bars, can_buy/can_sell at open/close).
-4. Static columns from the instrument master: ``board``, ``metal`` (first metal tag),
-   ``sw_l2`` and ``metal_series`` (metals.series_for).
-5. As-of joins on the stock calendar: ``sector_close`` (801050.SI), ``market_close``
-   (000300.SH) and ``metal_close`` (the stock's metal series). A value dated t (the venue's
-   date) enters the first session d with t <= d for domestic venues (SHFE, GFEX, SMM, indices)
-   and t < d for venues that settle after the Beijing close (metals.SERIES[id]
-   .settles_after_close: LME, COMEX, FX; unknown series are treated the same way). It is then
-   carried forward at most ``max_ffill`` sessions, null beyond (a carry never looks ahead to
-   see how long a gap will be). ``metal_age`` counts the sessions since the value entered
-   (0 = fresh, the newest value knowable that day) and ``metal_stale`` = age > 0.
+4. Static columns from the instrument master: ``board``, ``metal`` (first metal tag) and
+   ``sw_l2``.
+5. As-of joins on the stock calendar (point_in_time.py): ``sector_close`` (801050.SI) and
+   ``market_close`` (000300.SH) enter on their own date; the metal columns come from
+   ``point_in_time.metal_prices`` for the metal the stock follows (``metals.metal_of``: its
+   first tag that has series). A value is carried forward at most ``max_ffill`` sessions, null
+   beyond (a carry never looks ahead to see how long a gap will be). ``metal_close`` is the spliced
+   level (its ratios are returns), ``metal_series`` the series that fed the row,
+   ``metal_currency`` CNY or USD (a USD series without a known USDCNY), ``metal_age`` the
+   sessions since that series' value entered (0 = fresh) and ``metal_stale`` = age > 0.
 
 The first session passed in ``sessions`` cannot see series values dated before it (the
 session before it is unknown); ``build_panel`` therefore starts the calendar ``max_ffill + 1``
@@ -35,17 +35,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-import numpy as np
 import polars as pl
 
 from screener import calendar, metals, rules
 from screener.config import Settings
 from screener.errors import DataUnavailableError
+from screener.point_in_time import asof_on_sessions, metal_prices, session_frame
 from screener.schema import BARS_DAILY, MARKET_INDEX, SECTOR_INDEX
 from screener.store import Store
 
 PRICE_COLUMNS = ("open", "high", "low", "close")
-STATIC_COLUMNS = ("board", "metal", "sw_l2", "metal_series")
+STATIC_COLUMNS = ("board", "metal", "sw_l2")
 PANEL_COLUMNS: tuple[str, ...] = (
     "ticker",
     "date",
@@ -64,6 +64,8 @@ PANEL_COLUMNS: tuple[str, ...] = (
     "sector_close",
     "market_close",
     "metal_close",
+    "metal_series",
+    "metal_currency",
     "metal_stale",
     "metal_age",
 )
@@ -96,13 +98,12 @@ def build_panel(
     wanted = instruments.filter(
         pl.col("ticker").is_in(bars.get_column("ticker").unique().implode())
     )
-    tags = wanted.get_column("metals").to_list()
-    series_ids = sorted({s for s in map(metals.series_for, tags) if s})
+    followed = {m for m in map(metals.metal_of, wanted.get_column("metals").to_list()) if m}
     return assemble_panel(
         bars,
         instruments,
         store.read_index([SECTOR_INDEX, MARKET_INDEX], start=sessions[0], end=end),
-        store.read_series(series_ids, start=sessions[0], end=end),
+        store.read_series(metals.series_needed(sorted(followed)), start=sessions[0], end=end),
         sessions=sessions,
         max_ffill=settings.max_ffill_sessions,
         st_switch=settings.st_limit_switch,
@@ -141,7 +142,7 @@ def assemble_panel(
     """
     if not sessions:
         raise ValueError("assemble_panel needs at least one session")
-    cal = pl.DataFrame({"date": list(sessions)}, schema={"date": pl.Date}).with_row_index("_i")
+    cal = session_frame(sessions)
     frame = _stock_grid(_conform_bars(bars), cal)
     frame = _with_static(frame, instruments)
     frame = _with_limits(frame, st_switch)
@@ -200,15 +201,15 @@ def _stock_grid(bars: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
 
 
 def _with_static(frame: pl.DataFrame, instruments: pl.DataFrame) -> pl.DataFrame:
-    """Join board, metal (first tag), sw_l2, metal_series and list_date from the master."""
+    """Join board, metal (first tag), sw_l2, list_date and the metal followed (``_follows``)."""
     tags = instruments.get_column("metals").to_list()
     static = instruments.select(
         "ticker",
         "board",
         pl.col("metals").list.first().alias("metal"),
         "sw_l2",
-        pl.Series("metal_series", [metals.series_for(t) for t in tags], dtype=pl.String),
         "list_date",
+        pl.Series("_follows", [metals.metal_of(t) for t in tags], dtype=pl.String),
     )
     return frame.join(static, on="ticker", how="left", maintain_order="left")
 
@@ -256,50 +257,6 @@ def _with_limits(frame: pl.DataFrame, st_switch: dt.date) -> pl.DataFrame:
     )
 
 
-def asof_on_sessions(
-    values: pl.DataFrame, cal: pl.DataFrame, *, lagged: set[str], max_ffill: int
-) -> pl.DataFrame:
-    """Values (id, date, close) as known at each session: id, date, close, stale, age.
-
-    ``cal`` is the session calendar with its 0-based position:
-    ``pl.DataFrame({"date": sessions}, schema={"date": pl.Date}).with_row_index("_i")``.
-
-    ``lagged`` ids enter the first session strictly after their date, others the first
-    session on or after it. Values dated before the first session are dropped. A value is
-    carried at most ``max_ffill`` sessions (close null beyond; age and stale still say why).
-    """
-    sess = cal.get_column("date").to_numpy()
-    first = cal.get_column("date").min()
-    v = values.filter(pl.col("close").is_finite()).sort("id", "date")
-    when = v.get_column("date").to_numpy()
-    late = v.get_column("id").is_in(sorted(lagged)).to_numpy()
-    pos = np.where(
-        late, np.searchsorted(sess, when, side="right"), np.searchsorted(sess, when, side="left")
-    )
-    v = (
-        v.with_columns(pl.Series("_i", pos, dtype=pl.UInt32))
-        .filter((pl.col("date") >= first) & (pl.col("_i") < len(sess)))
-        .unique(subset=["id", "_i"], keep="last", maintain_order=True)
-        .select("id", "_i", "close", pl.col("_i").alias("_src"))
-    )
-    ids = pl.DataFrame({"id": values.get_column("id").unique().sort()})
-    grid = ids.join(cal, how="cross").join(v, on=["id", "_i"], how="left").sort("id", "_i")
-    grid = grid.with_columns(pl.col("close", "_src").forward_fill().over("id"))
-    age = (pl.col("_i").cast(pl.Int64) - pl.col("_src").cast(pl.Int64)).alias("age")
-    return grid.select(
-        "id",
-        "date",
-        pl.when(age <= max_ffill).then(pl.col("close")).alias("close"),
-        (age > 0).alias("stale"),
-        age,
-    )
-
-
-def _lagged(ids: Sequence[str]) -> set[str]:
-    """Series known only from the next session: foreign settlements and unknown ids."""
-    return {i for i in ids if i not in metals.SERIES or metals.SERIES[i].settles_after_close}
-
-
 def _with_indices(
     frame: pl.DataFrame, index: pl.DataFrame, cal: pl.DataFrame, max_ffill: int
 ) -> pl.DataFrame:
@@ -317,14 +274,15 @@ def _with_indices(
 def _with_metal(
     frame: pl.DataFrame, series: pl.DataFrame, cal: pl.DataFrame, max_ffill: int
 ) -> pl.DataFrame:
-    """metal_close, metal_stale, metal_age for each row's metal_series."""
-    values = series.select(pl.col("series_id").alias("id"), "date", "close")
-    ids = values.get_column("id").unique().to_list()
-    known = asof_on_sessions(values, cal, lagged=_lagged(ids), max_ffill=max_ffill).select(
-        pl.col("id").alias("metal_series"),
+    """The metal columns of the metal each row follows (``point_in_time.metal_prices``)."""
+    followed = frame.get_column("_follows").drop_nulls().unique().sort().to_list()
+    known = metal_prices(series, cal, metal_names=followed, max_ffill=max_ffill).select(
+        pl.col("metal").alias("_follows"),
         "date",
-        pl.col("close").alias("metal_close"),
-        pl.col("stale").alias("metal_stale"),
-        pl.col("age").alias("metal_age"),
+        metal_close="close",
+        metal_series="series_id",
+        metal_currency="currency",
+        metal_stale="stale",
+        metal_age="age",
     )
-    return frame.join(known, on=["metal_series", "date"], how="left", maintain_order="left")
+    return frame.join(known, on=["_follows", "date"], how="left", maintain_order="left")

@@ -31,8 +31,8 @@ from screener.config import Settings
 from screener.engine import evaluate
 from screener.errors import DataUnavailableError
 from screener.factors.library import lookup
-from screener.metals import SERIES
-from screener.panel import asof_on_sessions, build_panel
+from screener.panel import build_panel
+from screener.point_in_time import read_subject
 from screener.schema import MARKET_INDEX, SECTOR_INDEX
 from screener.screen import (
     AMOUNT_FACTOR,
@@ -136,25 +136,14 @@ def _factors_for(thesis: Thesis) -> list[Any]:
 def _subjects(
     store: Store, thesis: Thesis, sessions: list[dt.date], settings: Settings
 ) -> dict[str, np.ndarray]:
-    """Each trigger subject's close as known at each session (foreign venues lagged a day)."""
+    """Each trigger subject's close as known at each session (point_in_time.py: venue lag,
+    carry, and a metal's series spliced)."""
     ids = {s for c in thesis.trigger.when if (s := signals.condition_subject(c))}
-    cal = pl.DataFrame({"date": sessions}, schema={"date": pl.Date}).with_row_index("_i")
     out: dict[str, np.ndarray] = {}
-    lead = sessions[0] - dt.timedelta(days=30)
     for sid in sorted(ids):
-        if sid in SERIES:
-            raw = store.read_series([sid], start=lead).select(
-                id="series_id", date="date", close="close"
-            )
-            lagged = {sid} if SERIES[sid].settles_after_close else set()
-        else:
-            raw = store.read_index([sid], start=lead).select(
-                id="index_code", date="date", close="close"
-            )
-            lagged = set()
-        if raw.height == 0:
+        known = read_subject(store, sid, sessions, max_ffill=settings.max_ffill_sessions)
+        if known.get_column("age").is_null().all():
             raise DataUnavailableError(f"the store has no data for {sid}, which the trigger reads")
-        known = asof_on_sessions(raw, cal, lagged=lagged, max_ffill=settings.max_ffill_sessions)
         out[sid] = known.sort("date").get_column("close").to_numpy().astype(float)
     return out
 

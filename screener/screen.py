@@ -148,7 +148,9 @@ class ScreenResult:
     """A screen on one date.
 
     ``ranked``: rank, ticker, name, metal, board, score, the factor columns that explain the
-    score (a composite's components), avg_amount_20d, brokers (picks universe), flags.
+    score (a composite's components), avg_amount_20d, metal_series and metal_currency (the
+    series that fed the metal factors on ``as_of``, and CNY or USD: see point_in_time.py), brokers
+    (picks universe), flags.
     ``excluded``: ticker, name, reason (comma-separated). ``changes``: ticker, name, rank,
     prev_rank, move (positive = up), change (new, dropped, up, down, same).
     """
@@ -292,7 +294,7 @@ def rank_facts(
 def _empty_ranked(explain: tuple[str, ...]) -> pl.DataFrame:
     numbers = dict.fromkeys(["score", *explain, AMOUNT_FACTOR], pl.Float64)
     head = {"rank": pl.Int64, **dict.fromkeys(["ticker", "name", "metal", "board"], pl.String)}
-    tail = {"brokers": pl.String, "flags": pl.String}
+    tail = dict.fromkeys(["metal_series", "metal_currency", "brokers", "flags"], pl.String)
     return pl.DataFrame(schema={**head, **numbers, **tail})
 
 
@@ -389,7 +391,8 @@ def _tradability(
 
 
 def panel_flags(panel: pl.DataFrame, *, metal_window: int) -> pl.DataFrame:
-    """Per (ticker, date): tradability flags and the metal's move over ``metal_window``."""
+    """Per (ticker, date): tradability flags, the metal's move over ``metal_window`` and the
+    series that fed the metal's price that day (with the currency of its returns)."""
     then = pl.col("metal_close").shift(metal_window).over("ticker")
     return panel.with_columns(metal_move=pl.col("metal_close") / then - 1).select(
         "date",
@@ -397,6 +400,8 @@ def panel_flags(panel: pl.DataFrame, *, metal_window: int) -> pl.DataFrame:
         "suspended",
         "is_st",
         "metal_move",
+        "metal_series",
+        "metal_currency",
         has_bar=pl.lit(True),
         limit_up=pl.col("opened_limit_up") | pl.col("closed_limit_up"),
         limit_down=pl.col("closed_limit_down"),

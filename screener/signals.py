@@ -14,17 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from screener.metals import METAL_SERIES
 from screener.thesis import Condition, Exit, Thesis, Weigh
 
 
 def condition_subject(cond: Condition) -> str | None:
-    """The index code or series id a condition reads (None for breadth: the sector's stocks)."""
+    """The metal, index code or series id a condition reads (None for breadth: the sector's
+    stocks). A metal is read as ``point_in_time.metal_prices`` splices its series."""
     if cond.kind == "breadth":
         return None
-    if cond.metal:
-        return METAL_SERIES[cond.metal]
-    return cond.index or cond.series
+    return cond.metal or cond.index or cond.series
 
 
 def condition_mask(cond: Condition, close: np.ndarray, breadth_change: np.ndarray) -> np.ndarray:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from unittest import mock
 
 import polars as pl
 import pytest
 from factors.reference import synthetic_market
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from screener import calendar, metals
+from screener import calendar
 from screener.config import Settings
-from screener.panel import PANEL_COLUMNS, asof_on_sessions, assemble_panel, build_panel
+from screener.panel import PANEL_COLUMNS, assemble_panel, build_panel
 from screener.store import Store
 
 DAYS = calendar.sessions(dt.date(2026, 1, 5), dt.date(2026, 2, 13))  # 29 sessions, Mon 5 Jan on
@@ -53,6 +50,14 @@ INSTRUMENTS = pl.DataFrame(
 )
 NO_INDEX = pl.DataFrame(schema={"index_code": pl.String, "date": pl.Date, "close": pl.Float64})
 NO_SERIES = pl.DataFrame(schema={"series_id": pl.String, "date": pl.Date, "close": pl.Float64})
+CU = {DAYS[0]: 70000.0}
+
+
+def series(sid: str, values: dict[dt.date, float]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"series_id": sid, "date": list(values), "close": list(values.values())},
+        schema=NO_SERIES.schema,
+    )
 
 
 def panel(
@@ -65,12 +70,16 @@ def panel(
 
 
 def test_columns_order_and_static_fields() -> None:
-    p = panel(pl.concat([bars("600001.SH", [(0, 10.0, 1.0)]), bars("300002.SZ", [(1, 5.0, 1)])]))
+    b = pl.concat([bars("600001.SH", [(0, 10.0, 1.0)]), bars("300002.SZ", [(1, 5.0, 1)])])
+    p = panel(b)
     assert tuple(p.columns) == PANEL_COLUMNS
     assert p.get_column("ticker").to_list() == ["300002.SZ", "600001.SH"]
     first = p.row(1, named=True)
     assert (first["board"], first["metal"], first["sw_l2"]) == ("main", "copper", "801055.SI")
-    assert first["metal_series"] == "SHFE.CU"  # first tag with a series
+    assert first["metal_series"] is None  # no series value known: nothing fed the row
+    gold_and_copper = pl.concat([series("SHFE.AU", {DAYS[0]: 400.0}), series("SHFE.CU", CU)])
+    first = panel(b, series=gold_and_copper).row(1, named=True)
+    assert (first["metal_series"], first["metal_close"]) == ("SHFE.CU", 70000.0)  # first tag
 
 
 def test_missing_sessions_become_suspended_rows_with_the_last_close() -> None:
@@ -165,10 +174,6 @@ def test_limit_prices_vendor_first_then_rules() -> None:
     assert rows["600006.SH", DAYS[0]]["up_limit"] is None
 
 
-def series(sid: str, values: dict[dt.date, float]) -> pl.DataFrame:
-    return pl.DataFrame({"series_id": sid, "date": list(values), "close": list(values.values())})
-
-
 def test_domestic_values_enter_their_own_session_foreign_the_next() -> None:
     b = bars("600001.SH", [(i, 10.0, 1.0) for i in range(6)])
     cu = {DAYS[1]: 100.0, DAYS[2]: 101.0, DAYS[4]: 104.0}
@@ -176,13 +181,29 @@ def test_domestic_values_enter_their_own_session_foreign_the_next() -> None:
     assert p.get_column("metal_close").to_list() == [None, 100.0, 101.0, 101.0, 104.0, 104.0]
     assert p.get_column("metal_stale").to_list() == [None, False, False, True, False, True]
     assert p.get_column("metal_age").to_list() == [None, 0, 0, 1, 0, 1]
-    with_lme = INSTRUMENTS.with_columns(pl.Series("metals", [["copper"], [], []]))
-    with mock.patch.dict(metals.METAL_SERIES, {"copper": "LME.CU.CASH"}):
-        p = assemble_panel(
-            b, with_lme, NO_INDEX, series("LME.CU.CASH", cu), sessions=DAYS, max_ffill=5
-        )
+    p = panel(b, series=series("LME.CU.CASH", cu))  # copper falls back on LME
     assert p.get_column("metal_close").to_list() == [None, None, 100.0, 101.0, 101.0, 104.0]
     assert p.get_column("metal_stale").to_list() == [None, None, False, False, True, False]
+    assert p.get_column("metal_series").to_list() == [None, None] + ["LME.CU.CASH"] * 4
+    assert p.get_column("metal_currency").to_list() == [None, None] + ["USD"] * 4  # no FX
+
+
+def test_each_stock_follows_its_own_metal_through_its_fallbacks() -> None:
+    tags = INSTRUMENTS.with_columns(pl.Series("metals", [["aluminium"], ["lead", "zinc"], []]))
+    b = pl.concat([bars(t, [(i, 10.0, 1.0) for i in range(4)]) for t in ("600001.SH", "300002.SZ")])
+    values = pl.concat(
+        [
+            series("LME.AL.CASH", {DAYS[i]: 2500.0 + i for i in range(4)}),
+            series("SHFE.PB", {DAYS[i]: 17000.0 + i for i in range(4)}),
+            series("SHFE.ZN", {DAYS[i]: 24000.0 + i for i in range(4)}),
+        ]
+    )
+    p = assemble_panel(b, tags, NO_INDEX, values, sessions=DAYS, max_ffill=5)
+    al, pb = (p.filter(pl.col("ticker") == t) for t in ("600001.SH", "300002.SZ"))
+    assert al["metal_series"].to_list() == [None] + ["LME.AL.CASH"] * 3  # no SHFE.AL: LME
+    assert al["metal_close"].to_list() == [None, 2500.0, 2501.0, 2502.0]  # a session late
+    assert pb["metal_series"].to_list() == ["SHFE.PB"] * 4  # lead's own series, not zinc's
+    assert pb["metal_close"].to_list() == [17000.0, 17001.0, 17002.0, 17003.0]
 
 
 def test_weekend_and_holiday_values_enter_the_next_session() -> None:
@@ -202,52 +223,6 @@ def test_carry_stops_after_max_ffill_sessions() -> None:
     p = panel(b, index=idx, max_ffill=2)
     assert p.get_column("sector_close").to_list() == [7.0] * 3 + [None] * 5
     assert p.get_column("market_close").null_count() == 8
-
-
-def asof_by_loop(
-    values: pl.DataFrame, days: list[dt.date], lagged: set[str], max_ffill: int
-) -> dict[tuple[str, dt.date], float | None]:
-    """For each session, the newest value known by then, if it entered <= max_ffill ago."""
-    out: dict[tuple[str, dt.date], float | None] = {}
-    rows = values.sort("date").iter_rows()
-    by_id: dict[str, list[tuple[dt.date, float]]] = {}
-    for sid, d, close in rows:
-        by_id.setdefault(sid, []).append((d, close))
-    for sid, obs in by_id.items():
-        for k, day in enumerate(days):
-            known = [
-                (d, c) for d, c in obs if d >= days[0] and (d < day if sid in lagged else d <= day)
-            ]
-            if not known:
-                out[sid, day] = None
-                continue
-            d, c = known[-1]
-            entered = next(i for i, s in enumerate(days) if (s > d if sid in lagged else s >= d))
-            out[sid, day] = c if k - entered <= max_ffill else None
-    return out
-
-
-@settings(max_examples=30, deadline=None)
-@given(
-    present=st.lists(st.booleans(), min_size=40, max_size=40),
-    max_ffill=st.integers(0, 4),
-    lagged=st.booleans(),
-)
-def test_asof_matches_a_loop(present: list[bool], max_ffill: int, lagged: bool) -> None:
-    cal_days = [DAYS[0] + dt.timedelta(days=i) for i in range(40)]  # weekends included
-    dates = [d for d, keep in zip(cal_days, present, strict=True) if keep]
-    values = pl.DataFrame(
-        {"id": "X", "date": dates, "close": [float(i) for i in range(len(dates))]},
-        schema={"id": pl.String, "date": pl.Date, "close": pl.Float64},
-    )
-    cal = pl.DataFrame({"date": DAYS}, schema={"date": pl.Date}).with_row_index("_i")
-    ids = {"X"} if lagged else set()
-    got = asof_on_sessions(values, cal, lagged=ids, max_ffill=max_ffill)
-    want = asof_by_loop(values, DAYS, ids, max_ffill)
-    if not dates:
-        assert got.get_column("close").null_count() == got.height
-        return
-    assert {(r["id"], r["date"]): r["close"] for r in got.iter_rows(named=True)} == want
 
 
 def test_build_panel_reads_the_store_like_assemble_panel(store: Store) -> None:

@@ -11,46 +11,32 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterator
-from pathlib import Path
 
 import polars as pl
 import pytest
 
 from screener.config import Settings
-from screener.ingest.files import import_files
 from screener.instruments import load_master
 from screener.runs import compile_thesis, prepare
-from screener.schema import MARKET_INDEX, SECTOR_INDEX
+from screener.schema import SECTOR_INDEX
 from screener.store import Store
 from screener.thesis import Thesis, load_thesis
+from tests.conftest import REALDATA, REPO, require_realdata
+from tests.realdata import real_store
 
-REPO = Path(__file__).resolve().parents[1]
-REALDATA = REPO.parent / "shared" / "realdata"
 START, END = dt.date(2015, 1, 5), dt.date(2021, 12, 31)
 N_STOCKS = 20
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    if not REALDATA.exists():
-        pytest.skip(f"{REALDATA} is absent: real-data checks need ../shared/realdata")
-    folder = tmp_path_factory.mktemp("real")
-    master = load_master()
-    index = pl.read_parquet(REALDATA / "indices_daily.parquet").filter(
-        pl.col("index_code").is_in([SECTOR_INDEX, MARKET_INDEX]),
-        pl.col("date").is_between(START, dt.date(2024, 12, 31)),
-    )
-    index.write_parquet(folder / "index.parquet")
-    stocks = pl.read_parquet(REALDATA / "stocks_daily.parquet").filter(
+    root = require_realdata()
+    stocks = pl.read_parquet(root / "stocks_daily.parquet").filter(
         pl.col("date").is_between(START, END)
     )
-    stocks.filter(pl.col("ticker").is_in(_sector_names(stocks, master))).write_parquet(
-        folder / "stocks.parquet"
-    )
-    with Store(folder / "real.duckdb") as s:
-        s.upsert("instruments", master)
-        import_files(s, [folder / "index.parquet"], kind="index")
-        import_files(s, [folder / "stocks.parquet"], kind="bars")
+    tickers = _sector_names(stocks, load_master())
+    path = tmp_path_factory.mktemp("real") / "real.duckdb"
+    with real_store(path, tickers, START, END, index_end=dt.date(2024, 12, 31)) as s:
         yield s
 
 

@@ -120,6 +120,30 @@ def test_future_prices_do_not_move_past_decisions(tiny: Store, tmp_path: Path) -
     assert before.equity.filter(keep).equals(after.equity.filter(keep))
 
 
+def test_a_metal_trigger_reads_its_fallback_series_a_session_late(
+    tiny: Store, tmp_path: Path
+) -> None:
+    """No SHFE aluminium: the trigger reads LME aluminium, whose value dated t counts on t+1."""
+    from dataclasses import replace
+
+    from screener.runs import compile_thesis, prepare
+    from screener.thesis import Condition
+
+    lme = [100.0] * 10 + [110.0] * 20  # +10% dated session 10
+    tiny.upsert(
+        "series_daily", pl.DataFrame({"series_id": "LME.AL.CASH", "date": SESSIONS, "close": lme})
+    )
+    path = tmp_path / "tiny.toml"
+    path.write_text(THESIS, encoding="utf-8")
+    thesis = load_thesis(path)
+    up = Condition(kind="change", metal="aluminium", window=1, min_change_pct=5.0)
+    thesis = replace(thesis, trigger=replace(thesis.trigger, when=(up,)))
+    prep = prepare(tiny, thesis, start=None, end=None, settings=Settings())
+    assert prep.subjects["aluminium"][10:13].tolist() == [100.0, 110.0, 110.0]
+    fired = compile_thesis(tiny, prep, thesis).triggers.filter(pl.col("fired"))
+    assert fired["date"].to_list() == [SESSIONS[11]]
+
+
 def test_panel_holds_only_names_the_thesis_can_select(tiny: Store, tmp_path: Path) -> None:
     """A per-ticker score needs only its universe; a composite z-scores every name."""
     from dataclasses import replace

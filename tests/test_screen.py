@@ -23,6 +23,7 @@ from screener.brokers.ledger import import_notes
 from screener.config import Settings
 from screener.errors import ConfigError
 from screener.instruments import load_master
+from screener.metals import METAL_SERIES
 from screener.schema import MARKET_INDEX, SECTOR_INDEX
 from screener.screen import Screen, load_screen, run_screen
 from screener.store import Store
@@ -202,7 +203,11 @@ def test_picks_screen_ranks_filters_and_explains(market: Store) -> None:
     for ticker, score in ranked.select("ticker", "score").iter_rows():
         assert score == pytest.approx(ret_5d(ticker), abs=1e-12)
     assert ranked.columns == ["rank", "ticker", "name", "metal", "board", "score",
-                              "avg_amount_20d", "brokers", "flags"]  # fmt: skip
+                              "avg_amount_20d", "metal_series", "metal_currency", "brokers",
+                              "flags"]  # fmt: skip
+    fed = ranked.select("metal", "metal_series", "metal_currency").rows()
+    assert fed == [("copper", "SHFE.CU", "CNY"), ("copper", "SHFE.CU", "CNY"),
+                   ("gold", "SHFE.AU", "CNY")]  # fmt: skip
     assert ranked.row(0, named=True)["name"] == "紫金矿业"
     assert ranked["brokers"].to_list() == ["国投证券"] * 3
     reasons = dict(result.excluded.select("ticker", "reason").iter_rows())
@@ -363,3 +368,7 @@ def test_shipped_screens_on_the_demo_market(demo_store: Store) -> None:
     assert sector.universe_size > 100 and 0 < sector.ranked.height <= div.top_n
     scores = sector.ranked["score"].to_list()
     assert scores == sorted(scores)  # divergence: the most negative ranks first
+    # the demo has every series and USD/CNY: each name's metal is fed by its first series
+    first = {ids[0] for ids in METAL_SERIES.values()}
+    assert set(sector.ranked["metal_series"]) <= first
+    assert set(sector.ranked["metal_currency"]) == {"CNY"}

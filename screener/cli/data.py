@@ -86,6 +86,30 @@ def store_check(fmt: Annotated[Format, typer.Option("--format")] = Format.table)
     print_table(render_coverage(coverage))
 
 
+@store_app.command("imports")
+def store_imports(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+    """Every import, oldest first: source, content hash, what it did (lineage)."""
+    import polars as pl
+
+    with open_store(read_only=True) as store:
+        imports = store.read_table("imports")
+    cols = ["import_id", "finished_at", "origin", "kind", "source", "format", "policy"]
+    counts = [c for c in imports.columns if c.startswith("rows_")]
+    out = imports.select(
+        *cols, pl.col("content_hash").str.slice(0, 12).alias("sha256"), *counts
+    ).rename({c: c.removeprefix("rows_") for c in counts})
+    if imports.is_empty():
+        console(stderr=True).print(
+            "no imports yet: `screener ingest csv|parquet FILE...` (or `screener ingest demo`)",
+            markup=False,
+        )
+    emit_frame(
+        out.with_columns(pl.col("finished_at").dt.strftime("%Y-%m-%d %H:%M:%S")),
+        fmt,
+        title="imports",
+    )
+
+
 # -- ingest --------------------------------------------------------------------------------
 @ingest_app.command("demo")
 def ingest_demo(

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from screener import calendar, metals, rules
+from screener import calendar, rules
 from screener.ingest.demo_paths import D, Grid, ar1, bridge, seeded_draws, waypoints
-from screener.ingest.demo_series import DRIVEN, series_frame
+from screener.ingest.demo_series import DRIVEN, driver, series_frame
 from screener.ingest.importer import ImportResult, Source, write_rows
 from screener.schema import (
     BARS_DAILY,
@@ -149,7 +149,7 @@ class _Universe:
             list_date=[r["list_date"] for r, _, _ in keep],
             sector=np.array([r["sw_l1"] == SECTOR_INDEX for r, _, _ in keep], dtype=bool),
             l2=np.array([r["sw_l2"] or "" for r, _, _ in keep], dtype=object),
-            series=[metals.series_for(r["metals"]) for r, _, _ in keep],
+            series=[driver(r["metals"]) for r, _, _ in keep],
             first=np.array([f for _, f, _ in keep], dtype=np.int64),
             last=np.array([la for _, _, la in keep], dtype=np.int64),
             ipo=np.array([(r["list_date"] or dt.date.min) >= start for r, _, _ in keep], bool),

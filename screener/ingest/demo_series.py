@@ -52,6 +52,10 @@ DRIVEN: dict[str, Spec] = {
         "2015-01-05 16800, 2016-01-15 12800, 2018-02-20 27000, 2020-03-23 14800, "
         "2022-04-15 28500, 2024-02-01 20500, 2026-01-28 25300, 2026-02-06 24300, "
         "2026-02-13 24500")),
+    "SHFE.PB": Spec(0.010, 5, 0.5, 0.0, 1.0e5, waypoints(
+        "2015-01-05 12800, 2016-01-15 13000, 2017-01-03 20000, 2018-07-02 18500, "
+        "2020-03-23 13500, 2022-07-01 15000, 2024-05-20 18500, 2026-01-28 17300, "
+        "2026-02-06 16900, 2026-02-13 17000")),
     "SHFE.SN": Spec(0.014, 10, 0.5, 0.0, 6.0e4, waypoints(
         "2015-01-05 128000, 2016-01-15 88000, 2022-03-08 340000, 2022-10-24 170000, "
         "2024-05-20 280000, 2025-12-31 330000, 2026-01-28 385000, 2026-02-06 368000, "
@@ -87,12 +91,22 @@ DRIVEN: dict[str, Spec] = {
 }  # fmt: skip
 # Foreign prices from the domestic one: base * mult / (USDCNY * vat), plus a small basis.
 DERIVED: dict[str, tuple[str, float, float, float, float]] = {  # base, mult, vat, tick, lots
-    "LME.CU.CASH": ("SHFE.CU", 1.0, 1.13, 0.5, 0),
-    "LME.AL.CASH": ("SHFE.AL", 1.0, 1.13, 0.5, 0),
+    **{
+        f"LME.{code}.{tenor}": (f"SHFE.{code}", 1.0, 1.13, 0.5, 0)
+        for code in ("CU", "AL", "ZN", "PB", "NI", "SN")
+        for tenor in ("CASH", "3M")
+    },
+    "COMEX.HG": ("SHFE.CU", 1 / 2204.62, 1.13, 0.0005, 1.0e5),  # CNY/t -> USD/lb
     "COMEX.GC": ("SHFE.AU", 31.1035, 1.0, 0.1, 2.0e5),
     "COMEX.SI": ("SHFE.AG", 0.0311035, 1.13, 0.005, 7.0e4),
 }
 LISTED = {"GFEX.LC": D("2023-07-21")}  # the latent price exists before; rows only from listing
+
+
+def driver(tags: list[str] | None) -> str | None:
+    """The series a demo stock's latent price loads on: its metal's first (domestic) one."""
+    metal = metals.metal_of(tags)
+    return metals.METAL_SERIES[metal][0] if metal else None
 
 
 def commodity_logs(seed: int, grid: Grid) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

@@ -22,6 +22,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from screener import metals
 from screener.config import Settings
 from screener.report.terminal import SYNTHETIC_LABEL, synthetic_banner
 from screener.schema import SECTOR_INDEX
@@ -38,7 +39,8 @@ CLOSES_SCHEMA = {"ticker": pl.String, "date": pl.Date, "adj_close": pl.Float64}
 class ScreenReport:
     """Everything a rendered screen shows; built by ``screen_report``, rendered in report/.
 
-    ``metal_moves``: metals, series_id, date, close, chg_1d, chg_5d, chg_20d (fractions).
+    ``metal_moves``: metals, series_id, in_use, date, close, chg_1d, chg_5d, chg_20d
+    (fractions); see ``metal_moves``.
     ``closes``: ticker, date, adj_close over the last 60 sessions of each ranked name.
     ``sector_drawdown``: 801050.SI close over its 250-session high, minus 1 (<= 0).
     Hand-made reports (tests, e-mail previews) may build one directly.
@@ -65,7 +67,7 @@ def screen_report(store: Store, result: ScreenResult, settings: Settings) -> Scr
     else:
         if as_of < result.on:
             warnings.append(f"{result.on} is not a session in the store: data are from {as_of}")
-        moves = metal_moves(store, as_of)
+        moves = metal_moves(store, as_of, max_ffill=settings.max_ffill_sessions)
         closes = _closes(store, result.ranked["ticker"].to_list(), as_of)
         sector = _sector(store, as_of)
         warnings += _stale(store, moves, sector[2], as_of, settings.max_ffill_sessions)
@@ -83,24 +85,25 @@ def screen_report(store: Store, result: ScreenResult, settings: Settings) -> Scr
 
 
 def _empty_moves() -> pl.DataFrame:
-    head = {"metals": pl.String, "series_id": pl.String, "date": pl.Date, "close": pl.Float64}
+    head = {"metals": pl.String, "series_id": pl.String, "in_use": pl.String, "date": pl.Date}
+    head |= {"close": pl.Float64}
     return pl.DataFrame(schema={**head, **{f"chg_{k}d": pl.Float64 for k in MOVE_WINDOWS}})
 
 
-def metal_moves(store: Store, as_of: dt.date) -> pl.DataFrame:
-    """Each metal series' change over 1, 5 and 20 of its own observations, as known on ``as_of``.
+def metal_moves(store: Store, as_of: dt.date, *, max_ffill: int) -> pl.DataFrame:
+    """Every metal series in the store: its change over 1, 5 and 20 of its own observations as
+    known on ``as_of``, the metals it serves and (``in_use``) those it feeds on ``as_of``.
 
     Venues that settle after the Beijing close (LME, COMEX, FX) count only values dated before
-    ``as_of``, as in panel.py. Metals sharing a series are listed together.
+    ``as_of``. ``in_use`` comes from ``point_in_time.metal_prices``, as the panel's; a USD series
+    fed without a known USDCNY is marked "(USD)". Rows in the order of ``metals.METAL_SERIES``.
     """
-    from screener.metals import METAL_SERIES, SERIES
+    from screener.point_in_time import read_metal_prices
 
-    by_series: dict[str, list[str]] = {}
-    for metal, sid in METAL_SERIES.items():
-        by_series.setdefault(sid, []).append(metal)
-    lagged = [s for s in by_series if s not in SERIES or SERIES[s].settles_after_close]
+    ids = list(dict.fromkeys(s for chain in metals.METAL_SERIES.values() for s in chain))
     start = as_of - dt.timedelta(days=3 * max(MOVE_WINDOWS) + 40)
-    series = store.read_series(list(by_series), start=start, end=as_of)
+    series = store.read_series(ids, start=start, end=as_of)
+    lagged = [s for s in ids if metals.known_next_session(s)]
     known = series.filter(
         pl.when(pl.col("series_id").is_in(lagged))
         .then(pl.col("date") < as_of)
@@ -112,11 +115,20 @@ def metal_moves(store: Store, as_of: dt.date) -> pl.DataFrame:
     ]
     last = known.drop_nulls("close").sort("series_id", "date").with_columns(changes)
     last = last.group_by("series_id", maintain_order=True).last()
-    order = pl.DataFrame(
-        {"series_id": list(by_series), "metals": [", ".join(m) for m in by_series.values()]}
+    sessions = [d for d in store.sessions() if d <= as_of][-(max_ffill + 2) :]
+    fed = read_metal_prices(store, metals.METALS, sessions, max_ffill=max_ffill).filter(
+        (pl.col("date") == as_of) & pl.col("close").is_not_null()
     )
-    return order.join(last, on="series_id", how="inner", maintain_order="left").select(
-        _empty_moves().columns
+    usd = pl.col("currency") == "USD"
+    label = pl.when(usd).then(pl.col("metal") + " (USD)").otherwise("metal")
+    in_use = fed.group_by("series_id", maintain_order=True).agg(in_use=label.str.join(", "))
+    order = pl.DataFrame(
+        {"series_id": ids, "metals": [", ".join(metals.metals_served(s)) for s in ids]}
+    )
+    return (
+        order.join(last, on="series_id", how="inner", maintain_order="left")
+        .join(in_use, on="series_id", how="left", maintain_order="left")
+        .select(_empty_moves().columns)
     )
 
 
@@ -214,6 +226,7 @@ def render_screen(report: ScreenReport, *, group_by_metal: bool = False) -> Grou
             parts.append(_ranked_table(report, rows, title=str(metal[0] or "(no metal)")))
     else:
         parts.append(_ranked_table(report, result.ranked, title=None))
+    parts += [_series_line(result)] if result.ranked.height else []
     parts += [_changes_line(result), _excluded_line(result)]
     parts += [Text(f"warning: {w}", style="yellow") for w in report.warnings]
     if report.synthetic:
@@ -251,14 +264,14 @@ def _sector_line(report: ScreenReport) -> Text:
 
 def _moves_table(moves: pl.DataFrame) -> Table:
     table = Table(title="metal series", box=box.SIMPLE, header_style="bold", title_justify="left")
-    for col in ("metal", "series", "as of"):
+    for col in ("metal", "series", "in use for", "as of"):
         table.add_column(col)
     for col in ("close", *(f"{k}d" for k in MOVE_WINDOWS)):
         table.add_column(col, justify="right")
     for row in moves.iter_rows(named=True):
         changes = [_pct(row[f"chg_{k}d"]) for k in MOVE_WINDOWS]
-        table.add_row(row["metals"], row["series_id"], str(row["date"]), f"{row['close']:,.2f}",
-                      *changes)  # fmt: skip
+        table.add_row(row["metals"], row["series_id"], row["in_use"] or "-", str(row["date"]),
+                      f"{row['close']:,.2f}", *changes)  # fmt: skip
     return table
 
 
@@ -379,6 +392,17 @@ def empty_reason(result: ScreenResult) -> str:
             )
         return "the universe is empty"
     return "no name passed the filters"
+
+
+def _series_line(result: ScreenResult) -> Text:
+    """Which series fed the ranked names' metal factors: a fallback or a USD one shows here."""
+    fed = result.ranked.drop_nulls("metal_series")
+    counts = fed.group_by("metal_series", "metal_currency", maintain_order=True).len()
+    parts = [
+        f"{sid}{' in USD (no USDCNY known)' if ccy == 'USD' else ''} ({n})"
+        for sid, ccy, n in counts.iter_rows()
+    ]
+    return Text("metal prices from: " + (", ".join(parts) or "no metal series"), style="dim")
 
 
 def _changes_line(result: ScreenResult) -> Text:

@@ -263,7 +263,7 @@ def test_nothing_after_t_changes_anything_up_to_t(
     cut = market.sessions[cut_at]
     changed = _perturb_after(market, cut, noise)
     # foreign=True: copper names follow LME (a value dated t is known only on the next session)
-    copper = {"copper": "LME.CU.CASH"} if foreign else {}
+    copper = {"copper": ("LME.CU.CASH",)} if foreign else {}
     with mock.patch.dict(metals.METAL_SERIES, copper):
         runs = []
         for m in (market, changed):

@@ -14,6 +14,7 @@ import pytest
 from screener import metals, rules
 from screener.calendar import CalendarEndWarning
 from screener.ingest import demo
+from screener.ingest.demo_series import driver
 from screener.schema import (
     BARS_DAILY,
     INDEX_DAILY,
@@ -244,7 +245,7 @@ def test_sector_sell_off_while_metals_hold_then_rebound(market: demo.DemoMarket)
     # Some names fall far harder than their (holding) metal: what a divergence screen finds.
     misses = []
     for ticker, tags in market.instruments.select("ticker", "metals").iter_rows():
-        series_id = metals.series_for(tags)
+        series_id = driver(tags)
         if series_id is None or ticker not in market.bars["ticker"].to_list():
             continue
         metal = drop_into(market.series.filter(pl.col("series_id") == series_id), WINDOW_END)

@@ -23,6 +23,7 @@ from screener.report.screen_view import (
     CLOSES_SCHEMA,
     ScreenReport,
     empty_reason,
+    metal_moves,
     render_screen,
     screen_report,
     sparkline,
@@ -63,12 +64,15 @@ def _ranked() -> pl.DataFrame:
     extra = pl.DataFrame(
         {
             "board": ["main"] * 4,
+            "metal_series": ["SHFE.AU", "SHFE.CU", "SHFE.AU", "SHFE.CU"],
+            "metal_currency": ["CNY"] * 4,
             "brokers": ["国投证券", "国投证券, 中信证券", "中信证券", "国投证券"],
             "flags": [None, None, "limit-down", None],
         }
     )
     frame = pl.concat([pl.DataFrame(rows, schema=cols, orient="row"), extra], how="horizontal")
-    return frame.select(*cols[:4], "board", *cols[4:], "brokers", "flags")
+    tail = ["metal_series", "metal_currency", "brokers", "flags"]
+    return frame.select(*cols[:4], "board", *cols[4:], *tail)
 
 
 def _result(ranked: pl.DataFrame | None = None, *, size: int = 7) -> ScreenResult:
@@ -100,6 +104,7 @@ def _report(result: ScreenResult, *, synthetic: bool = True) -> ScreenReport:
         {
             "metals": ["copper", "gold", "rare_earth, magnet"],
             "series_id": ["SHFE.CU", "SHFE.AU", "SMM.NDPR"],
+            "in_use": ["copper", "gold", "rare_earth, magnet"],
             "date": [AS_OF] * 3,
             "close": [98_880.0, 1_109.0, 770_000.0],
             "chg_1d": [-0.009, 0.008, 0.0],
@@ -164,6 +169,17 @@ def test_render_content() -> None:
     assert "warning: SHFE.AL is stale" in text
     assert "▲1" in text and "▼1" in text and "-42.1%" in text and "3,170.6" in text
     assert SYNTHETIC_LABEL not in plain_text(render_screen(_report(_result(), synthetic=False)))
+    assert "metal prices from: SHFE.AU (2), SHFE.CU (2)" in text
+
+
+def test_render_names_a_fallback_series_and_usd_returns() -> None:
+    lme = pl.when(pl.col("metal") == "copper")
+    ranked = _ranked().with_columns(
+        metal_series=lme.then(pl.lit("LME.CU.CASH")).otherwise("metal_series"),
+        metal_currency=lme.then(pl.lit("USD")).otherwise("metal_currency"),
+    )
+    text = plain_text(render_screen(_report(_result(ranked))))
+    assert "metal prices from: SHFE.AU (2), LME.CU.CASH in USD (no USDCNY known) (2)" in text
 
 
 # -- gathering ---------------------------------------------------------------------------------
@@ -213,6 +229,24 @@ def test_screen_report_gathers_moves_drawdown_and_warnings(store: Store) -> None
     assert spark.height == 60 and spark["adj_close"][-1] == 2.0 * (10.0 + len(SESSIONS) - 1)
     store.set_meta("data_source", "demo")
     assert screen_report(store, _result(ranked), Settings()).synthetic
+
+
+def test_metal_moves_list_every_series_and_mark_the_one_in_use(store: Store) -> None:
+    _store(store)
+    n = len(SESSIONS)
+    lme = [dict(series_id="LME.AL.CASH", date=d, close=2500.0 + i) for i, d in enumerate(SESSIONS)]
+    store.upsert("series_daily", pl.DataFrame(lme))
+    moves = metal_moves(store, AS_OF, max_ffill=5)
+    assert moves.select("series_id", "metals", "in_use").rows() == [
+        ("SHFE.CU", "copper", "copper"),
+        ("SHFE.AL", "aluminium", None),  # 10 sessions old: LME stands in
+        ("LME.AL.CASH", "aluminium", "aluminium (USD)"),  # no USD/CNY in the store
+    ]
+    al = moves.row(2, named=True)
+    assert (al["date"], al["close"]) == (SESSIONS[-2], 2500.0 + n - 2)  # LME: a session late
+    fx = [dict(series_id="FX.USDCNY", date=d, close=7.0) for d in SESSIONS]
+    store.upsert("series_daily", pl.DataFrame(fx))
+    assert metal_moves(store, AS_OF, max_ffill=5)["in_use"][2] == "aluminium"
 
 
 def test_screen_report_on_a_non_session_and_before_any_data(store: Store) -> None:
