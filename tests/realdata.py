@@ -59,3 +59,15 @@ def clean_series(series_ids: list[str], start: dt.date, end: dt.date) -> pl.Data
         ~pl.col("series_id").is_in(domestic) | pl.col("date").is_in(sessions),
         inside,
     )
+
+
+def plain_episodes(
+    days: list[dt.date], closes: list[float], window: int, drop_pct: float, cooldown: int
+) -> list[dt.date]:
+    """The obvious loop: fire on a `window`-session change <= drop_pct, merge within cooldown."""
+    starts: list[int] = []
+    for i in range(window, len(closes)):
+        change_pct = (closes[i] / closes[i - window] - 1.0) * 100.0
+        if change_pct <= drop_pct and (not starts or i - starts[-1] >= cooldown + 1):
+            starts.append(i)
+    return [days[i] for i in starts]

@@ -22,7 +22,7 @@ from screener.schema import SECTOR_INDEX
 from screener.store import Store
 from screener.thesis import Thesis, load_thesis
 from tests.conftest import REALDATA, REPO, require_realdata
-from tests.realdata import real_store
+from tests.realdata import plain_episodes, real_store
 
 START, END = dt.date(2015, 1, 5), dt.date(2021, 12, 31)
 N_STOCKS = 20
@@ -52,18 +52,6 @@ def _sector_names(stocks: pl.DataFrame, master: pl.DataFrame) -> list[str]:
 def thesis() -> Thesis:
     dip = load_thesis(REPO / "strategies" / "oversold_nonferrous_dip.toml")
     return dataclasses.replace(dip, select=dataclasses.replace(dip.select, universe="sector"))
-
-
-def plain_episodes(
-    days: list[dt.date], closes: list[float], window: int, drop_pct: float, cooldown: int
-) -> list[dt.date]:
-    """The obvious loop: fire on a `window`-session change <= drop_pct, merge within cooldown."""
-    starts: list[int] = []
-    for i in range(window, len(closes)):
-        change_pct = (closes[i] / closes[i - window] - 1.0) * 100.0
-        if change_pct <= drop_pct and (not starts or i - starts[-1] >= cooldown + 1):
-            starts.append(i)
-    return [days[i] for i in starts]
 
 
 def test_trigger_episodes_match_a_plain_scan_of_the_index(store: Store, thesis: Thesis) -> None:
