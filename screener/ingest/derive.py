@@ -13,6 +13,7 @@ stored as given, and the panel fills the rest from ``rules`` (one home for the r
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from screener.errors import InputError
@@ -34,7 +35,8 @@ def out_of_range(step: pl.Expr) -> pl.Expr:
 
 
 def derive_bars(bars: pl.DataFrame, *, source: str = "<store>") -> pl.DataFrame:
-    """``bars`` (stored columns, any order) with prev_close, adj_factor and suspended derived.
+    """``bars`` (stored columns, any order) with prev_close, adj_factor and suspended derived,
+    sorted by (ticker, date).
 
     An optional boolean ``_anchor`` column marks each ticker's first row when it is a stored
     bar the history continues from: its prev_close and adj_factor are kept, and later factors
@@ -42,16 +44,18 @@ def derive_bars(bars: pl.DataFrame, *, source: str = "<store>") -> pl.DataFrame:
     InputError when a prev_close is more than MAX_STEP times off the previous close in the
     merged history (two sources in different units, or a broken cell).
     """
-    out = bars.sort("ticker", "date")
+    out = _by_ticker_and_date(bars)
     anchor = pl.col("_anchor") if "_anchor" in out.columns else pl.lit(False)
     given = (pl.col("given").fill_null(0) & PREV_CLOSE_GIVEN) != 0
-    previous = pl.col("close").shift(1).over("ticker")
+    # rows are sorted, so a ticker's previous row is the previous row unless the ticker changes
+    first = (pl.col("ticker") != pl.col("ticker").shift(1)).fill_null(True)
+    previous = pl.when(first).then(None).otherwise(pl.col("close").shift(1))
     out = out.with_columns(
+        first.alias("_first"),
         pl.when(given | anchor).then(pl.col("prev_close")).otherwise(previous).alias("prev_close"),
         (pl.col("volume") == 0).alias("suspended"),
-    )
-    step = step_expr()
-    bad = out.filter(out_of_range(step) & ~anchor)
+    ).with_columns((previous / pl.col("prev_close")).alias("_step"))
+    bad = out.filter(out_of_range(pl.col("_step")) & ~anchor)
     if bad.height:
         row = bad.row(0, named=True)
         raise InputError(
@@ -61,9 +65,33 @@ def derive_bars(bars: pl.DataFrame, *, source: str = "<store>") -> pl.DataFrame:
             path=source,
             field="prev_close",
         )
-    base = pl.when(anchor).then(pl.col("adj_factor")).otherwise(step.fill_null(1.0))
-    adj = base.cum_prod().over("ticker").alias("adj_factor")
-    return out.with_columns(adj).drop("_anchor", strict=False)
+    base = out.select(
+        pl.when(anchor).then(pl.col("adj_factor")).otherwise(pl.col("_step")).fill_null(1.0)
+    ).to_series()
+    starts = out.get_column("_first").arg_true().to_numpy()
+    adj = _cumulative_products(base.to_numpy(), starts)
+    return out.with_columns(pl.Series("adj_factor", adj)).drop(
+        "_anchor", "_first", "_step", strict=False
+    )
+
+
+def _by_ticker_and_date(bars: pl.DataFrame) -> pl.DataFrame:
+    """``bars`` sorted by (ticker, date); an O(n) check spares the sort of sorted input."""
+    if bars.height < 2:
+        return bars
+    t, d = pl.col("ticker"), pl.col("date")
+    ordered = ((t > t.shift(1)) | ((t == t.shift(1)) & (d > d.shift(1)))).slice(1).all()
+    return bars if bars.select(ordered).item() else bars.sort("ticker", "date")
+
+
+def _cumulative_products(values: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Running product restarting at each start, multiplied left to right (so a history
+    derived in one go and one continued from an anchor agree to the last bit)."""
+    out = np.empty_like(values)
+    ends = [*starts[1:].tolist(), len(values)]
+    for lo, hi in zip(starts.tolist(), ends, strict=True):
+        np.multiply.accumulate(values[lo:hi], out=out[lo:hi])
+    return out
 
 
 def step_counts(bars: pl.DataFrame) -> tuple[int, int]:

@@ -166,9 +166,11 @@ def _result(
     source: Source,
 ) -> ImportResult:
     key = list(table.key)
-    status = merged.frame.select(key).with_columns(merged.status.alias("status"))
-    moved = changed.select(key).join(status, on=key, how="left").get_column("status")
-    rederived = int(moved.is_in(["unchanged", "stored_only"]).sum())
+    rederived = 0
+    if merged.count("new") < merged.frame.height:  # stored rows whose derived values moved
+        status = merged.frame.select(key).with_columns(merged.status.alias("status"))
+        moved = changed.select(key).join(status, on=key, how="left").get_column("status")
+        rederived = int(moved.is_in(["unchanged", "stored_only"]).sum())
     return ImportResult(
         import_id=import_id,
         table=table.name,

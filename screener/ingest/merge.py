@@ -117,6 +117,12 @@ def merge(
     marks the rows this import sets (new or updated).
     """
     key = list(table.key)
+    if stored.is_empty():  # a first import: every row is new, nothing to compare
+        frame = incoming.with_columns(pl.lit(import_id, pl.Int64).alias("import_id"))
+        fresh = pl.Series("_status", ["new"] * frame.height, dtype=pl.String)
+        return Merged(
+            frame.select(list(table.stored_columns)), fresh, _no_conflicts(table), table.key
+        )
     both = stored.with_columns(pl.lit(True).alias("_s")).join(
         incoming.with_columns(pl.lit(True).alias("_n")),
         on=key,
@@ -126,31 +132,26 @@ def merge(
     )
     s_given = pl.col("given").fill_null(0)
     n_given = pl.col("given_in").fill_null(0)
-    values, taken, conflicts = [], [], []
+    values, taken, differs = [], [], []
     for c in table.given_columns:
         b = table.bit(c)
         s_has, n_has = (s_given & b) != 0, (n_given & b) != 0
-        differs = s_has & n_has & ~_same(pl.col(c), pl.col(f"{c}_in"), table.columns[c])
-        take = n_has & (~s_has | (differs & (prefer == "new")))
+        differ = s_has & n_has & ~_same(pl.col(c), pl.col(f"{c}_in"), table.columns[c])
+        take = n_has & (~s_has | (differ & (prefer == "new")))
         values.append(pl.when(take).then(pl.col(f"{c}_in")).otherwise(pl.col(c)).alias(c))
         taken.append(take)
-        conflicts.append(
-            both.filter(differs).select(
-                *key,
-                pl.lit(c).alias("column"),
-                pl.col(c).cast(pl.String).alias("stored"),
-                pl.col(f"{c}_in").cast(pl.String).alias("new"),
-                pl.col("import_id").alias("stored_import_id"),
-            )
-        )
-    new_row = pl.col("_n").fill_null(False) & ~pl.col("_s").fill_null(False)
+        differs.append(differ.alias(f"_differs_{c}"))
+    both = both.with_columns(differs)
+    found = _conflicts(both, table)
+    arrived = pl.col("_n").fill_null(False)
+    new_row = arrived & ~pl.col("_s").fill_null(False)
     updated = pl.any_horizontal(taken) if taken else pl.lit(False)
     status = (
         pl.when(new_row)
         .then(pl.lit("new"))
-        .when(pl.col("_n").fill_null(False) & updated)
+        .when(arrived & updated)
         .then(pl.lit("updated"))
-        .when(pl.col("_n").fill_null(False))
+        .when(arrived)
         .then(pl.lit("unchanged"))
         .otherwise(pl.lit("stored_only"))
     )
@@ -159,19 +160,35 @@ def merge(
         *values,
         *derived,
         (s_given | n_given).alias("given"),
-        pl.when(new_row | (pl.col("_n").fill_null(False) & updated))
+        pl.when(new_row | (arrived & updated))
         .then(pl.lit(import_id, pl.Int64))
         .otherwise(pl.col("import_id"))
         .alias("import_id"),
         status.alias("_status"),
-    ).sort(key)
-    found = pl.concat(conflicts) if conflicts else pl.DataFrame()
-    return Merged(
-        merged.select(list(table.stored_columns)),
-        merged.get_column("_status"),
-        found.sort([*key, "column"]) if found.height else _no_conflicts(table),
-        table.key,
     )
+    return Merged(
+        merged.select(list(table.stored_columns)), merged.get_column("_status"), found, table.key
+    )
+
+
+def _conflicts(both: pl.DataFrame, table: Table) -> pl.DataFrame:
+    """One row per differing value (key, column, stored, new, stored_import_id), key order."""
+    flags = [f"_differs_{c}" for c in table.given_columns]
+    rows = both.filter(pl.any_horizontal(flags))
+    if rows.is_empty():
+        return _no_conflicts(table)
+    key = list(table.key)
+    parts = [
+        rows.filter(f"_differs_{c}").select(
+            *key,
+            pl.lit(c).alias("column"),
+            pl.col(c).cast(pl.String).alias("stored"),
+            pl.col(f"{c}_in").cast(pl.String).alias("new"),
+            pl.col("import_id").alias("stored_import_id"),
+        )
+        for c in table.given_columns
+    ]
+    return pl.concat(parts).sort([*key, "column"])
 
 
 def _no_conflicts(table: Table) -> pl.DataFrame:
@@ -180,6 +197,8 @@ def _no_conflicts(table: Table) -> pl.DataFrame:
 
 def changed_rows(before: pl.DataFrame, after: pl.DataFrame, table: Table) -> pl.DataFrame:
     """Rows of ``after`` that are new or differ from ``before`` in any stored column."""
+    if before.is_empty():
+        return after
     key = list(table.key)
     cols = [c for c in table.stored_columns if c not in key]
     joined = after.join(before, on=key, how="left", suffix="_was")

@@ -158,3 +158,17 @@ def test_commodity_calendar_issues_are_caught() -> None:
     lme = rows.filter(pl.col("series_id").str.starts_with("LME."))
     assert lme.height == 12 and set(lme["date"]) == {dt.date(2008, 11, 8)}
     assert rows.filter(pl.col("series_id") == "FX.USDCNY").height == 7
+
+
+def test_raw_bars_of_any_window_read_as_raw_prices(stocks: pl.DataFrame) -> None:
+    """A file of real raw bars without prev_close is never taken for adjusted prices, whatever
+    its window: a crash (January 2016) puts the VWAP above the close for weeks."""
+    from screener.ingest import vendor_formats as vf
+
+    for year in range(2000, 2021):
+        for span in (1, 2):
+            window = stocks.filter(
+                pl.col("date").is_between(dt.date(year, 1, 1), dt.date(year + span - 1, 12, 31))
+            )
+            basis, why = vf.price_basis_evidence(window.drop("prev_close"), 1.0)
+            assert basis == "raw", (year, span, why)
