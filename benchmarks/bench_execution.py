@@ -38,8 +38,8 @@ import time
 import numpy as np
 
 from screener import backtest as bt
-from screener.backtest import MarketArrays, board_lots
-from screener.rules import CostModel
+from screener.backtest import MarketArrays
+from screener.rules import CostModel, board_lots
 
 N_SESSIONS, N_TICKERS = 2_900, 200
 ENGINES = ("simulate", "simulate_plain", "from_signals")

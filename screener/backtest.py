@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -45,7 +44,6 @@ from screener import execution as ex
 from screener.rules import CostModel
 
 Entry = Literal["open", "close"]
-BOARD_LOTS = {"main": (100, 100), "chinext": (100, 100), "star": (200, 1), "bse": (100, 1)}
 LONG_ONLY = 0  # vectorbt Direction.LongOnly
 
 # vectorbt.portfolio.nb, bound by _vectorbt() before the callbacks below are first compiled:
@@ -65,7 +63,7 @@ class MarketArrays:
 
     ``close`` values the book (suspended days carry the last close); ``open``/``close`` are fill
     prices. Limits are NaN where there is none. ``lot_min``/``lot_step`` per ticker: main and
-    ChiNext 100/100, STAR 200/1, BSE 100/1 (see ``board_lots``). ``ex_ratio``: on an ex-date,
+    ChiNext 100/100, STAR 200/1, BSE 100/1 (see ``rules.board_lots``). ``ex_ratio``: on an ex-date,
     the previous close over the exchange's reference price (前收盘价), by which holdings multiply
     at the open; 1.0 elsewhere, and None for no corporate actions at all.
     """
@@ -115,12 +113,6 @@ class Execution:
     orders: pl.DataFrame
     trades: pl.DataFrame
     portfolio: Any
-
-
-def board_lots(boards: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(lot_min, lot_step) arrays for board names (main, chinext, star, bse)."""
-    pairs = np.array([BOARD_LOTS[b] for b in boards], dtype=np.float64).reshape(-1, 2)
-    return pairs[:, 0].copy(), pairs[:, 1].copy()
 
 
 @njit  # not cached on its own: compiled into _simulate_nb (see there)

@@ -41,12 +41,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from screener import rules
+
 BUY, SELL = 1, -1
 FILLED, BLOCKED, PENDING, UNFUNDED, CORPORATE = 0, 1, 2, 3, 4
 STATUS_NAMES = ("filled", "blocked", "pending", "unfunded", "corporate_action")
 
-# Share counts come from float division; this absorbs 299.9999999 meaning 300.
-SHARE_EPS = 1e-9
 # Prices are whole fen; a gap below this is float noise, not a price difference.
 PRICE_EPS = 1e-6
 # Cash below a fen counts as none for a corporate action (vectorbt refuses buys on zero cash).
@@ -126,21 +126,10 @@ def new_book(n_sessions: int, n_tickers: int, n_actions: int = 0) -> Book:
     )
 
 
-@njit(cache=True)
-def lot_buy_shares(shares: float, lot_min: float, lot_step: float) -> float:
-    """Largest valid buy size not above ``shares``: lot_min, then lot_step increments."""
-    if shares + SHARE_EPS < lot_min:
-        return 0.0
-    return lot_min + np.floor((shares - lot_min) / lot_step + SHARE_EPS) * lot_step
-
-
-@njit(cache=True)
-def lot_sell_shares(shares: float, held: float, lot_min: float, lot_step: float) -> float:
-    """Valid sale size for selling ``shares`` of ``held``: all of it (odd lots included), or a
-    lot-rounded part of at least ``lot_min``."""
-    if shares + SHARE_EPS >= held:
-        return held
-    return lot_buy_shares(shares, lot_min, lot_step)
+# the lot rules of rules.py, compiled for the order loop (one home for each rule)
+lot_buy_shares = njit(cache=True)(rules.lot_buy_shares)
+lot_sell_shares = njit(cache=True)(rules.lot_sell_shares)
+_commission = njit(cache=True)(rules.commission)
 
 
 @njit(cache=True)
@@ -148,7 +137,7 @@ def order_costs(
     value: float, is_sell: bool, fees: FeesNb, stamp_rate: float, transfer_rate: float
 ) -> tuple[float, float, float]:
     """(commission, stamp duty, transfer fee) of one order of ``value`` yuan."""
-    commission = max(fees.commission_rate * value, fees.min_commission)
+    commission = _commission(value, fees.commission_rate, fees.min_commission)
     stamp = stamp_rate * value if is_sell else 0.0
     return commission, stamp, transfer_rate * value
 

@@ -261,57 +261,42 @@ def _check_board(board: str) -> None:
         raise ValueError(f"unknown board {board!r}; expected one of {BOARDS}")
 
 
-def buyable_shares(cash_or_value: float, price: float, board: str) -> int:
-    """Most shares one buy order may carry for ``cash_or_value`` yuan at ``price`` (A4).
+BOARD_LOTS = {"main": (100, 100), "chinext": (100, 100), "star": (200, 1), "bse": (100, 1)}
+SHARE_EPS = 1e-9  # share counts come from float division: 299.9999999999 is 300
 
-    Main and ChiNext: multiples of 100. STAR: at least 200, then any count. BSE: at least
-    100, then any count. Costs are not deducted here: pass the cash left after them. STAR's
-    per-order caps (100,000 shares for limit orders) are not modelled.
 
-    >>> buyable_shares(10_000, 33.3, "main"), buyable_shares(2_055, 10.0, "star")
-    (300, 205)
+def board_lots(boards: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(lot_min, lot_step) per board name: main and ChiNext 100/100, STAR 200/1, BSE 100/1 (A4).
+
+    STAR's per-order caps (100,000 shares for limit orders) are not modelled.
     """
-    _check_board(board)
-    if not (math.isfinite(price) and price > 0):
-        raise ValueError(f"price must be positive and finite, got {price!r}")
-    if not math.isfinite(cash_or_value) or cash_or_value <= 0:
-        return 0
-    # The tiny relative nudge keeps e.g. 3330 / 33.3 from flooring to 99.
-    shares = math.floor(cash_or_value / price * (1.0 + 1e-12))
-    if board in ("main", "chinext"):
-        return shares // 100 * 100
-    minimum = 200 if board == "star" else 100
-    return shares if shares >= minimum else 0
+    for board in boards:
+        _check_board(board)
+    pairs = np.array([BOARD_LOTS[b] for b in boards], dtype=np.float64).reshape(-1, 2)
+    return pairs[:, 0].copy(), pairs[:, 1].copy()
 
 
-def sell_quantity(position: int, wanted: int, board: str) -> int:
-    """Shares one sell order may carry when ``wanted`` of a sellable ``position`` are to go (A4).
+def lot_buy_shares(shares: float, lot_min: float, lot_step: float) -> float:
+    """Largest valid buy size not above ``shares``: lot_min, then lot_step increments.
 
-    Selling everything is always allowed (odd lots leave in that one order). Otherwise main and
-    ChiNext round down to 100s, keeping any odd lot for the final sale; STAR needs at least
-    200 and BSE at least 100 per partial order. Returns 0 when no valid partial order exists.
+    Plain arithmetic so that execution compiles this very function with numba.
+
+    >>> lot_buy_shares(300.3, 100.0, 100.0), lot_buy_shares(205.0, 200.0, 1.0)
+    (300.0, 205.0)
     """
-    _check_board(board)
-    if position < 0 or wanted < 0:
-        raise ValueError(f"position and wanted must be >= 0, got {position}, {wanted}")
-    if wanted >= position:
-        return position
-    if board in ("main", "chinext"):
-        return wanted // 100 * 100
-    minimum = 200 if board == "star" else 100
-    return wanted if wanted >= minimum else 0
+    if shares + SHARE_EPS < lot_min:
+        return 0.0
+    return lot_min + math.floor((shares - lot_min) / lot_step + SHARE_EPS) * lot_step
 
 
-def t_plus_one_sellable(holdings_qty: int, bought_today: int) -> int:
-    """Shares sellable today: what is held minus what was bought today (T+1, A3).
-
-    ``holdings_qty`` includes today's buys, so it can never be below ``bought_today``.
-    """
-    if bought_today < 0 or holdings_qty < bought_today:
-        raise ValueError(
-            f"need 0 <= bought_today <= holdings_qty, got {bought_today}, {holdings_qty}"
-        )
-    return holdings_qty - bought_today
+def lot_sell_shares(shares: float, held: float, lot_min: float, lot_step: float) -> float:
+    """Valid sale size for selling ``shares`` of ``held``: all of it (odd lots included), or a
+    lot-rounded part of at least ``lot_min`` (A4)."""
+    if shares + SHARE_EPS >= held:
+        return held
+    if shares + SHARE_EPS < lot_min:  # as lot_buy_shares (numba compiles each alone)
+        return 0.0
+    return lot_min + math.floor((shares - lot_min) / lot_step + SHARE_EPS) * lot_step
 
 
 # -- costs -------------------------------------------------------------------------------
@@ -359,7 +344,7 @@ class CostModel:
         """Broker commission on one order of ``value`` yuan: rate with a per-order minimum."""
         if value <= 0:
             return 0.0
-        return max(value * self.commission_rate, self.min_commission)
+        return commission(value, self.commission_rate, self.min_commission)
 
     def stamp_duty(self, value: float, on: dt.date, side: Side) -> float:
         """Stamp duty: sells only, at the rate in force ``on``."""
@@ -389,6 +374,12 @@ class CostModel:
     def transfer_rate_on(self, dates: np.ndarray) -> np.ndarray:
         """Transfer-fee rate per date (float64; NaT gives NaN), for numba kernels."""
         return _rates_on(self.transfer_fee_rates, dates)
+
+
+def commission(value: float, rate: float, minimum: float) -> float:
+    """Commission on one order: ``rate`` of its value, at least ``minimum`` yuan (A5). Plain
+    arithmetic: execution compiles this very function with numba."""
+    return max(value * rate, minimum)
 
 
 def _side(side: str) -> Side:

@@ -361,13 +361,13 @@ class BacktestResult:
 def execute(prep: Prepared, thesis: Thesis, compiled: Compiled) -> tuple[Any, pl.DataFrame]:
     """Simulate the targets on the traded names; (Execution, round-trip trades)."""
     from screener import backtest
-    from screener.rules import CostModel
+    from screener.rules import CostModel, board_lots
 
     cols = np.flatnonzero(np.isfinite(compiled.target).any(axis=0))
     if cols.size == 0:  # nothing ever traded: keep one column so the equity curve exists
         cols = np.array([0])
     a = prep.arrays
-    lot_min, lot_step = backtest.board_lots([prep.boards[j] for j in cols])
+    lot_min, lot_step = board_lots([prep.boards[j] for j in cols])
     close = _ffill(a["close"][:, cols])
     market = backtest.MarketArrays(
         dates=np.array(prep.sessions, dtype="datetime64[D]"),

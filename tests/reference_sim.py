@@ -1,8 +1,9 @@
 """A slow, obvious, day-by-day A-share execution simulator: the yardstick for the engine.
 
 Plain Python over dicts, written from the rules as stated (screener.execution's docstring and
-../shared/reference/ashare_rules.md Part A), using rules.py's scalar functions for lots and
-costs. It shares no code with screener.execution, so agreement between the two means something.
+../shared/reference/ashare_rules.md Part A), with its own scalar lot rules (``buyable_shares``,
+``sell_quantity``, below) and rules.py's CostModel for costs. It shares no code with
+screener.execution, so agreement between the two means something.
 Corporate actions (``MarketArrays.ex_ratio``) multiply holdings at the open of the ex-date.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from screener.backtest import MarketArrays
-from screener.rules import CostModel, buyable_shares, sell_quantity
+from screener.rules import BOARDS, CostModel
 
 BOARD_OF_LOTS = {(100, 100): "main", (200, 1): "star", (100, 1): "bse"}
 TICK_NOISE = 1e-6  # prices are whole fen: closer than this to a limit is at the limit
@@ -218,3 +219,50 @@ def one_lot_less(shares: int, board: str) -> int:
     """The next smaller valid buy size (A4), or 0."""
     step, minimum = (100, 100) if board == "main" else (1, 200 if board == "star" else 100)
     return shares - step if shares - step >= minimum else 0
+
+
+# -- the lot rules, written again from A4 (the engine compiles rules.lot_*_shares) -------------
+def _check_board(board: str) -> None:
+    if board not in BOARDS:
+        raise ValueError(f"unknown board {board!r}; expected one of {BOARDS}")
+
+
+def buyable_shares(cash_or_value: float, price: float, board: str) -> int:
+    """Most shares one buy order may carry for ``cash_or_value`` yuan at ``price`` (A4).
+
+    Main and ChiNext: multiples of 100. STAR: at least 200, then any count. BSE: at least
+    100, then any count. Costs are not deducted here: pass the cash left after them. STAR's
+    per-order caps (100,000 shares for limit orders) are not modelled.
+
+    >>> buyable_shares(10_000, 33.3, "main"), buyable_shares(2_055, 10.0, "star")
+    (300, 205)
+    """
+    _check_board(board)
+    if not (math.isfinite(price) and price > 0):
+        raise ValueError(f"price must be positive and finite, got {price!r}")
+    if not math.isfinite(cash_or_value) or cash_or_value <= 0:
+        return 0
+    # The tiny relative nudge keeps e.g. 3330 / 33.3 from flooring to 99.
+    shares = math.floor(cash_or_value / price * (1.0 + 1e-12))
+    if board in ("main", "chinext"):
+        return shares // 100 * 100
+    minimum = 200 if board == "star" else 100
+    return shares if shares >= minimum else 0
+
+
+def sell_quantity(position: int, wanted: int, board: str) -> int:
+    """Shares one sell order may carry when ``wanted`` of a sellable ``position`` are to go (A4).
+
+    Selling everything is always allowed (odd lots leave in that one order). Otherwise main and
+    ChiNext round down to 100s, keeping any odd lot for the final sale; STAR needs at least
+    200 and BSE at least 100 per partial order. Returns 0 when no valid partial order exists.
+    """
+    _check_board(board)
+    if position < 0 or wanted < 0:
+        raise ValueError(f"position and wanted must be >= 0, got {position}, {wanted}")
+    if wanted >= position:
+        return position
+    if board in ("main", "chinext"):
+        return wanted // 100 * 100
+    minimum = 200 if board == "star" else 100
+    return wanted if wanted >= minimum else 0

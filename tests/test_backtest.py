@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from screener.analytics import round_trips
-from screener.backtest import Execution, MarketArrays, board_lots, simulate, simulate_plain
-from screener.rules import CostModel, limit_prices
+from screener.backtest import Execution, MarketArrays, simulate, simulate_plain
+from screener.rules import CostModel, board_lots, limit_prices
 
 COSTS = CostModel()
 D = dt.date

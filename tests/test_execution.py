@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from screener import execution as ex
-from screener.rules import BOARDS, buyable_shares, sell_quantity
+from screener.rules import BOARDS
+from tests.reference_sim import buyable_shares, sell_quantity
 
 LOTS = {
     "main": (100.0, 100.0),
@@ -158,3 +159,50 @@ def test_partial_sale_of_a_fractional_holding_keeps_lots_whole() -> None:
     assert book.plan_size[book.n_plan[0] - 1] == -500.0
     book = one_session([1_000.0], [0.0], cash=0.0, ex_ratio=1.0325)
     assert book.plan_size[book.n_plan[0] - 1] == -1_032.5
+
+
+# -- the reference's own lot rules, by hand (A4) ------------------------------------------
+@pytest.mark.parametrize(
+    ("cash", "price", "board", "want"),
+    [
+        (10_000, 33.3, "main", 300),  # 300.3 shares -> 3 lots
+        (10_000, 33.3, "chinext", 300),
+        (3_330, 33.3, "main", 100),  # exactly one lot despite float division
+        (9_999, 100.0, "main", 0),
+        (1_999, 10.0, "star", 0),  # 199 shares: below STAR's 200 minimum
+        (2_000, 10.0, "star", 200),
+        (2_055, 10.0, "star", 205),  # then 1-share steps
+        (999, 10.0, "bse", 0),
+        (1_055, 10.0, "bse", 105),
+        (0, 10.0, "main", 0),
+        (-5, 10.0, "main", 0),
+    ],
+)
+def test_buyable_shares(cash: float, price: float, board: str, want: int) -> None:
+    assert buyable_shares(cash, price, board) == want
+
+
+def test_buyable_shares_refuses_bad_price_and_board() -> None:
+    with pytest.raises(ValueError, match="price"):
+        buyable_shares(1_000, 0.0, "main")
+    with pytest.raises(ValueError, match="board"):
+        buyable_shares(1_000, 10.0, "nasdaq")
+
+
+@pytest.mark.parametrize(
+    ("position", "wanted", "board", "want"),
+    [
+        (250, 250, "main", 250),  # the odd lot goes with the whole position
+        (250, 1_000, "main", 250),
+        (250, 230, "main", 200),  # partial sells in 100s, odd lot kept for the last order
+        (150, 60, "chinext", 0),
+        (350, 150, "star", 0),  # partial STAR order below 200
+        (350, 210, "star", 210),
+        (150, 100, "star", 0),  # a remainder under 200 goes in one order only
+        (150, 150, "star", 150),
+        (150, 99, "bse", 0),
+        (150, 120, "bse", 120),
+    ],
+)
+def test_sell_quantity(position: int, wanted: int, board: str, want: int) -> None:
+    assert sell_quantity(position, wanted, board) == want

@@ -17,14 +17,11 @@ from screener.rules import (
     ST_LIMIT_SWITCH,
     TRADABILITY_COLUMNS,
     CostModel,
-    buyable_shares,
     is_registration_listing,
     limit_pct,
     limit_pct_expr,
     limit_price_exprs,
     limit_prices,
-    sell_quantity,
-    t_plus_one_sellable,
     tradability,
     with_limit_pct,
     with_limit_prices,
@@ -250,59 +247,6 @@ def test_tradability_hand_made_bars() -> None:
 
 
 # -- lots and T+1 --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("cash", "price", "board", "want"),
-    [
-        (10_000, 33.3, "main", 300),  # 300.3 shares -> 3 lots
-        (10_000, 33.3, "chinext", 300),
-        (3_330, 33.3, "main", 100),  # exactly one lot despite float division
-        (9_999, 100.0, "main", 0),
-        (1_999, 10.0, "star", 0),  # 199 shares: below STAR's 200 minimum
-        (2_000, 10.0, "star", 200),
-        (2_055, 10.0, "star", 205),  # then 1-share steps
-        (999, 10.0, "bse", 0),
-        (1_055, 10.0, "bse", 105),
-        (0, 10.0, "main", 0),
-        (-5, 10.0, "main", 0),
-    ],
-)
-def test_buyable_shares(cash: float, price: float, board: str, want: int) -> None:
-    assert buyable_shares(cash, price, board) == want
-
-
-def test_buyable_shares_refuses_bad_price_and_board() -> None:
-    with pytest.raises(ValueError, match="price"):
-        buyable_shares(1_000, 0.0, "main")
-    with pytest.raises(ValueError, match="board"):
-        buyable_shares(1_000, 10.0, "nasdaq")
-
-
-@pytest.mark.parametrize(
-    ("position", "wanted", "board", "want"),
-    [
-        (250, 250, "main", 250),  # the odd lot goes with the whole position
-        (250, 1_000, "main", 250),
-        (250, 230, "main", 200),  # partial sells in 100s, odd lot kept for the last order
-        (150, 60, "chinext", 0),
-        (350, 150, "star", 0),  # partial STAR order below 200
-        (350, 210, "star", 210),
-        (150, 100, "star", 0),  # a remainder under 200 goes in one order only
-        (150, 150, "star", 150),
-        (150, 99, "bse", 0),
-        (150, 120, "bse", 120),
-    ],
-)
-def test_sell_quantity(position: int, wanted: int, board: str, want: int) -> None:
-    assert sell_quantity(position, wanted, board) == want
-
-
-def test_t_plus_one() -> None:
-    assert t_plus_one_sellable(500, 200) == 300
-    assert t_plus_one_sellable(200, 200) == 0
-    with pytest.raises(ValueError):
-        t_plus_one_sellable(100, 200)
 
 
 # -- costs -------------------------------------------------------------------------------
