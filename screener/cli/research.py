@@ -75,10 +75,12 @@ def screen(
             return
     if result.ranked.height == 0:
         print_note(empty_reason(result))
+    print_note(result.coverage.estimate_line())
     if fmt is Format.csv:
         emit_frame(result.ranked, fmt)
-    else:  # the array keeps its shape; each record says which session it is from
-        emit_json([{**r, "as_of": on.isoformat()} for r in result.to_records()])
+    else:  # the array keeps its shape; each record says which session and coverage it is from
+        cover = {"as_of": on.isoformat(), "coverage": result.coverage.to_json(result.screen)}
+        emit_json([{**r, **cover} for r in result.to_records()])
 
 
 @app.command(rich_help_panel=PANEL)
