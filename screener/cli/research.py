@@ -207,14 +207,21 @@ def runs_list(fmt: FormatOpt = Format.table) -> None:
 
 @runs_app.command("show")
 def runs_show(run_id: Annotated[str, typer.Argument()], fmt: FormatOpt = Format.json) -> None:
-    """One run's parameters, metrics and manifest."""
+    """One run's parameters, metrics, manifest and (backtests) each episode's coverage."""
+    import polars as pl
+
     from screener.runs import load_run
+    from screener.screen_coverage import episode_lines
 
     with open_store(read_only=True) as store:
         row, frames = load_run(store, run_id)
+    episodes = frames.get("episodes", pl.DataFrame())
     if fmt is Format.json:
-        emit_json({**row, "frames": {k: v.height for k, v in frames.items()}})
+        records = episodes.with_columns(pl.selectors.temporal().cast(pl.String)).to_dicts()
+        emit_json({**row, "frames": {k: v.height for k, v in frames.items()}, "episodes": records})
         return
     from screener.report.backtest_view import metrics_table
 
     console().print(metrics_table(row["metrics"]["metrics"], title=f"run {run_id}"))
+    for line in episode_lines(episodes):
+        console().print(line, markup=False)
