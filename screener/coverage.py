@@ -256,8 +256,8 @@ def _with_next_steps(cov: Coverage) -> Coverage:
     if cov.no_amount.height:
         rows = int(cov.no_amount["no_amount"].sum())
         why = (
-            f"{rows:,} bar(s) of {cov.no_amount.height} ticker(s) have no amount: the liquidity "
-            "filter (avg_amount_20d) needs it"
+            f"{rows:,} bar(s) of {cov.no_amount.height} ticker(s) have no amount: liquidity "
+            "(avg_amount_20d) uses close x volume there, an estimate"
         )
         steps.append(Step(why, INGEST_BARS.replace("<file>", "<file with amount>")))
     if bars.missing_sessions:

@@ -6,7 +6,10 @@ Built in this order (``assemble_panel``):
    its last bar; bars dated off the calendar are dropped. A session without a bar (vendor files
    omit suspended days) becomes a suspended row: OHLC and prev_close = the last close, volume
    and amount 0, adj_factor and is_st carried from the last bar. So ``shift(n)`` over a ticker
-   is always "n sessions ago".
+   is always "n sessions ago". A bar without ``amount`` (files with no such column) gets
+   close x volume (raw CNY x shares, a little off the vendor's VWAP-based figure) and
+   ``amount_estimated`` = True: every factor reading amount (liquidity, surges, Amihud) then
+   agrees on one estimate, and the store keeps only what vendors gave.
 2. Prices. ``adj_open/high/low/close`` = raw x ``adj_factor`` (后复权, back-adjusted: the past
    never changes when a later dividend arrives; forward adjustment would leak the future).
    ``ret_1d`` = adj_close / previous adj_close - 1 (0 on suspended rows). A null adj_factor is
@@ -53,6 +56,7 @@ PANEL_COLUMNS: tuple[str, ...] = (
     "prev_close",
     "volume",
     "amount",
+    "amount_estimated",
     "adj_factor",
     *(f"adj_{c}" for c in PRICE_COLUMNS),
     "ret_1d",
@@ -186,10 +190,12 @@ def _stock_grid(bars: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
         )
     missing = pl.col("close").is_null()
     last = pl.col("close").forward_fill().over("ticker")
+    estimate = pl.col("close") * pl.col("volume")
     grid = grid.with_columns(
         *(pl.when(missing).then(last).otherwise(pl.col(c)).alias(c) for c in PRICE_COLUMNS),
         pl.when(missing).then(0).otherwise(pl.col("volume")).alias("volume"),
-        pl.when(missing).then(0.0).otherwise(pl.col("amount")).alias("amount"),
+        pl.when(missing).then(0.0).otherwise(pl.coalesce("amount", estimate)).alias("amount"),
+        (pl.col("amount").is_null() & estimate.is_not_null()).alias("amount_estimated"),
         (missing | pl.col("suspended").fill_null(False)).alias("suspended"),
         pl.col("adj_factor", "is_st").forward_fill().over("ticker"),
         missing.alias("_missing"),

@@ -36,12 +36,14 @@ from screener.point_in_time import read_subject
 from screener.schema import MARKET_INDEX, SECTOR_INDEX
 from screener.screen import (
     AMOUNT_FACTOR,
+    ESTIMATED_FACTOR,
     explained_by,
     join_facts,
     panel_flags,
     rank_facts,
     universe_on,
 )
+from screener.screen_coverage import EPISODE_SCHEMA, Coverage, estimated_episodes
 from screener.store import Store
 from screener.thesis import Thesis
 
@@ -130,7 +132,8 @@ def _candidates(store: Store, thesis: Thesis) -> list[str] | None:
 
 def _factors_for(thesis: Thesis) -> list[Any]:
     screen = thesis.select
-    return lookup(list(dict.fromkeys([screen.score, *explained_by(screen), AMOUNT_FACTOR])))
+    names = [screen.score, *explained_by(screen), AMOUNT_FACTOR, ESTIMATED_FACTOR]
+    return lookup(list(dict.fromkeys(names)))
 
 
 def _subjects(
@@ -172,7 +175,7 @@ class Compiled:
     """A thesis on prepared data: which sessions fired, what was picked, the target matrix."""
 
     triggers: pl.DataFrame  # date, fired, cond_0..
-    episodes: pl.DataFrame  # episode, trigger_date, universe, selected
+    episodes: pl.DataFrame  # episode, trigger_date, selection_date, EPISODE_SCHEMA (coverage)
     selections: pl.DataFrame  # episode, trigger_date, rank, ticker, name, metal, score, weight
     holdings: pl.DataFrame  # episode, ticker, weight, signal_date, exit_signal_date
     target: np.ndarray  # sessions x prepared.tickers
@@ -220,12 +223,14 @@ def _entries(store: Store, prep: Prepared, thesis: Thesis) -> _Entries:
     for episode, start in enumerate(starts):
         last = min(start + thesis.trigger.select_within_sessions, len(prep.sessions) - 1)
         for t in range(start, last + 1):  # retry while the screen finds no name
-            ranked, size = _select(store, prep, thesis, prep.sessions[t])
+            ranked, coverage = _select(store, prep, thesis, prep.sessions[t])
             if ranked.height:
                 break
         w = signals.weights(ranked.select("ticker", "score"), thesis.weigh, thesis.select.top_n)
         chosen[t] = w
-        episodes.append((episode, prep.sessions[start], prep.sessions[t], size, len(w)))
+        dates = {"trigger_date": prep.sessions[start], "selection_date": prep.sessions[t]}
+        counts = coverage.episode_row(thesis.select, prep.sessions[t], selected=len(w))
+        episodes.append({"episode": episode, **dates, **counts})
         picked.append(
             ranked.select("rank", "ticker", "name", "metal", "score").with_columns(
                 episode=pl.lit(episode, pl.Int64),
@@ -245,10 +250,8 @@ def _entries(store: Store, prep: Prepared, thesis: Thesis) -> _Entries:
                 "episode": pl.Int64,
                 "trigger_date": pl.Date,
                 "selection_date": pl.Date,
-                "universe": pl.Int64,
-                "selected": pl.Int64,
+                **EPISODE_SCHEMA,
             },
-            orient="row",
         ),
         selections=pl.concat(picked) if picked else _empty_selections(),
         chosen=chosen,
@@ -272,8 +275,11 @@ def _sector_columns(prep: Prepared) -> np.ndarray:
     return np.flatnonzero(np.isin(np.array(prep.tickers), members.to_numpy()))
 
 
-def _select(store: Store, prep: Prepared, thesis: Thesis, on: dt.date) -> tuple[pl.DataFrame, int]:
-    """The screen of the thesis ranked on ``on`` from prepared factor values (cached)."""
+def _select(
+    store: Store, prep: Prepared, thesis: Thesis, on: dt.date
+) -> tuple[pl.DataFrame, Coverage]:
+    """The screen of the thesis ranked on ``on`` from prepared factor values, and its
+    coverage (cached)."""
     screen = thesis.select
     key = (on, screen)
     if key not in prep.universes:
@@ -282,7 +288,7 @@ def _select(store: Store, prep: Prepared, thesis: Thesis, on: dt.date) -> tuple[
         flags = _flags(prep, screen.metal_window).filter(pl.col("date") == on).drop("date")
         facts = join_facts(screen, universe, values, flags, explain=explained_by(screen))
         passed = rank_facts(screen, facts, universe_size=universe.height)
-        prep.universes[key] = (passed.ranked, passed.universe_size)
+        prep.universes[key] = (passed.ranked, passed.coverage)
     return prep.universes[key]
 
 
@@ -349,12 +355,16 @@ class BacktestResult:
     manifest: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
+        """Run, metrics, manifest, and each episode's coverage (dates as ISO strings)."""
+        episodes = self.compiled.episodes
         return {
             "run_id": self.run_id,
             "thesis": self.thesis.name,
             "params": self.params,
             "metrics": self.metrics,
             "manifest": self.manifest,
+            "amount_estimated": estimated_episodes(episodes) > 0,
+            "episodes": episodes.with_columns(pl.selectors.temporal().cast(pl.String)).to_dicts(),
         }
 
 

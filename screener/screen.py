@@ -9,8 +9,10 @@ A ``Screen`` is a value (STYLE habit 1); ``run_screen`` executes it on one date:
    A-share. Names not listed on ``as_of`` are not in it. ``metal`` also narrows other universes.
 3. Filters, each giving a reason in ``excluded``: no bar on ``as_of``; suspended, or opened or
    closed at the up limit (``require_tradable``); ST on ``as_of`` (``exclude_st``); 20-session
-   average amount below ``min_avg_amount`` (``illiquid``); the metal fell more than
-   ``metal_max_drop_pct`` over ``metal_window`` sessions; no score.
+   average amount below ``min_avg_amount`` (``illiquid``; where the data have no amount the
+   panel's close x volume stands in, and ``amount_estimated`` says so); the metal fell more
+   than ``metal_max_drop_pct`` over ``metal_window`` sessions; no score. ``coverage`` counts
+   the universe, the scored, the passed and each reason (screen_coverage.py).
 4. Score and rank. ``engine.compute_factors`` on ``as_of``; the best score ranks 1 (by the
    factor's direction, ties by ticker); the first ``top_n`` are ``ranked``.
 5. Changes against the same screen run on the previous session.
@@ -36,11 +38,13 @@ from screener.config import Settings
 from screener.errors import ConfigError
 from screener.instruments import METAL_TAGS
 from screener.schema import SECTOR_INDEX
+from screener.screen_coverage import Coverage
 from screener.spec import build_spec, read_spec
 from screener.store import Store, Tables
 
 UNIVERSES = ("picks", "sector", "metal", "all")
 AMOUNT_FACTOR = "avg_amount_20d"
+ESTIMATED_FACTOR = "amount_estimated_20d"  # sessions of AMOUNT_FACTOR's window estimated
 HK_REASON = "HK-only"
 
 
@@ -148,11 +152,13 @@ class ScreenResult:
     """A screen on one date.
 
     ``ranked``: rank, ticker, name, metal, board, score, the factor columns that explain the
-    score (a composite's components), avg_amount_20d, metal_series and metal_currency (the
-    series that fed the metal factors on ``as_of``, and CNY or USD: see point_in_time.py), brokers
-    (picks universe), flags.
+    score (a composite's components), avg_amount_20d, amount_estimated (that average rests on
+    close x volume for at least one session), metal_series and metal_currency (the series that
+    fed the metal factors on ``as_of``, and CNY or USD: see point_in_time.py), brokers (picks
+    universe), flags.
     ``excluded``: ticker, name, reason (comma-separated). ``changes``: ticker, name, rank,
-    prev_rank, move (positive = up), change (new, dropped, up, down, same).
+    prev_rank, move (positive = up), change (new, dropped, up, down, same). ``coverage``: the
+    counts behind ``ranked`` (screen_coverage.py).
     """
 
     screen: Screen
@@ -164,6 +170,7 @@ class ScreenResult:
     excluded: pl.DataFrame
     changes: pl.DataFrame
     explain: tuple[str, ...]
+    coverage: Coverage
     master_empty: bool = False  # the store has no instrument master, so no universe
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -191,6 +198,7 @@ def run_screen(store: Store, screen: Screen, *, on: dt.date, settings: Settings)
         excluded=now.excluded,
         changes=_changes(now.ranked, before.ranked),
         explain=now.explain,
+        coverage=now.coverage,
         master_empty=store.read_instruments().is_empty(),
     )
 
@@ -232,6 +240,7 @@ class _Pass:
     excluded: pl.DataFrame
     universe_size: int
     explain: tuple[str, ...]
+    coverage: Coverage
 
 
 EXCLUDED_SCHEMA = {"ticker": pl.String, "name": pl.String, "reason": pl.String}
@@ -247,10 +256,11 @@ def _evaluate(
 ) -> _Pass:
     explain = explained_by(screen)
     if on is None or as_of is None:
-        return _Pass(_empty_ranked(explain), pl.DataFrame(schema=EXCLUDED_SCHEMA), 0, explain)
+        none = pl.DataFrame(schema=EXCLUDED_SCHEMA)
+        return _Pass(_empty_ranked(explain), none, 0, explain, Coverage())
     universe, hk = universe_on(store, screen, on=on, as_of=as_of)
     if universe.height == 0:
-        return _Pass(_empty_ranked(explain), hk, 0, explain)
+        return _Pass(_empty_ranked(explain), hk, 0, explain, Coverage())
     facts = _facts(store, screen, universe, as_of=as_of, explain=explain, settings=settings)
     return rank_facts(screen, facts, hk=hk, universe_size=universe.height)
 
@@ -283,11 +293,15 @@ def rank_facts(
     excluded = facts.filter(pl.col("_reasons").list.len() > 0).select(
         "ticker", "name", reason=pl.col("_reasons").list.join(", ")
     )
+    estimated = pl.col(ESTIMATED_FACTOR).fill_null(0) > 0
     return _Pass(
-        ranked=eligible.select(empty.columns).cast(empty.schema),
+        ranked=eligible.with_columns(amount_estimated=estimated)
+        .select(empty.columns)
+        .cast(empty.schema),
         excluded=pl.concat([hk, excluded]).sort("ticker"),
         universe_size=universe_size,
         explain=explain,
+        coverage=Coverage.of(facts, estimated=ESTIMATED_FACTOR),
     )
 
 
@@ -295,7 +309,7 @@ def _empty_ranked(explain: tuple[str, ...]) -> pl.DataFrame:
     numbers = dict.fromkeys(["score", *explain, AMOUNT_FACTOR], pl.Float64)
     head = {"rank": pl.Int64, **dict.fromkeys(["ticker", "name", "metal", "board"], pl.String)}
     tail = dict.fromkeys(["metal_series", "metal_currency", "brokers", "flags"], pl.String)
-    return pl.DataFrame(schema={**head, **numbers, **tail})
+    return pl.DataFrame(schema={**head, **numbers, "amount_estimated": pl.Boolean, **tail})
 
 
 def universe_on(
@@ -357,7 +371,7 @@ def _facts(
     from screener.engine import compute_factors
 
     shown = list(dict.fromkeys([*explain, AMOUNT_FACTOR]))
-    wanted = list(dict.fromkeys([screen.score, *shown]))
+    wanted = list(dict.fromkeys([screen.score, *shown, ESTIMATED_FACTOR]))
     values = compute_factors(store, on=as_of, factors=wanted, settings=settings)
     flags = _tradability(store, universe["ticker"].to_list(), as_of, screen, settings)
     return join_facts(screen, universe, values, flags, explain=explain)
@@ -372,7 +386,7 @@ def join_facts(
     explain: tuple[str, ...],
 ) -> pl.DataFrame:
     """Universe rows + one session's factor values + its tradability flags (``panel_flags``)."""
-    shown = list(dict.fromkeys([*explain, AMOUNT_FACTOR]))
+    shown = list(dict.fromkeys([*explain, AMOUNT_FACTOR, ESTIMATED_FACTOR]))
     values = values.select("ticker", pl.col(screen.score).alias("score"), *shown)
     return universe.join(values, on="ticker", how="left").join(flags, on="ticker", how="left")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,3 +26,21 @@ def require_realdata() -> Path:
     if not REALDATA.exists():
         pytest.skip(f"{REALDATA} is absent: real-data validation needs ../shared/realdata")
     return REALDATA
+
+
+@pytest.fixture(scope="session")
+def demo_without_amount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The demo market to 2026-03-31 with the sample broker note, its bars stripped of
+    ``amount`` as a vendor file without that column leaves them. Tests must not write to it."""
+    import polars as pl
+
+    from screener.brokers.ledger import import_notes
+    from screener.ingest import demo
+    from screener.instruments import load_master
+
+    with Store(tmp_path_factory.mktemp("no_amount") / "demo.duckdb") as store:
+        demo.load(store, end=dt.date(2026, 3, 31))
+        bars = store.read_bars().with_columns(amount=pl.lit(None, pl.Float64))
+        store.upsert("bars_daily", bars)
+        import_notes(store, sorted((REPO / "data" / "broker_notes").glob("*.txt")), load_master())
+        yield store

@@ -1,13 +1,15 @@
 """Stores built from ../shared/realdata for validation tests (the data never enter the repo).
 
 ``real_store`` writes the maintained instrument master, 801050.SI and CSI 300, and real bars of
-chosen tickers through the vendor-file importer; ``clean_series`` gives commodity rows an
+chosen tickers (optionally without some columns, as a poorer vendor file would give them)
+through the vendor-file importer; ``clean_series`` gives commodity rows an
 importer would accept (the whole file is refused today over ~1,500 vendor rows).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -21,17 +23,26 @@ from tests.conftest import require_realdata
 
 
 def real_store(
-    path: Path, tickers: list[str], start: dt.date, end: dt.date, *, index_end: dt.date
+    path: Path,
+    tickers: list[str],
+    start: dt.date,
+    end: dt.date,
+    *,
+    index_end: dt.date,
+    without: Sequence[str] = (),
 ) -> Store:
     """A store (caller closes) with the master, the two indices from ``start`` to
-    ``index_end`` and the real bars of ``tickers`` from ``start`` to ``end``."""
+    ``index_end`` and the real bars of ``tickers`` from ``start`` to ``end``, less the
+    ``without`` columns."""
     root = require_realdata()
     index = pl.read_parquet(root / "indices_daily.parquet").filter(
         pl.col("index_code").is_in([SECTOR_INDEX, MARKET_INDEX]),
         pl.col("date").is_between(start, index_end),
     )
-    stocks = pl.read_parquet(root / "stocks_daily.parquet").filter(
-        pl.col("ticker").is_in(tickers), pl.col("date").is_between(start, end)
+    stocks = (
+        pl.read_parquet(root / "stocks_daily.parquet")
+        .filter(pl.col("ticker").is_in(tickers), pl.col("date").is_between(start, end))
+        .drop(without)
     )
     index.write_parquet(path.parent / "index.parquet")
     stocks.write_parquet(path.parent / "stocks.parquet")

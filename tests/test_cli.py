@@ -206,6 +206,10 @@ def test_backtest_json_report_and_runs(demo_with_note: Path, tmp_path: Path) -> 
     ):
         assert key in metrics
     assert metrics["episodes"] >= 1
+    assert result["amount_estimated"] is False and len(result["episodes"]) == metrics["episodes"]
+    assert {"universe", "scored", "excluded", "selected", "reasons"} <= set(result["episodes"][0])
+    shown = cli("runs", "show", result["run_id"], db=demo_with_note)
+    assert json.loads(shown.stdout)["episodes"] == result["episodes"]  # as recorded
     report = cli("report", result["run_id"], "--out", str(tmp_path), db=demo_with_note)
     assert report.returncode == 0, report.stderr
     html = (tmp_path / f"backtest_{result['run_id']}.html").read_text(encoding="utf-8")

@@ -95,6 +95,17 @@ def test_missing_sessions_become_suspended_rows_with_the_last_close() -> None:
     assert p.get_column("ret_1d").to_list()[4] == pytest.approx(0.1)  # 12.1 over the last 11
 
 
+def test_a_bar_without_amount_gets_close_times_volume_and_says_so() -> None:
+    """Vendor amounts stay as given; a missing one is close x volume, flagged; a suspended row
+    the grid makes has amount 0, not an estimate."""
+    b = bars("600001.SH", [(0, 10.0, 1.0), (1, 11.0, 1.0), (3, 12.0, 1.0)]).with_columns(
+        pl.Series("amount", [12_345.0, None, None])
+    )
+    p = panel(b)
+    assert p.get_column("amount").to_list() == [12_345.0, 11.0 * 1000, 0.0, 12.0 * 1000]
+    assert p.get_column("amount_estimated").to_list() == [False, True, False, True]
+
+
 def test_whole_spans_skip_the_grid_and_give_the_same_panel() -> None:
     """Names with a bar on every session take a short cut; one gapped name anywhere sends
     every name through the grid: the rows of the whole names must not change."""

@@ -14,6 +14,7 @@ from screener.config import Settings
 from screener.runs import list_runs, load_run, run_backtest
 from screener.store import Store
 from screener.thesis import load_thesis
+from tests.conftest import REPO
 
 SESSIONS = calendar.sessions(dt.date(2024, 3, 1), dt.date(2024, 4, 30))[:30]
 # Stock A slides 20% into session 10 while B slips 5%: a reversal screen must pick A.
@@ -193,3 +194,40 @@ def test_a_bonus_issue_during_the_hold_keeps_the_value(tiny: Store, tmp_path: Pa
     trip = result.trades.row(0, named=True)
     assert trip["shares"] == 62_500 and trip["pnl"] == pytest.approx(cash - 1_000_000, abs=0.01)
     assert result.metrics["trades"] == 1
+
+
+def test_the_dip_thesis_trades_on_bars_without_amount(demo_without_amount: Store) -> None:
+    """Fails before close x volume stood in: every pick was "illiquid", nothing was selected and
+    nothing traded. Each episode records its selection date's coverage, checked here against
+    the broker-picks table, the selections and the same screen run on that date."""
+    from screener.screen import run_screen
+
+    store = demo_without_amount
+    dip = load_thesis(REPO / "strategies" / "oversold_nonferrous_dip.toml")
+    start = dt.date(2025, 6, 1)
+    result = run_backtest(store, dip, start=start, settings=Settings(), record_run=False)
+    assert result.metrics["trades"] > 0
+    episodes = result.compiled.episodes
+    assert episodes.height == 2
+    picks = store.read_table("broker_picks").filter(pl.col("status") == "resolved")
+    for row in episodes.iter_rows(named=True):
+        day = row["selection_date"]
+        window = picks.filter(
+            pl.col("report_date").is_between(day - dt.timedelta(days=30), day),
+            pl.col("board") != "hk",
+        )
+        assert row["universe"] == window["ticker"].n_unique()
+        chosen = result.compiled.selections.filter(pl.col("episode") == row["episode"])
+        assert row["selected"] == chosen.height
+        screen = run_screen(store, dip.select, on=day, settings=Settings())
+        cov = screen.coverage
+        assert (row["scored"], row["excluded"]) == (cov.scored, cov.excluded)
+        assert row["reasons"] == (cov.counts() or None)
+    first, second = episodes.row(0, named=True), episodes.row(1, named=True)
+    assert first["universe"] == 0 and "no broker picks known" in first["note"]
+    assert "`screener picks import NOTE.txt`" in first["note"]
+    assert second["selected"] == 10 and second["note"] is None
+    assert second["amount_estimated"] == second["universe"]  # no bar has an amount
+    as_json = result.to_json()
+    assert as_json["amount_estimated"] is True
+    assert [e["universe"] for e in as_json["episodes"]] == episodes["universe"].to_list()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from screener.instruments import load_master
 from screener.metals import METAL_SERIES
 from screener.schema import MARKET_INDEX, SECTOR_INDEX
 from screener.screen import Screen, load_screen, run_screen
+from screener.screen_coverage import Coverage
 from screener.store import Store
 
 D = dt.date.fromisoformat
@@ -203,8 +205,9 @@ def test_picks_screen_ranks_filters_and_explains(market: Store) -> None:
     for ticker, score in ranked.select("ticker", "score").iter_rows():
         assert score == pytest.approx(ret_5d(ticker), abs=1e-12)
     assert ranked.columns == ["rank", "ticker", "name", "metal", "board", "score",
-                              "avg_amount_20d", "metal_series", "metal_currency", "brokers",
-                              "flags"]  # fmt: skip
+                              "avg_amount_20d", "amount_estimated", "metal_series",
+                              "metal_currency", "brokers", "flags"]  # fmt: skip
+    assert not ranked["amount_estimated"].any()  # every bar has its amount
     fed = ranked.select("metal", "metal_series", "metal_currency").rows()
     assert fed == [("copper", "SHFE.CU", "CNY"), ("copper", "SHFE.CU", "CNY"),
                    ("gold", "SHFE.AU", "CNY")]  # fmt: skip
@@ -218,6 +221,27 @@ def test_picks_screen_ranks_filters_and_explains(market: Store) -> None:
         "603993.SH": "illiquid",
         "01378.HK": "HK-only",
     }
+    # the 7 A-share picks (the HK-only one is outside): all have ret_5d, 3 pass, 4 reasons
+    reasons = (("ST", 1), ("illiquid", 1), ("limit-up", 1), ("suspended", 1))
+    assert result.coverage == Coverage(universe=7, scored=7, passed=3, reasons=reasons)
+
+
+def test_bars_without_amount_screen_as_with_it_and_say_so(market: Store, tmp_path: Path) -> None:
+    """Bars from a file without amount: close x volume stands in (here exactly the amount the
+    bars had), so the screen ranks and filters alike and says the amount was estimated."""
+    with Store(tmp_path / "no_amount.duckdb") as bare:
+        build_market(bare, tmp_path)
+        bare.upsert("bars_daily", bare.read_bars().with_columns(amount=pl.lit(None, pl.Float64)))
+        without = run_screen(bare, PICKS_RET5, on=AS_OF, settings=SETTINGS)
+    given = run_screen(market, PICKS_RET5, on=AS_OF, settings=SETTINGS)
+    assert without.ranked["ticker"].to_list() == given.ranked["ticker"].to_list()
+    assert without.excluded.equals(given.excluded)  # 603993.SH is still the illiquid one
+    amounts = without.ranked["avg_amount_20d"].to_list()
+    assert amounts == pytest.approx(given.ranked["avg_amount_20d"].to_list(), rel=1e-12)
+    assert without.ranked["amount_estimated"].all()
+    assert without.coverage == dataclasses.replace(given.coverage, amount_estimated=7)
+    assert given.coverage.estimate_line() is None
+    assert "close x volume" in (without.coverage.estimate_line() or "")
 
 
 def test_a_pick_never_appears_before_its_report_date(market: Store) -> None:
@@ -372,3 +396,30 @@ def test_shipped_screens_on_the_demo_market(demo_store: Store) -> None:
     first = {ids[0] for ids in METAL_SERIES.values()}
     assert set(sector.ranked["metal_series"]) <= first
     assert set(sector.ranked["metal_currency"]) == {"CNY"}
+
+
+def test_default_sector_screen_on_bars_without_amount(demo_without_amount: Store) -> None:
+    """Fails before close x volume stood in: every name was "illiquid" and nothing ranked.
+    The coverage counts are checked against the master, the factor values and the excluded
+    list, each read on its own."""
+    from screener.engine import compute_factors
+
+    store, on = demo_without_amount, D("2026-02-09")
+    result = run_screen(store, Screen(universe="sector"), on=on, settings=SETTINGS)
+    assert result.ranked.height == 10 and result.ranked["amount_estimated"].all()
+    cov = result.coverage
+    listed = store.read_instruments().filter(
+        pl.col("sw_l1") == SECTOR_INDEX,
+        pl.col("board") != "hk",
+        pl.col("list_date").is_null() | (pl.col("list_date") <= on),
+        pl.col("delist_date").is_null() | (pl.col("delist_date") > on),
+    )
+    assert cov.universe == listed.height == result.universe_size
+    values = compute_factors(store, on=on, factors=["oversold_score"], settings=SETTINGS)
+    in_universe = values.filter(pl.col("ticker").is_in(listed["ticker"].implode()))
+    assert cov.scored == in_universe["oversold_score"].is_not_null().sum()
+    tally = Counter(r for reasons in result.excluded["reason"] for r in reasons.split(", "))
+    assert dict(cov.reasons) == tally and "illiquid" not in tally
+    assert cov.excluded == result.excluded.height and cov.passed == cov.universe - cov.excluded
+    traded = store.read_bars(listed["ticker"].to_list(), start=on, end=on)
+    assert cov.amount_estimated == traded.height  # every name with a bar that day

@@ -75,10 +75,12 @@ def screen(
             return
     if result.ranked.height == 0:
         print_note(empty_reason(result))
+    print_note(result.coverage.estimate_line())
     if fmt is Format.csv:
         emit_frame(result.ranked, fmt)
-    else:  # the array keeps its shape; each record says which session it is from
-        emit_json([{**r, "as_of": on.isoformat()} for r in result.to_records()])
+    else:  # the array keeps its shape; each record says which session and coverage it is from
+        cover = {"as_of": on.isoformat(), "coverage": result.coverage.to_json(result.screen)}
+        emit_json([{**r, **cover} for r in result.to_records()])
 
 
 @app.command(rich_help_panel=PANEL)
@@ -205,14 +207,21 @@ def runs_list(fmt: FormatOpt = Format.table) -> None:
 
 @runs_app.command("show")
 def runs_show(run_id: Annotated[str, typer.Argument()], fmt: FormatOpt = Format.json) -> None:
-    """One run's parameters, metrics and manifest."""
+    """One run's parameters, metrics, manifest and (backtests) each episode's coverage."""
+    import polars as pl
+
     from screener.runs import load_run
+    from screener.screen_coverage import episode_lines
 
     with open_store(read_only=True) as store:
         row, frames = load_run(store, run_id)
+    episodes = frames.get("episodes", pl.DataFrame())
     if fmt is Format.json:
-        emit_json({**row, "frames": {k: v.height for k, v in frames.items()}})
+        records = episodes.with_columns(pl.selectors.temporal().cast(pl.String)).to_dicts()
+        emit_json({**row, "frames": {k: v.height for k, v in frames.items()}, "episodes": records})
         return
     from screener.report.backtest_view import metrics_table
 
     console().print(metrics_table(row["metrics"]["metrics"], title=f"run {run_id}"))
+    for line in episode_lines(episodes):
+        console().print(line, markup=False)

@@ -28,6 +28,7 @@ from screener.factors.library_commodity import (
 )
 from screener.factors.library_price import (
     amihud,
+    amount_estimated,
     amount_surge,
     avg_amount,
     downside_volatility,
@@ -56,6 +57,7 @@ _BASE: tuple[Factor, ...] = (
     amount_surge(20),
     amihud(20),
     avg_amount(20),
+    amount_estimated(20),
     limit_count(20, "up"),
     limit_count(20, "down"),
     beta("sector", 60),

@@ -252,6 +252,28 @@ def avg_amount(n: int) -> Factor:
     )
 
 
+def amount_estimated(n: int) -> Factor:
+    """``amount_estimated_{n}d``: sessions among the last ``n`` whose amount is an estimate.
+
+    The panel estimates a bar's amount as close x volume where the vendor gave none; this says
+    how many of the sessions behind ``avg_amount_{n}d`` rest on it (0: all from the vendor).
+
+    Examples
+    --------
+    >>> example(amount_estimated(2), amount_estimated=[True, True, False])
+    [None, 2.0, 1.0]
+    """
+    flag = pl.col("amount_estimated").cast(pl.Int64)
+    return Factor(
+        f"amount_estimated_{n}d",
+        windowed(flag.rolling_sum(n), n),
+        lookback=n,
+        higher_is_better=False,
+        doc=f"Sessions among the last {n} whose amount is close x volume (no vendor amount); "
+        "fewer ranks better.",
+    )
+
+
 def limit_count(n: int, side: str) -> Factor:
     """``limit_{side}_count_{n}d``: sessions among the last ``n`` that closed at the limit.
 

@@ -28,16 +28,23 @@ from screener.report.html import (
     render_screen,
     write_report,
 )
-from screener.report.screen_view import SPARK_SESSIONS, ScreenReport
+from screener.report.screen_view import (
+    SPARK_SESSIONS,
+    ScreenReport,
+    coverage_lines,
+    empty_reason,
+)
 from screener.runs import BacktestResult
 from screener.schema import SECTOR_INDEX
 from screener.screen import AMOUNT_FACTOR, ScreenResult
+from screener.screen_coverage import episode_lines
 from screener.store import Store
 from screener.thesis import Thesis
 
 EVENT_MODEL = "market"  # the CAR drawn: market model (beta to CSI 300); both are tabulated
 SCREEN_TITLE = "Nonferrous metals screen"
 AMOUNT_COLUMN = "amount 20d (m)"  # the 20-session mean daily amount in CNY millions
+ESTIMATED_COLUMN = "amount estimated"  # shown only when some name's amount is close x volume
 BENCH = "bench_"  # runs.record stores each benchmark as the frame bench_<index code>
 RecordedRun = tuple[Mapping[str, Any], Mapping[str, pl.DataFrame]]
 
@@ -52,6 +59,7 @@ def backtest_report_data(
         "equity": result.equity,
         "trades": result.trades,
         "selections": result.compiled.selections,
+        "episodes": result.compiled.episodes,
         **({"car": es.car} if es is not None else {}),
         **{f"{BENCH}{code}": f for code, f in result.benchmarks.items()},
     }
@@ -129,6 +137,7 @@ def _report_data(
     equity = frames["equity"]
     name = manifest.get("thesis_name") or Path(str(manifest.get("thesis_file") or run_id)).stem
     car = frames.get("car")
+    episodes = frames.get("episodes")
     return BacktestReportData(
         title=str(name),
         thesis_summary={
@@ -151,6 +160,8 @@ def _report_data(
         event_car=_car(car) if car is not None and event is not None else None,
         event_summary=_event_rows(event) if event is not None else None,
         sweep=sweep,
+        episodes=episodes,
+        episode_notes=() if episodes is None else tuple(episode_lines(episodes)),
     )
 
 
@@ -253,6 +264,7 @@ def screen_report_data(
         sector_label=SECTOR_INDEX,
         title=SCREEN_TITLE if r.screen.name == "screen" else f"{SCREEN_TITLE}: {r.screen.name}",
         sessions=SPARK_SESSIONS,
+        coverage=(*([] if r.ranked.height else [empty_reason(r)]), *coverage_lines(r)),
     )
 
 
@@ -261,11 +273,15 @@ def _ranked(result: ScreenResult) -> pl.DataFrame:
     ranked = result.ranked
     prev = result.changes.select("ticker", "prev_rank")
     wanted = ["rank", "ticker", "name", "metal", "score", *result.explain, AMOUNT_FACTOR]
+    if ranked.get_column("amount_estimated").any():
+        wanted.append("amount_estimated")
     wanted += ["brokers", "flags"]
     out = ranked.select([c for c in wanted if c in ranked.columns])
     if AMOUNT_FACTOR in out.columns:
         out = out.with_columns((pl.col(AMOUNT_FACTOR) / 1e6).alias(AMOUNT_FACTOR))
-        out = out.rename({AMOUNT_FACTOR: AMOUNT_COLUMN})
+        out = out.rename(
+            {AMOUNT_FACTOR: AMOUNT_COLUMN, "amount_estimated": ESTIMATED_COLUMN}, strict=False
+        )
     if result.previous is None:
         return out
     return out.join(prev, on="ticker", how="left", maintain_order="left")

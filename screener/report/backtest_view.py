@@ -8,8 +8,10 @@ import polars as pl
 from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from screener.report.terminal import frame_table, metric_format, synthetic_banner
+from screener.screen_coverage import episode_lines
 
 TWO_PLACES = {"costs_paid", "turnover"}  # yuan; times the book traded
 SHOWN = (
@@ -78,7 +80,11 @@ def render_backtest(result: Any, *, synthetic: bool) -> Group:
     )
     parts += [metrics_table(result.metrics), benchmark_table(result.metrics)]
     episodes = result.compiled.episodes.with_columns(pl.selectors.temporal().cast(pl.String))
-    parts.append(frame_table(episodes, title=f"{episodes.height} trigger episodes"))
+    shown = episodes.drop("note", strict=False).rename(
+        {"amount_estimated": "amt est."}, strict=False
+    )
+    parts.append(frame_table(shown, title=f"{episodes.height} trigger episodes"))
+    parts += [Text(line, style="yellow") for line in episode_lines(result.compiled.episodes)]
     if result.event_study is not None:
         parts.append(_event_table(result.event_study.summary))
     ct = result.metrics.get("calendar_time") or {}

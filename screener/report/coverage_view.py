@@ -110,7 +110,7 @@ def _amount_line(no_amount: pl.DataFrame) -> Text:
     rows = int(no_amount["no_amount"].sum())
     return Text(
         f"bars without amount: {rows:,} row(s) of {no_amount.height} ticker(s) "
-        "(the liquidity filter needs amount)",
+        "(liquidity uses close x volume there)",
         style="yellow",
     )
 

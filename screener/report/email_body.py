@@ -103,6 +103,7 @@ def screen_text(data: ScreenReportData) -> str:
     if data.warnings:
         lines += ["Warnings:", *(f"  - {w}" for w in data.warnings), ""]
     lines += ["Ranked names", *text_table(table_view(data.ranked)), ""]
+    lines += [*data.coverage, ""] if data.coverage else []
     lines += [f"New: {', '.join(data.new) or 'none'}"]
     lines += [f"Dropped: {', '.join(data.dropped) or 'none'}", ""]
     lines += ["Metal moves", *text_table(table_view(data.metal_moves))]

@@ -87,6 +87,8 @@ class BacktestReportData:
     event_car: pl.DataFrame | None = None  # rel_day, car, lo, hi
     event_summary: Mapping[str, Any] | None = None  # incl. "episodes" and t-stats
     sweep: SweepGrid | None = None
+    episodes: pl.DataFrame | None = None  # runs.Compiled.episodes: dates and coverage
+    episode_notes: Sequence[str] = ()  # screen_coverage.episode_lines
     max_trades: int = MAX_TRADES
 
 
@@ -105,6 +107,7 @@ class ScreenReportData:
     prices: pl.DataFrame | None = None  # date, ticker, close of (at least) the top names
     sector_label: str = "801050.SI"
     title: str = "Nonferrous metals screen"
+    coverage: Sequence[str] = ()  # screen_view.coverage_lines
     chart_names: int = 5
     sessions: int = 120
 
@@ -314,6 +317,9 @@ def render_backtest(data: BacktestReportData) -> str:
             benchmark_rows=_benchmark_rows(data.metrics),
             params=_flatten(data.params),
             trades=table_view(data.trades, limit=data.max_trades),
+            episode_table=None
+            if data.episodes is None
+            else table_view(data.episodes.drop("note", strict=False)),
             event_rows=[(k, _auto(k, v)) for k, v in summary.items()] if summary else [],
             episodes=None if summary is None else summary.get("episodes"),
             manifest=[(k, _plain(v)) for k, v in data.manifest.items()],

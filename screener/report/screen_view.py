@@ -227,7 +227,9 @@ def render_screen(report: ScreenReport, *, group_by_metal: bool = False) -> Grou
     else:
         parts.append(_ranked_table(report, result.ranked, title=None))
     parts += [_series_line(result)] if result.ranked.height else []
-    parts += [_changes_line(result), _excluded_line(result)]
+    parts.append(_changes_line(result))
+    for line in coverage_lines(result):
+        parts.append(Text(line, style="yellow" if line.startswith(ESTIMATED_MARK) else "dim"))
     parts += [Text(f"warning: {w}", style="yellow") for w in report.warnings]
     if report.synthetic:
         parts.append(Text(SYNTHETIC_LABEL, style="bold black on yellow"))
@@ -304,7 +306,11 @@ def _ranked_table(report: ScreenReport, rows: pl.DataFrame, *, title: str | None
         ticker = row["ticker"]
         cells: list[RenderableType] = [str(row["rank"]), ticker, row["name"] or "-"]
         cells += [] if grouped else [row["metal"] or "-"]
-        cells += [_number(result.screen.score if c == "score" else c, row[c]) for c in numbers]
+        estimated = bool(row["amount_estimated"])  # close x volume: the legend is under the table
+        cells += [
+            _number(result.screen.score if c == "score" else c, row[c], estimated=estimated)
+            for c in numbers
+        ]
         cells += [_spark(report.closes, ticker), _move(moves.get(ticker), shifts.get(ticker))]
         cells += [_brokers(row["brokers"])] if show_brokers else []
         cells.append(Text(row["flags"] or "", style="yellow"))
@@ -313,6 +319,7 @@ def _ranked_table(report: ScreenReport, rows: pl.DataFrame, *, title: str | None
 
 
 AMOUNT_COLUMN = "avg_amount_20d"
+ESTIMATED_MARK = "≈"
 
 
 # Short words for factor headings, so a factor column is as narrow as its values.
@@ -340,11 +347,11 @@ def _brokers(names: str | None) -> str:
     return ", ".join(re.sub(r"(证券|期货|公司)$", "", n) or n for n in names.split(", "))
 
 
-def _number(column: str, value: float | None) -> Text:
+def _number(column: str, value: float | None, *, estimated: bool = False) -> Text:
     if value is None:
         return Text("-")
     if column == AMOUNT_COLUMN:
-        return Text(f"{value / 1e6:,.1f}")
+        return Text(f"{ESTIMATED_MARK if estimated else ''}{value / 1e6:,.1f}")
     if column.startswith(PERCENT_PREFIXES):
         return _pct(value)
     return Text(f"{value:.2f}")
@@ -376,22 +383,14 @@ def _move(change: str | None, shift: int | None) -> Text:
 
 
 def empty_reason(result: ScreenResult) -> str:
-    """Why a screen ranked nobody, in words."""
+    """Why a screen ranked nobody, in words, with what mends it."""
     if result.as_of is None:
         return f"no data on or before {result.on}"
-    if result.universe_size == 0:
-        if result.master_empty:
-            return (
-                "the universe is empty: the store has no instrument master "
-                "(run `screener store init`)"
-            )
-        if result.screen.universe == "picks":
-            window = result.screen.picks_window_days
-            return (
-                f"the universe is empty: no broker picks known in the {window} days to {result.on}"
-            )
-        return "the universe is empty"
-    return "no name passed the filters"
+    if result.universe_size == 0 and result.master_empty:
+        return (
+            "the universe is empty: the store has no instrument master (run `screener store init`)"
+        )
+    return result.coverage.why_empty(result.screen, result.on)
 
 
 def _series_line(result: ScreenResult) -> Text:
@@ -418,11 +417,14 @@ def _changes_line(result: ScreenResult) -> Text:
     return text
 
 
-def _excluded_line(result: ScreenResult) -> Text:
+def coverage_lines(result: ScreenResult) -> list[str]:
+    """Coverage in words, every exclusion counted (HK-only picks too) and, marked with
+    ``ESTIMATED_MARK``, whether amounts were estimated: the terminal, page and e-mail show these."""
     counts = Counter(
         part for reason in result.excluded["reason"].to_list() for part in reason.split(", ")
     )
-    if not counts:
-        return Text("excluded: none", style="dim")
     ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return Text("excluded: " + ", ".join(f"{n} {reason}" for reason, n in ordered), style="dim")
+    excluded = ", ".join(f"{n} {reason}" for reason, n in ordered) or "none"
+    lines = [f"coverage: {result.coverage.headline(result.screen)}", f"excluded: {excluded}"]
+    estimated = result.coverage.estimate_line()
+    return lines + ([f"{ESTIMATED_MARK} {estimated}"] if estimated else [])

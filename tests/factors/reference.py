@@ -120,6 +120,9 @@ def _stock_bars(
         keep[a : a + int(rng.choice([1, 3, 12, 30]))] = False
     zero = rng.random(n) < 0.01  # bars present with volume 0 (suspended by the vendor flag)
     volume = np.where(zero, 0, volume)
+    amount = volume * close * rng.uniform(0.98, 1.02, n)
+    if k == 1:  # bars from a file without amount: the panel estimates them
+        amount[200:260] = np.nan
     frame = pl.DataFrame(
         {
             "ticker": ticker,
@@ -130,7 +133,7 @@ def _stock_bars(
             "close": close,
             "prev_close": prev,
             "volume": volume,
-            "amount": volume * close * rng.uniform(0.98, 1.02, n),
+            "amount": pl.Series(amount, nan_to_null=True),
             "adj_factor": adj,
             "suspended": zero,
             "up_limit": None if k == 2 else up,
@@ -284,6 +287,7 @@ def _series_refs(g: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "amount_surge_20d": _surge(amount, 20),
         "amihud_20d": _windowed(daily_illiq, 20, _mean),
         "avg_amount_20d": _windowed(amount, 20, _mean),
+        "amount_estimated_20d": _windowed(g["amount_estimated"], 20, np.sum),
         "limit_up_count_20d": _windowed(g["closed_limit_up"].astype(float), 20, np.sum),
         "limit_down_count_20d": _windowed(g["closed_limit_down"].astype(float), 20, np.sum),
         "beta_sector_60d": _pair(r, rs, 60, _beta),
@@ -310,6 +314,7 @@ def reference_factors(panel: pl.DataFrame) -> pl.DataFrame:
                 "sector_close",
                 "metal_close",
                 "amount",
+                "amount_estimated",
                 "volume",
                 "closed_limit_up",
                 "closed_limit_down",

@@ -59,6 +59,7 @@ REQUIRED = (
     "limit_up_count_20d",
     "limit_down_count_20d",
     "avg_amount_20d",
+    "amount_estimated_20d",
     "oversold_score",
 )
 
@@ -141,6 +142,7 @@ def test_first_value_arrives_exactly_after_the_lookback() -> None:
             "metal_close": 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 2 * n))),
             "volume": rng.integers(1, 1000, 2 * n),
             "amount": rng.uniform(1e6, 1e7, 2 * n),
+            "amount_estimated": rng.random(2 * n) < 0.1,
             "closed_limit_up": rng.random(2 * n) < 0.1,
             "closed_limit_down": rng.random(2 * n) < 0.1,
         }

@@ -16,6 +16,7 @@ from screener import calendar
 from screener.config import Settings
 from screener.report.assemble import (
     AMOUNT_COLUMN,
+    ESTIMATED_COLUMN,
     backtest_report_data,
     recorded_thesis,
     report_data_from_run,
@@ -28,6 +29,7 @@ from screener.report.screen_view import ScreenReport
 from screener.report.terminal import SYNTHETIC_LABEL
 from screener.runs import BacktestResult, load_run, run_backtest
 from screener.screen import Screen, ScreenResult
+from screener.screen_coverage import Coverage
 from screener.store import Store
 from screener.thesis import load_thesis
 
@@ -128,6 +130,10 @@ def test_page_shows_metrics_trades_event_study_and_label(
     assert "car (market)" in event and fmt_pct(car) in event and "<svg" in event
     assert data.event_car is not None and data.event_car.columns == ["rel_day", "car", "lo", "hi"]
     assert SYNTHETIC_LABEL in html and data.title == "tiny dip"
+    episodes = section(html, "episodes")  # one dip, both names in the sector, one selected
+    assert str(result.compiled.episodes["trigger_date"][0]) in episodes
+    assert result.compiled.episodes.select("universe", "selected").row(0) == (2, 1)
+    assert data.episode_notes == ()  # nothing empty, every amount from the vendor
     assert "select.score" in section(html, "thesis") and "reversal_5d" in html
 
 
@@ -192,6 +198,7 @@ def screen_report(*, previous: dt.date | None = PREV) -> ScreenReport:
             "score": [1.5, 0.9],
             "drawdown_250d": [-0.31, -0.22],
             "avg_amount_20d": [2.5e9, 8.0e8],
+            "amount_estimated": [False, False],
             "brokers": ["示例证券", "示例证券"],
             "flags": [None, "ST"],
         }
@@ -216,6 +223,7 @@ def screen_report(*, previous: dt.date | None = PREV) -> ScreenReport:
         excluded=pl.DataFrame(schema={"ticker": pl.String, "name": pl.String, "reason": pl.String}),
         changes=changes,
         explain=("drawdown_250d",),
+        coverage=Coverage(universe=3, scored=3, passed=2, reasons=(("illiquid", 1),)),
     )
     moves = pl.DataFrame(
         {
@@ -272,3 +280,21 @@ def test_screen_page_is_written_by_date(tmp_path: Path) -> None:
     assert "-0.90%" in html  # copper's 1-day move, a ret_ column shown as a percentage
     plain = write_screen_report(screen_report(), tmp_path / "plain").read_text(encoding="utf-8")
     assert 'id="chart"' not in plain and "江西铜业" in plain
+
+
+def test_screen_data_says_coverage_and_marks_estimated_amounts() -> None:
+    report = screen_report()
+    r = report.result
+    estimated = r.ranked.with_columns(amount_estimated=pl.Series([True, False]))
+    cover = replace(r.coverage, amount_estimated=3)
+    data = screen_report_data(replace(report, result=replace(r, ranked=estimated, coverage=cover)))
+    assert data.coverage[0] == (
+        "coverage: 3 in the universe, 3 scored, 2 passed, 1 excluded; "
+        "most: illiquid (20-session amount below 20m CNY): 1"
+    )
+    assert data.coverage[-1].startswith("≈ amount = close x volume (no amount in the data)")
+    assert data.ranked[ESTIMATED_COLUMN].to_list() == [True, False]
+    assert ESTIMATED_COLUMN not in screen_report_data(report).ranked.columns  # vendor amounts
+    empty = replace(r, ranked=r.ranked.clear(), universe_size=0, coverage=Coverage())
+    said = screen_report_data(replace(report, result=empty)).coverage[0]
+    assert said.startswith("the universe is empty: no broker picks known in the 30 days to")

@@ -70,7 +70,18 @@ def test_one_row_per_benchmark_with_dashes_for_missing_figures() -> None:
 
 def result(*, event_study: Any = None, calendar_time: dict[str, Any] | None = None) -> Any:
     episodes = pl.DataFrame(
-        {"episode": [0, 1], "trigger_date": [dt.date(2020, 5, 20), dt.date(2021, 1, 12)]}
+        {
+            "episode": [0, 1],
+            "trigger_date": [dt.date(2020, 5, 20), dt.date(2021, 1, 12)],
+            "selection_date": [dt.date(2020, 5, 20), dt.date(2021, 1, 13)],
+            "universe": [12, 30],
+            "scored": [0, 28],
+            "excluded": [12, 4],
+            "selected": [0, 5],
+            "amount_estimated": [0, 30],
+            "reasons": ["12 no score", "2 no score, 2 limit-up"],
+            "note": ["no name passed the filters: 12 no score (ret_20d): no metal series", None],
+        }
     )
     return SimpleNamespace(
         manifest={"data_start": "2015-01-05", "data_end": "2026-11-27", "tickers": 31},
@@ -102,6 +113,9 @@ def test_the_whole_run_banner_header_episodes_and_event_study() -> None:
     header = "Copper breakout  run 20261127-053623-f04a3d  2015-01-05..2026-11-27  (31 tickers)"
     assert header in out
     assert "2 trigger episodes" in out and "2021-01-12" in out
+    assert "episode 2020-05-20: no name passed the filters: 12 no score" in out
+    assert "amount = close x volume (no amount in the data) on 1 of 2 selection dates" in out
+    assert shown_episode(out, "1") == ["2021-01-12", "2021-01-13", "30", "28", "4", "5", "30"]
     assert "event study: 40 events in 2 episodes, window [0, 20]" in out
     shown = rows(
         render_backtest(result(event_study=SimpleNamespace(summary=summary)), synthetic=False)
@@ -110,6 +124,15 @@ def test_the_whole_run_banner_header_episodes_and_event_study() -> None:
     assert shown["sector"] == ["-0.40%", "-0.300", "-", "-"]
     assert "only 2 episodes: t-statistics are fragile" in out
     assert "alpha +5.20%/yr (Newey-West t 1.93, 5 lags), beta 0.61, 700 sessions held" in out
+
+
+def shown_episode(text: str, episode: str) -> list[str]:
+    """The cells of one row of the episode table, up to the reasons."""
+    for line in text.splitlines():
+        cells = line.split()
+        if cells[:1] == [episode] and len(cells) > 8:
+            return cells[1:8]
+    return []
 
 
 def test_without_an_event_study_or_calendar_time_those_parts_are_left_out() -> None:

@@ -7,7 +7,7 @@ import email
 import email.policy
 import re
 
-from test_html import EVIL, screen_data
+from test_html import COVERAGE, EVIL, screen_data
 
 from screener.report.email_body import (
     CHART_CID,
@@ -94,3 +94,9 @@ def test_body_composes_into_a_message() -> None:
     assert image.get_content() == images[CHART_CID]
     plain = msg.get_body(preferencelist=("plain",))
     assert plain is not None and "紫金矿业" in plain.get_content()
+
+
+def test_both_parts_say_the_coverage() -> None:
+    html, text, _ = screen_email(screen_data())
+    for line in COVERAGE:
+        assert line in html and line in text

@@ -138,6 +138,14 @@ def sweep_grid() -> SweepGrid:
     return SweepGrid(pl.DataFrame(rows), x="hold", y="fall", metric="sharpe")
 
 
+COVERAGE = (
+    "coverage: 9 in the universe, 8 scored, 6 passed, 3 excluded; most: limit-up: 2",
+    "excluded: 2 limit-up, 1 no score",
+    "≈ amount = close x volume (no amount in the data) for 9 of 9 names; liquidity figures rest "
+    "on it",
+)
+
+
 def screen_data(**overrides: object) -> ScreenReportData:
     """A screen of six names with a sector history, one hostile name and note."""
     days = sessions(200)
@@ -175,6 +183,7 @@ def screen_data(**overrides: object) -> ScreenReportData:
         "warnings": [f"copper series is 3 days stale {EVIL}"],
         "sector": pl.DataFrame({"date": days, "close": 4000 * walk(200, 9)}),
         "prices": prices,
+        "coverage": COVERAGE,
     }
     fields.update(overrides)
     return ScreenReportData(**fields)  # type: ignore[arg-type]
@@ -315,3 +324,29 @@ def test_write_report(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp file left
     with pytest.raises(ValueError, match="plain file name"):
         write_report("x", tmp_path, "../escape")
+
+
+def test_screen_page_says_its_coverage() -> None:
+    page = render_screen(screen_data())
+    found = re.search(r'<section id="coverage">(.*?)</section>', page, re.S)
+    assert found and all(line in found.group(1) for line in COVERAGE)
+    assert 'id="coverage"' not in render_screen(screen_data(coverage=()))
+
+
+def test_backtest_page_lists_episodes_and_why_one_selected_nothing() -> None:
+    episodes = pl.DataFrame(
+        {
+            "episode": [0, 1],
+            "trigger_date": [dt.date(2025, 6, 23), dt.date(2026, 2, 6)],
+            "universe": [0, 49],
+            "selected": [0, 10],
+            "note": ["the universe is empty: no broker picks known <b>", None],
+        }
+    )
+    notes = ("episode 2025-06-23: the universe is empty: no broker picks known <b>",)
+    page = render_backtest(backtest_data(episodes=episodes, episode_notes=notes))
+    found = re.search(r'<section id="episodes">(.*?)</section>', page, re.S)
+    assert found and "2026-02-06" in found.group(1) and "<td>49</td>" not in found.group(1)
+    assert ">49</td>" in found.group(1) and "note" not in found.group(1).split("</thead>")[0]
+    assert "episode 2025-06-23: the universe is empty: no broker picks known &lt;b&gt;" in page
+    assert 'id="episodes"' not in render_backtest(backtest_data())

@@ -31,6 +31,7 @@ from screener.report.screen_view import (
 from screener.report.terminal import SYNTHETIC_LABEL
 from screener.schema import SECTOR_INDEX
 from screener.screen import Screen, ScreenResult
+from screener.screen_coverage import Coverage
 from screener.store import Store
 from tests.report.rendering import plain_text
 
@@ -68,10 +69,11 @@ def _ranked() -> pl.DataFrame:
             "metal_currency": ["CNY"] * 4,
             "brokers": ["国投证券", "国投证券, 中信证券", "中信证券", "国投证券"],
             "flags": [None, None, "limit-down", None],
+            "amount_estimated": [False] * 4,
         }
     )
     frame = pl.concat([pl.DataFrame(rows, schema=cols, orient="row"), extra], how="horizontal")
-    tail = ["metal_series", "metal_currency", "brokers", "flags"]
+    tail = ["amount_estimated", "metal_series", "metal_currency", "brokers", "flags"]
     return frame.select(*cols[:4], "board", *cols[4:], *tail)
 
 
@@ -79,9 +81,9 @@ def _result(ranked: pl.DataFrame | None = None, *, size: int = 7) -> ScreenResul
     ranked = _ranked() if ranked is None else ranked
     excluded = pl.DataFrame(
         {
-            "ticker": ["01378.HK", "601600.SH", "000807.SZ"],
-            "name": ["中国宏桥", "中国铝业", "云铝股份"],
-            "reason": ["HK-only", "suspended", "ST, illiquid"],
+            "ticker": ["01378.HK", "601600.SH", "000807.SZ", "600988.SH"],
+            "name": ["中国宏桥", "中国铝业", "云铝股份", "赤峰黄金"],
+            "reason": ["HK-only", "suspended", "ST, illiquid", "no score"],
         }
     )
     changes = pl.DataFrame(
@@ -96,7 +98,11 @@ def _result(ranked: pl.DataFrame | None = None, *, size: int = 7) -> ScreenResul
         schema_overrides={"rank": pl.Int64, "prev_rank": pl.Int64, "move": pl.Int64},
     )
     previous = SESSIONS[-2]
-    return ScreenResult(SCREEN, AS_OF, AS_OF, previous, size, ranked, excluded, changes, EXPLAIN)
+    reasons = (("ST", 1), ("illiquid", 1), ("no score", 1), ("suspended", 1))
+    cover = Coverage(universe=7, scored=6, passed=4, reasons=reasons) if size else Coverage()
+    return ScreenResult(
+        SCREEN, AS_OF, AS_OF, previous, size, ranked, excluded, changes, EXPLAIN, cover
+    )
 
 
 def _report(result: ScreenResult, *, synthetic: bool = True) -> ScreenReport:
@@ -165,7 +171,21 @@ def test_render_content() -> None:
     assert text.count(SYNTHETIC_LABEL) == 2  # banner on top, label at the bottom
     assert "-18.3% from its 250-session high" in text
     assert "since 2026-02-12: 1 new, 1 dropped (601600.SH 中国铝业)" in text
-    assert "excluded: 1 HK-only, 1 ST, 1 illiquid, 1 suspended" in text
+    assert "excluded: 1 HK-only, 1 ST, 1 illiquid, 1 no score, 1 suspended" in text
+    assert "coverage: 7 in the universe, 6 scored, 4 passed, 3 excluded; most: ST: 1" in text
+    assert "close x volume" not in text and "≈" not in text
+
+
+def test_an_estimated_amount_is_marked_and_said() -> None:
+    ranked = _ranked().with_columns(amount_estimated=pl.Series([True, False, True, False]))
+    result = _result(ranked)
+    result = dataclasses.replace(
+        result, coverage=dataclasses.replace(result.coverage, amount_estimated=5)
+    )
+    text = plain_text(render_screen(_report(result)))
+    assert "≈153.0" in text and "≈54.9" in text and " 3,170.6 " in text
+    line = "≈ amount = close x volume (no amount in the data) for 5 of 7 names; liquidity figures"
+    assert line in text
     assert "warning: SHFE.AL is stale" in text
     assert "▲1" in text and "▼1" in text and "-42.1%" in text and "3,170.6" in text
     assert SYNTHETIC_LABEL not in plain_text(render_screen(_report(_result(), synthetic=False)))
@@ -253,11 +273,12 @@ def test_screen_report_on_a_non_session_and_before_any_data(store: Store) -> Non
     _store(store)
     saturday = ScreenResult(SCREEN, D("2026-02-14"), AS_OF, SESSIONS[-2], 0,
                             _ranked().clear(), _result().excluded.clear(),
-                            _result().changes.clear(), EXPLAIN)  # fmt: skip
+                            _result().changes.clear(), EXPLAIN, Coverage())  # fmt: skip
     report = screen_report(store, saturday, Settings())
     assert report.warnings[0] == f"2026-02-14 is not a session in the store: data are from {AS_OF}"
     none = ScreenResult(SCREEN, D("2020-01-01"), None, None, 0, _ranked().clear(),
-                        _result().excluded.clear(), _result().changes.clear(), EXPLAIN)  # fmt: skip
+                        _result().excluded.clear(), _result().changes.clear(), EXPLAIN,
+                        Coverage())  # fmt: skip
     report = screen_report(store, none, Settings())
     assert report.warnings == ("no bars on or before 2020-01-01: nothing to screen",)
     assert report.metal_moves.height == 0 and report.sector_drawdown is None
