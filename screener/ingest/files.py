@@ -90,7 +90,8 @@ def _pick_format(header: list[str], kind: str, fmt: str, path: Path) -> vf.Vendo
         found = vf.detect_format(header, kind)
         if found is None:
             raise InputError(
-                f"unknown layout for {kind}: header {header[:12]} matches none of "
+                f"unknown layout for {kind}: header {[h for h in header if h != v.LINE][:12]} "
+                f"matches none of "
                 f"{', '.join(vf.FORMAT_NAMES)}",
                 path=path,
                 hint="rename the columns to date,open,high,low,close,volume or pass --format",

@@ -198,6 +198,21 @@ def check_sessions(frame: pl.DataFrame, *, holidays: bool) -> pl.DataFrame:
     return pl.concat(found)
 
 
+# The first session of any A-share or index (SSE, 1990-12-19); series may be older, but a
+# year like 0024 is a two-digit year read as four, never a price.
+EARLIEST = {"bars": dt.date(1990, 12, 19), "index": dt.date(1990, 12, 19)}
+EARLIEST_SERIES = dt.date(1900, 1, 1)
+
+
+def check_dates(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """Dates before anything the table can hold (a "24-01-05" read as the year 24)."""
+    first = EARLIEST.get(kind, EARLIEST_SERIES)
+    msg = pl.format(
+        "date {} is before {}: not a trading day of this market", pl.col("date"), pl.lit(str(first))
+    )
+    return _problems(frame, pl.col("date") < first, "date", msg, 0)
+
+
 def check_steps(frame: pl.DataFrame) -> pl.DataFrame:
     """A prev_close more than derive.MAX_STEP times off the previous row's close (bars)."""
     if "prev_close" not in frame.columns or "ticker" not in frame.columns:
@@ -341,6 +356,7 @@ def problems(
         found.append(check_sessions(frame.filter(~china), holidays=False))
     else:
         found.append(check_sessions(frame, holidays=True))
+    found.append(check_dates(frame, kind))
     if kind == "bars":
         found.append(check_steps(frame))
     frame, dropped, dup_problems = split_duplicates(frame, key)

@@ -121,6 +121,13 @@ FORMATS: tuple[VendorFormat, ...] = (
         frozenset({"date", "close"}),
         kinds=frozenset({"bars", "index", "series"}),
     ),
+    VendorFormat(
+        "generic",
+        "any other header naming a date and a close (日期/交易日期/date, 收盘/收盘价/close, ...): "
+        "volume unit and price basis read from the data",
+        frozenset(),
+        kinds=frozenset({"bars", "index", "series"}),
+    ),
 )
 FORMAT_NAMES: tuple[str, ...] = tuple(f.name for f in FORMATS)
 # ``fmt`` values that pick the akshare layout and also state the price basis.
@@ -140,8 +147,11 @@ def detect_format(header: list[str], kind: str) -> VendorFormat | None:
     """The first layout whose signature the header holds and that serves ``kind``."""
     cols = set(header)
     for fmt in FORMATS:
-        if kind in fmt.kinds and fmt.signature <= cols and (not fmt.any_of or fmt.any_of & cols):
+        signed = bool(fmt.signature) and fmt.signature <= cols
+        if kind in fmt.kinds and signed and (not fmt.any_of or fmt.any_of & cols):
             return fmt
+    if {"date", "close"} <= set(column_map(header, kind)):  # the aliases name the columns
+        return by_name("generic")
     return None
 
 

@@ -416,3 +416,19 @@ def test_date_layouts(tmp_path: Path, first: str, label: str) -> None:
     got = files.read_vendor_file(write(tmp_path, [first + GOOD[0][10:]]))
     assert got.detected["date_format"] == label
     assert got.frame["date"].to_list() == [dt.date(2024, 6, 3)]
+
+
+def test_a_two_digit_year_is_refused_not_stored_as_year_24(tmp_path: Path) -> None:
+    rows = [GOOD[0], "24-06-04,10.20,10.60,10.10,10.40,1100000,11440000"]
+    with pytest.raises(InputError, match=r":3: field 'date': date 0024-06-04 is before 1990-12-19"):
+        files.read_vendor_file(write(tmp_path, rows))
+
+
+def test_any_header_naming_date_and_close_is_read(tmp_path: Path) -> None:
+    """akshare's columns without its extras (振幅, 涨跌幅): no named layout, the aliases do."""
+    header = "日期,开盘,收盘,最高,最低,成交量,成交额"
+    rows = ["2024-06-03,10.00,10.20,10.50,9.80,10000,10200000"]
+    got = files.read_vendor_file(write(tmp_path, rows, header=header))
+    assert got.detected["format"].startswith("generic")
+    assert got.detected["volume_unit"].startswith("lots")  # amount / (volume x close) = 100
+    assert got.frame["volume"].to_list() == [1_000_000]
