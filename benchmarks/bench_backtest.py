@@ -82,9 +82,9 @@ def bench_backtests(db: Path) -> None:
     """Warm (second in-process run) and cold (new process, numba cache filled) per thesis:
     wall and CPU seconds (CPU counts every thread), and the 1-minute load average after."""
     from screener.config import Settings
-    from screener.runs import run_backtest
     from screener.store import Store
     from screener.thesis import load_thesis
+    from screener.thesis.run import run_backtest
 
     head = ("warm s", "cpu s", "cold s", "cpu s", "trades", "episodes", "load")
     print(f"{'thesis':<32}" + "".join(f"{h:>9}" for h in head))
@@ -119,8 +119,8 @@ def sweep_child(db: Path) -> None:
     """The 1,000-configuration sweep in this process; prints one JSON line."""
     from screener.config import Settings
     from screener.store import Store
-    from screener.sweep import run_sweep
     from screener.thesis import load_thesis
+    from screener.thesis.sweep import run_sweep
 
     thesis = load_thesis(REPO / "strategies" / SWEEP_THESIS)
     grid = {k: tuple(float(v) for v in values) for k, values in GRID.items()}

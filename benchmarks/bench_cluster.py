@@ -103,11 +103,10 @@ class Tree:
 def one(engine_name: str, db: str, grid: dict[str, tuple[float, ...]]) -> dict[str, Any]:
     """Run the sweep with one engine in this process; its figures."""
     t0 = time.perf_counter()
-    from screener import cluster
     from screener.config import Settings
     from screener.store import Store
-    from screener.sweep import run_sweep
-    from screener.thesis import load_thesis
+    from screener.thesis import cluster, load_thesis
+    from screener.thesis.sweep import run_sweep
 
     tree = Tree()
     thesis = load_thesis(REPO / "strategies" / "copper_breakout.toml")

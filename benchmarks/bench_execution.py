@@ -37,9 +37,9 @@ import time
 
 import numpy as np
 
-from screener import backtest as bt
-from screener.backtest import MarketArrays
 from screener.rules import CostModel, board_lots
+from screener.thesis import execute as bt
+from screener.thesis.execute import MarketArrays
 
 N_SESSIONS, N_TICKERS = 2_900, 200
 ENGINES = ("simulate", "simulate_plain", "from_signals")

@@ -71,10 +71,10 @@ def pipeline(folder: Path) -> dict[str, float]:
 
     from screener.config import Settings
     from screener.engine import compute_factors
-    from screener.runs import run_backtest
     from screener.screen import Screen, run_screen
     from screener.store import Store
     from screener.thesis import load_thesis
+    from screener.thesis.run import run_backtest
 
     settings, out = Settings(), {}
     tables = {"instruments": "instruments", "bars": "bars_daily", "index": "index_daily",

@@ -244,7 +244,7 @@ SWEEP_RESULTS = Table(
     "sweep_results",
     {
         # one finished configuration of a sweep, kept until the sweep finishes so that an
-        # interrupted sweep resumes without recomputing it (screener.cluster.Checkpoint)
+        # interrupted sweep resumes without recomputing it (screener.thesis.cluster.Checkpoint)
         "config_key": S,  # sha256 of what the result depends on: thesis, parameters, data, code
         "sweep_key": S,  # the sweep that computed it: its rows go when that sweep finishes
         "created_at": TS,

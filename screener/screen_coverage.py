@@ -125,7 +125,7 @@ class Coverage:
         }
 
     def episode_row(self, screen: Screen, on: dt.date, *, selected: int) -> dict[str, Any]:
-        """The columns a thesis episode records for its selection date (runs.py)."""
+        """The columns a thesis episode records for its selection date (thesis/compile.py)."""
         return {
             "universe": self.universe,
             "scored": self.scored,

@@ -119,6 +119,27 @@ class Tables(Protocol):
 
 
 @dataclass(frozen=True)
+class TableSnapshot:
+    """``Tables`` as they were when read: a backtest's compile screens from it without a store
+    (and a sweep's workers receive it with the rest of the prepared data)."""
+
+    instruments: pl.DataFrame
+    tables: dict[str, pl.DataFrame]
+
+    @classmethod
+    def of(cls, store: Tables, names: Sequence[str]) -> TableSnapshot:
+        return cls(store.read_instruments(), {n: store.read_table(n) for n in names})
+
+    def read_instruments(self) -> pl.DataFrame:
+        return self.instruments
+
+    def read_table(self, table: str) -> pl.DataFrame:
+        if table not in self.tables:
+            raise KeyError(f"table {table!r} was not read into this snapshot")
+        return self.tables[table]
+
+
+@dataclass(frozen=True)
 class UpsertResult:
     """What an upsert did, by natural key."""
 

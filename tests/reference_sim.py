@@ -1,9 +1,9 @@
 """A slow, obvious, day-by-day A-share execution simulator: the yardstick for the engine.
 
-Plain Python over dicts, written from the rules as stated (screener.execution's docstring and
+Plain Python over dicts, written from the rules as stated (screener.thesis.orders's docstring and
 ../shared/reference/ashare_rules.md Part A), with its own scalar lot rules (``buyable_shares``,
 ``sell_quantity``, below) and rules.py's CostModel for costs. It shares no code with
-screener.execution, so agreement between the two means something.
+screener.thesis.orders, so agreement between the two means something.
 Corporate actions (``MarketArrays.ex_ratio``) multiply holdings at the open of the ex-date.
 """
 
@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from screener.backtest import MarketArrays
 from screener.rules import BOARDS, CostModel
+from screener.thesis.execute import MarketArrays
 
 BOARD_OF_LOTS = {(100, 100): "main", (200, 1): "star", (100, 1): "bse"}
 TICK_NOISE = 1e-6  # prices are whole fen: closer than this to a limit is at the limit

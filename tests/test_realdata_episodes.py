@@ -17,10 +17,11 @@ import pytest
 
 from screener.config import Settings
 from screener.instruments import load_master
-from screener.runs import compile_thesis, prepare
 from screener.schema import SECTOR_INDEX
 from screener.store import Store
 from screener.thesis import Thesis, load_thesis
+from screener.thesis.compile import compile_thesis
+from screener.thesis.prepare import prepare
 from tests.conftest import REALDATA, REPO, require_realdata
 from tests.realdata import plain_episodes, real_store
 
@@ -68,7 +69,7 @@ def test_trigger_episodes_match_a_plain_scan_of_the_index(store: Store, thesis: 
     # the thesis's cooldown (20), and shorter ones whose boundary falls inside the 2015 crash
     for cooldown in (20, 5, 0):
         spec = thesis.with_params({"trigger.cooldown_sessions": cooldown})
-        compiled = compile_thesis(store, prep, spec)
+        compiled = compile_thesis(prep, spec)
         found = compiled.episodes["trigger_date"].to_list()
         expected = plain_episodes(days, closes, window=7, drop_pct=-15.0, cooldown=cooldown)
         print(

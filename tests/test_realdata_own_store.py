@@ -17,10 +17,10 @@ import polars as pl
 import pytest
 
 from screener.config import Settings
-from screener.runs import run_backtest
 from screener.schema import SECTOR_INDEX
 from screener.store import Store
 from screener.thesis import load_thesis
+from screener.thesis.run import run_backtest
 from tests.conftest import REPO, require_realdata
 from tests.realdata import plain_episodes
 from tests.test_cli import cli

@@ -34,8 +34,9 @@ def report(
 ) -> None:
     """Write a self-contained HTML report of a recorded run, or run a thesis and report it."""
     from screener.report.assemble import write_backtest_report
-    from screener.runs import load_run, run_backtest
     from screener.thesis import load_thesis
+    from screener.thesis.record import load_run
+    from screener.thesis.run import run_backtest
 
     folder = out or settings().reports_dir
     if target.endswith(".toml"):
@@ -157,9 +158,9 @@ def demo() -> None:
     from screener.report.backtest_view import render_backtest
     from screener.report.screen_view import render_screen, screen_report
     from screener.report.terminal import demo_summary
-    from screener.runs import run_backtest
     from screener.screen import Screen, run_screen
     from screener.thesis import load_thesis
+    from screener.thesis.run import run_backtest
 
     cfg, out = settings(), console()
     daily = Screen(universe="sector", name="sector oversold", score="oversold_score", top_n=10)

@@ -102,8 +102,8 @@ def backtest(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Run a thesis with A-share execution; prints metrics against 801050.SI and CSI 300."""
-    from screener.runs import run_backtest
     from screener.thesis import load_thesis
+    from screener.thesis.run import run_backtest
 
     spec = load_thesis(thesis)
     with open_store() as store:
@@ -145,10 +145,9 @@ def sweep(
     """Run a thesis's parameter grid: table, walk-forward, deflated Sharpe of the best."""
     from rich.progress import Progress
 
-    from screener import cluster
     from screener.errors import ConfigError
-    from screener.sweep import run_sweep
-    from screener.thesis import load_thesis
+    from screener.thesis import cluster, load_thesis
+    from screener.thesis.sweep import run_sweep
 
     if address and engine is not Engine.ray:
         raise ConfigError("--address needs --engine ray")
@@ -194,7 +193,7 @@ def runs_list(fmt: FormatOpt = Format.table) -> None:
     """Recorded runs, newest first."""
     import polars as pl
 
-    from screener.runs import list_runs
+    from screener.thesis.record import list_runs
 
     with open_store(read_only=True) as store:
         frame = list_runs(store)
@@ -210,8 +209,8 @@ def runs_show(run_id: Annotated[str, typer.Argument()], fmt: FormatOpt = Format.
     """One run's parameters, metrics, manifest and (backtests) each episode's coverage."""
     import polars as pl
 
-    from screener.runs import load_run
     from screener.screen_coverage import episode_lines
+    from screener.thesis.record import load_run
 
     with open_store(read_only=True) as store:
         row, frames = load_run(store, run_id)

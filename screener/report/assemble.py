@@ -19,7 +19,6 @@ from typing import Any
 
 import polars as pl
 
-from screener.analytics import monthly_returns
 from screener.report.html import (
     BacktestReportData,
     ScreenReportData,
@@ -34,12 +33,13 @@ from screener.report.screen_view import (
     coverage_lines,
     empty_reason,
 )
-from screener.runs import BacktestResult
 from screener.schema import SECTOR_INDEX
 from screener.screen import AMOUNT_FACTOR, ScreenResult
 from screener.screen_coverage import episode_lines
 from screener.store import Store
 from screener.thesis import Thesis
+from screener.thesis.metrics import monthly_returns
+from screener.thesis.record import BacktestResult
 
 EVENT_MODEL = "market"  # the CAR drawn: market model (beta to CSI 300); both are tabulated
 SCREEN_TITLE = "Nonferrous metals screen"

@@ -20,9 +20,9 @@ import polars as pl
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from screener.analytics import drawdown_series
 from screener.report import charts
 from screener.report.terminal import SYNTHETIC_LABEL
+from screener.thesis.metrics import drawdown_series
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

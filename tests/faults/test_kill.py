@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 from helpers import REPO, SCREENER, fingerprint, run_cli
 
-from screener import runs
 from screener.store import SCHEMA_VERSION, Store
+from screener.thesis import record as runs
 
 END = "2026-06-30"  # a fixed end date: the demo market has the same rows on every run
 THESIS = REPO / "strategies" / "oversold_nonferrous_dip.toml"

@@ -27,11 +27,12 @@ from screener.report.assemble import (
 from screener.report.html import fmt_num, fmt_pct, render_backtest
 from screener.report.screen_view import ScreenReport
 from screener.report.terminal import SYNTHETIC_LABEL
-from screener.runs import BacktestResult, load_run, run_backtest
 from screener.screen import Screen, ScreenResult
 from screener.screen_coverage import Coverage
 from screener.store import Store
 from screener.thesis import load_thesis
+from screener.thesis.record import BacktestResult, load_run
+from screener.thesis.run import run_backtest
 
 N = 175
 SESSIONS = calendar.sessions(dt.date(2023, 6, 1), dt.date(2024, 6, 28))[:N]

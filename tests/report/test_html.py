@@ -11,7 +11,6 @@ import numpy as np
 import polars as pl
 import pytest
 
-from screener.analytics import monthly_returns
 from screener.report.html import (
     BacktestReportData,
     ScreenReportData,
@@ -23,6 +22,7 @@ from screener.report.html import (
     write_report,
 )
 from screener.report.terminal import SYNTHETIC_LABEL
+from screener.thesis.metrics import monthly_returns
 
 EVIL = "<script>alert('x')</script>"
 START = dt.date(2023, 1, 3)

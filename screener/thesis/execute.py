@@ -2,7 +2,7 @@
 
 ``simulate`` runs the engine of ``Portfolio.from_order_func(..., flexible=True)`` (vectorbt's
 ``flex_simulate_nb``) with one cash-sharing group, then wraps its records in a ``Portfolio``.
-Per session, the pre-segment callback asks ``execution.plan_session`` for the session's fills
+Per session, the pre-segment callback asks ``orders.plan_session`` for the session's fills
 (sales first, lots, limits, suspensions, costs, cash) from the cash and positions vectorbt
 carries, and the flexible order callback hands them to vectorbt one by one; the post-segment
 callback keeps the equity. The kernel's log says what happened to every instruction, including
@@ -40,8 +40,13 @@ import numpy as np
 import polars as pl
 from numba import njit
 
-from screener import execution as ex
-from screener.rules import CostModel
+from screener import rules
+from screener.rules import CostModel, board_lots
+from screener.thesis import orders as ex
+from screener.thesis.compile import Compiled
+from screener.thesis.metrics import round_trips
+from screener.thesis.prepare import Prepared
+from screener.thesis.spec import Thesis
 
 Entry = Literal["open", "close"]
 LONG_ONLY = 0  # vectorbt Direction.LongOnly
@@ -49,8 +54,8 @@ LONG_ONLY = 0  # vectorbt Direction.LongOnly
 # vectorbt.portfolio.nb, bound by _vectorbt() before the callbacks below are first compiled:
 # numba reads globals at compile time, so this module can be imported without vectorbt.
 _vbt_nb: Any = None
-# Hash of what _simulate_nb's build depends on outside this file (execution.py, the vectorbt and
-# numba versions), also bound by _vectorbt(); numba freezes it into the build.
+# Hash of what _simulate_nb's build depends on outside this file (orders.py, rules.py, the
+# vectorbt and numba versions), also bound by _vectorbt(); numba freezes it into the build.
 _fingerprint = 0
 # numba can cache a function that passes callbacks on only when it reaches them as module
 # attributes (a bare global dispatcher is an unpicklable address), hence this self-reference.
@@ -194,7 +199,7 @@ def simulate(
     init_cash: float = 1_000_000.0,
 ) -> Execution:
     """Execute ``signals[t, j]`` (target weight decided at the close of t, NaN = no instruction)
-    at session t+1's ``entry`` price under A-share rules (see ``screener.execution``).
+    at session t+1's ``entry`` price under A-share rules (see ``thesis.orders``).
 
     A weight is a share of the book's value at the close of t; on a held name it rebalances to
     that weight (0 exits), so send NaN to simply hold. The last session's instructions have no
@@ -245,7 +250,7 @@ def _run(
         )
         if built_with == _fingerprint:
             return book, equity, orders, logs
-        _simulate_nb.recompile()  # execution.py, vectorbt or numba changed since it was cached
+        _simulate_nb.recompile()  # orders.py, rules.py, vectorbt or numba changed since cached
     raise RuntimeError("numba keeps loading a stale build of the execution engine")
 
 
@@ -302,6 +307,7 @@ def _vectorbt() -> Any:
 
     if _vbt_nb is None:
         digest = hashlib.sha256(Path(ex.__file__).read_bytes())
+        digest.update(Path(rules.__file__).read_bytes())  # the lot and commission rules
         digest.update(f"{vbt.__version__} {numba.__version__}".encode())
         _vbt_nb, _fingerprint = vbt_nb, int(digest.hexdigest()[:15], 16)
     return vbt
@@ -347,3 +353,53 @@ def _log_frame(market: MarketArrays, log: np.ndarray) -> pl.DataFrame:
             "status": np.asarray(ex.STATUS_NAMES, dtype=object)[log["status"]].astype(str),
         }
     )
+
+
+# -- a compiled thesis through the engine -------------------------------------------------------
+def execute(prep: Prepared, thesis: Thesis, compiled: Compiled) -> tuple[Execution, pl.DataFrame]:
+    """Simulate the targets on the traded names; (Execution, round-trip trades)."""
+    cols = np.flatnonzero(np.isfinite(compiled.target).any(axis=0))
+    if cols.size == 0:  # nothing ever traded: keep one column so the equity curve exists
+        cols = np.array([0])
+    a = prep.arrays
+    lot_min, lot_step = board_lots([prep.boards[j] for j in cols])
+    close = _ffill(a["close"][:, cols])
+    market = MarketArrays(
+        dates=np.array(prep.sessions, dtype="datetime64[D]"),
+        tickers=tuple(prep.tickers[j] for j in cols),
+        open=a["open"][:, cols],
+        close=close,
+        up_limit=a["up_limit"][:, cols],
+        down_limit=a["down_limit"][:, cols],
+        suspended=a["suspended"][:, cols] | ~np.isfinite(a["open"][:, cols]),
+        lot_min=lot_min,
+        lot_step=lot_step,
+        ex_ratio=_ex_ratio(close, a["prev_close"][:, cols]),
+    )
+    costs = CostModel().with_overrides(**thesis.costs)
+    run = simulate(
+        market,
+        compiled.target[:, cols],
+        entry="open" if thesis.entry.at == "open" else "close",
+        costs=costs,
+        init_cash=thesis.init_cash,
+    )
+    return run, round_trips(run.orders)  # with the corporate actions in a trip
+
+
+def _ex_ratio(close: np.ndarray, prev_close: np.ndarray) -> np.ndarray:
+    """Corporate-action ratio per session: the last close over the exchange's reference price
+    (前收盘价); 1.0 where they agree or either is unknown. ``close`` is carried forward, so the
+    ratio of an ex-date during a suspension lands on the first bar after it."""
+    ratio = np.ones_like(close)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio[1:] = close[:-1] / prev_close[1:]
+    acts = np.isfinite(ratio) & (ratio > 0) & (np.abs(ratio - 1.0) > 1e-6)
+    return np.where(acts, ratio, 1.0)
+
+
+def _ffill(values: np.ndarray) -> np.ndarray:
+    """Carry the last known value down each column (valuation through suspensions)."""
+    rows = np.arange(len(values))[:, None]
+    last = np.maximum.accumulate(np.where(np.isfinite(values), rows, 0), axis=0)
+    return np.take_along_axis(values, last, axis=0)

@@ -16,13 +16,13 @@ import pytest
 from polars.testing import assert_frame_equal
 from sample_markets import copper_store, copper_thesis
 
-from screener import cluster, runs
-from screener.cluster import Evaluated, LocalEngine, RayEngine, Work
 from screener.config import Settings
-from screener.runs import load_run
 from screener.store import Store
-from screener.sweep import SweepResult, run_sweep
-from screener.thesis import Thesis
+from screener.thesis import Thesis, cluster
+from screener.thesis.cluster import Evaluated, LocalEngine, RayEngine, Work
+from screener.thesis.prepare import prepare
+from screener.thesis.record import load_run
+from screener.thesis.sweep import SweepResult, run_sweep
 
 SETTINGS = Settings()
 START, END = dt.date(2015, 6, 1), dt.date(2016, 6, 30)
@@ -178,20 +178,19 @@ def test_without_resume_nothing_is_saved(store: Store, thesis: Thesis, local: Sw
     assert_same(sweep(store, thesis, resume=False, record_run=False), local)
 
 
-# -- the snapshot workers get ----------------------------------------------------------------
-def test_workers_get_a_snapshot_without_the_store(store: Store, thesis: Thesis) -> None:
-    prep = runs.prepare(store, thesis, start=START, end=END, settings=SETTINGS)
+# -- what workers get -------------------------------------------------------------------------
+def test_workers_get_the_prepared_data_and_need_no_store(store: Store, thesis: Thesis) -> None:
+    prep = prepare(store, thesis, start=START, end=END, settings=SETTINGS)
     configs = list(enumerate(thesis.grid()))
     short = [(i, p) for i, p in configs if p["trigger.when.0.window"] == 20]
-    snapshot = cluster.detach(store, prep, [thesis.with_params(p) for _, p in short])
-    assert snapshot.panel.height == 0 and snapshot.values.height == 0
-    assert {k[0] for k in snapshot.universes} == {"entries"}
-    assert len(pickle.dumps(snapshot)) < len(pickle.dumps(prep)) / 3
-    shipped = pickle.loads(pickle.dumps(snapshot))
-    assert [r.config for r in cluster.evaluate(shipped, thesis, short)] == [0, 2, 4, 6]
-    # the 40-session trigger's entries were never resolved: a worker must not guess them
-    with pytest.raises(RuntimeError, match="not resolved"):
-        list(cluster.evaluate(shipped, thesis, [configs[1]]))
+    warmed = cluster.warm(prep, [thesis.with_params(p) for _, p in short])
+    assert len(warmed.cache.entries) == 1  # one (trigger, select, weigh) among the four
+    shipped = pickle.loads(pickle.dumps(warmed))  # what Ray's object store carries
+    got = list(cluster.evaluate(shipped, thesis, short))
+    assert [r.config for r in got] == [0, 2, 4, 6]
+    # a configuration whose entries were not warmed compiles them on the worker (pure)
+    other = list(cluster.evaluate(shipped, thesis, [configs[1]]))
+    assert other[0].config == 1 and len(shipped.cache.entries) == 2
 
 
 def test_the_local_engine_needs_no_ray(

@@ -15,14 +15,14 @@ import polars as pl
 import pytest
 from sample_markets import copper_store, copper_thesis
 
-from screener import runs
-from screener.analytics import SESSIONS_PER_YEAR
 from screener.config import Settings
 from screener.errors import ConfigError
-from screener.runs import list_runs, load_run, run_backtest
 from screener.store import Store
-from screener.sweep import METRICS, SweepResult, run_sweep
-from screener.thesis import Thesis
+from screener.thesis import Thesis, cluster
+from screener.thesis.metrics import SESSIONS_PER_YEAR
+from screener.thesis.record import list_runs, load_run
+from screener.thesis.run import run_backtest
+from screener.thesis.sweep import METRICS, SweepResult, run_sweep
 
 SETTINGS = Settings()
 END = dt.date(2016, 12, 30)
@@ -77,13 +77,13 @@ def test_equal_targets_execute_once(
 ) -> None:
     """Equal weights of 1/3 sit under both caps: the two configurations trade identically."""
     calls: list[int] = []
-    real = runs.execute
+    real = cluster.execute
 
     def counted(*args: Any) -> Any:
         calls.append(1)
         return real(*args)
 
-    monkeypatch.setattr(runs, "execute", counted)
+    monkeypatch.setattr(cluster, "execute", counted)
     caps = _with_sweep(thesis, {"weigh.max_weight": (0.4, 0.5)})
     result = run_sweep(store, caps, settings=SETTINGS, record_run=False)
     assert len(calls) == 1

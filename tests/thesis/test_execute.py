@@ -1,4 +1,4 @@
-"""Tests for screener.backtest: A-share execution on vectorbt against hand-computed cases and
+"""Tests for screener.thesis.execute: A-share execution on vectorbt against hand-computed cases and
 against the slow reference simulator (tests/reference_sim.py)."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import reference_sim
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from screener.analytics import round_trips
-from screener.backtest import Execution, MarketArrays, simulate, simulate_plain
 from screener.rules import CostModel, board_lots, limit_prices
+from screener.thesis.execute import Execution, MarketArrays, simulate, simulate_plain
+from screener.thesis.metrics import round_trips
 
 COSTS = CostModel()
 D = dt.date

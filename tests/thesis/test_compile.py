@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from screener import signals
 from screener.thesis import Condition, Entry, Exit, Thesis, Weigh
+from screener.thesis import compile as signals
 
 NAN = np.nan
 

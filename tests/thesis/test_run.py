@@ -11,9 +11,10 @@ from sample_markets import flat_bars, two_name_store
 
 from screener import calendar
 from screener.config import Settings
-from screener.runs import list_runs, load_run, run_backtest
 from screener.store import Store
 from screener.thesis import load_thesis
+from screener.thesis.record import list_runs, load_run
+from screener.thesis.run import run_backtest
 from tests.conftest import REPO
 
 SESSIONS = calendar.sessions(dt.date(2024, 3, 1), dt.date(2024, 4, 30))[:30]
@@ -127,8 +128,9 @@ def test_a_metal_trigger_reads_its_fallback_series_a_session_late(
     """No SHFE aluminium: the trigger reads LME aluminium, whose value dated t counts on t+1."""
     from dataclasses import replace
 
-    from screener.runs import compile_thesis, prepare
     from screener.thesis import Condition
+    from screener.thesis.compile import compile_thesis
+    from screener.thesis.prepare import prepare
 
     lme = [100.0] * 10 + [110.0] * 20  # +10% dated session 10
     tiny.upsert(
@@ -141,7 +143,7 @@ def test_a_metal_trigger_reads_its_fallback_series_a_session_late(
     thesis = replace(thesis, trigger=replace(thesis.trigger, when=(up,)))
     prep = prepare(tiny, thesis, start=None, end=None, settings=Settings())
     assert prep.subjects["aluminium"][10:13].tolist() == [100.0, 110.0, 110.0]
-    fired = compile_thesis(tiny, prep, thesis).triggers.filter(pl.col("fired"))
+    fired = compile_thesis(prep, thesis).triggers.filter(pl.col("fired"))
     assert fired["date"].to_list() == [SESSIONS[11]]
 
 
@@ -149,7 +151,7 @@ def test_panel_holds_only_names_the_thesis_can_select(tiny: Store, tmp_path: Pat
     """A per-ticker score needs only its universe; a composite z-scores every name."""
     from dataclasses import replace
 
-    from screener.runs import _candidates
+    from screener.thesis.prepare import _candidates
 
     path = tmp_path / "tiny.toml"
     path.write_text(THESIS, encoding="utf-8")

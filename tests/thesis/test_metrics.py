@@ -1,4 +1,4 @@
-"""Tests for screener.analytics: metrics against closed forms and hand-computed paths."""
+"""Tests for screener.thesis.metrics: metrics against closed forms and hand-computed paths."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from scipy import stats
 
-from screener.analytics import (
+from screener.thesis.metrics import (
     SESSIONS_PER_YEAR,
     deflated_sharpe_ratio,
     drawdown_series,
@@ -320,7 +320,7 @@ def test_walk_forward_rejects_too_few_sessions() -> None:
 
 
 def test_round_trips_pair_fills_flat_to_flat() -> None:
-    from screener.analytics import round_trips
+    from screener.thesis.metrics import round_trips
 
     d = [dt.date(2026, 3, i) for i in (2, 3, 4, 5, 6)]
     fills = pl.DataFrame(

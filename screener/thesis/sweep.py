@@ -1,14 +1,14 @@
 """Parameter sweeps: every configuration of a thesis's ``[sweep]`` grid, on data read once.
 
-1. ``runs.prepare`` reads the store once; ``cluster.detach`` resolves the entry stage of each
+1. ``prepare`` reads the store once; ``cluster.warm`` computes the entry stage of each
    distinct (trigger, select, weigh) of the grid and keeps a snapshot that needs no store.
 2. An engine (``cluster.LocalEngine`` in this process, ``cluster.RayEngine`` on a cluster) runs
    each configuration: ``with_params -> compile_thesis -> execute -> measure``, the steps of
-   ``runs.run_backtest``, so a row of the table equals that run's metrics. Configurations
+   ``run.run_backtest``, so a row of the table equals that run's metrics. Configurations
    whose target matrices (and costs, entry, cash) are identical execute once (per task).
    Each result is checkpointed as it arrives (``cluster.Checkpoint``): an interrupted sweep, run
    again, computes only the configurations it had not finished.
-3. The sessions are cut by ``analytics.walk_forward_splits`` (expanding window, ``folds`` equal
+3. The sessions are cut by ``metrics.walk_forward_splits`` (expanding window, ``folds`` equal
    test blocks). In-sample is the first fold's training range, out-of-sample the rest. The
    metrics of a configuration on a range come from its full equity curve sliced to that range:
    signals never read the future, so the slice is what the run did then (positions held at the
@@ -33,11 +33,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from screener import analytics, cluster, runs
 from screener.config import Settings
 from screener.errors import ConfigError
 from screener.store import Store
-from screener.thesis import Thesis
+from screener.thesis import cluster
+from screener.thesis import metrics as perf
+from screener.thesis.prepare import Prepared, prepare
+from screener.thesis.record import pack, run_manifest
+from screener.thesis.spec import Thesis
 
 METRICS = (
     "total_return",
@@ -51,7 +54,7 @@ METRICS = (
     "episodes",
 )
 RANGE_METRICS = ("is_sharpe", "oos_sharpe")  # annualised, from the sliced equity curve
-_ROOT = math.sqrt(analytics.SESSIONS_PER_YEAR)
+_ROOT = math.sqrt(perf.SESSIONS_PER_YEAR)
 _ZERO_SD = 1e-12  # as analytics: a smaller deviation is float noise, the Sharpe is undefined
 
 
@@ -155,11 +158,11 @@ def run_sweep(
         raise ConfigError(f"folds must be >= 1, got {folds}")
     engine = engine or cluster.LocalEngine()
     configs = list(thesis.grid())
-    prep = runs.prepare(store, thesis, start=start, end=end, settings=settings)
+    prep = prepare(store, thesis, start=start, end=end, settings=settings)
     splits = _splits(prep.sessions, folds)
     # the driver resolves all that reads the store; engines get a snapshot that needs none
     configured = [thesis.with_params(p) for p in configs]
-    prep = cluster.detach(store, prep, configured)
+    prep = cluster.warm(prep, configured)
     checkpoint = cluster.Checkpoint(
         store, thesis, prep, configs, configured, metrics=METRICS, save=resume
     )
@@ -195,7 +198,7 @@ def run_sweep(
 def _splits(sessions: list[dt.date], folds: int) -> list[tuple[int, int, int]]:
     """(train_end, test_start, test_end) session indices (ends exclusive) of each fold."""
     try:
-        cut = analytics.walk_forward_splits(sessions, folds, min_train=len(sessions) // (folds + 1))
+        cut = perf.walk_forward_splits(sessions, folds, min_train=len(sessions) // (folds + 1))
     except ValueError as exc:
         raise ConfigError(f"cannot walk forward: {exc}", hint="use fewer folds") from None
     return [(train.len(), train.len(), train.len() + test.len()) for train, test in cut]
@@ -227,7 +230,7 @@ def _pick(scores: np.ndarray) -> int:
 def _assemble(
     store: Store,
     thesis: Thesis,
-    prep: runs.Prepared,
+    prep: Prepared,
     configs: list[dict[str, float]],
     rows: list[dict[str, Any]],
     values: np.ndarray,
@@ -258,7 +261,7 @@ def _assemble(
         deflated_sharpe=_deflated(values[b, :is_end], days[:is_end], is_sharpe),
         in_sample=(days[0], days[is_end - 1]),
         out_of_sample=(days[oos_start], days[-1]),
-        manifest=runs.run_manifest(store, thesis, prep),
+        manifest=run_manifest(store, thesis, prep),
     )
 
 
@@ -306,12 +309,12 @@ _DATES = ("train_start", "train_end", "test_start", "test_end")
 
 def _deflated(best: np.ndarray, days: list[dt.date], is_sharpe: np.ndarray) -> float | None:
     """DSR of the best in-sample curve; trials = every configuration, per-session Sharpe."""
-    m = analytics.sharpe_moments(pl.DataFrame({"date": days, "value": best}))
+    m = perf.sharpe_moments(pl.DataFrame({"date": days, "value": best}))
     if m["sharpe"] is None or m["skew"] is None or m["kurtosis"] is None:
         return None
     per_session = is_sharpe[np.isfinite(is_sharpe)] / _ROOT
     var = float(per_session.var(ddof=1)) if per_session.size > 1 else 0.0
-    return analytics.deflated_sharpe_ratio(
+    return perf.deflated_sharpe_ratio(
         float(m["sharpe"]),
         n_trials=len(is_sharpe),
         n_obs=int(m["n_obs"] or 0),
@@ -354,7 +357,7 @@ def record(store: Store, result: SweepResult) -> None:
             "data_end": [dt.date.fromisoformat(m["data_end"])],
             "code_version": [m["code_version"]],
             "metrics": [json.dumps(metrics)],
-            "payload": [runs.pack({"table": result.table, "walk_forward": result.walk_forward})],
+            "payload": [pack({"table": result.table, "walk_forward": result.walk_forward})],
         }
     )
     store.upsert("runs", row)

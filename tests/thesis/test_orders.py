@@ -1,12 +1,12 @@
-"""Tests for screener.execution: the numba rule kernels, driven directly (no vectorbt)."""
+"""Tests for screener.thesis.orders: the numba rule kernels, driven directly (no vectorbt)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from screener import execution as ex
 from screener.rules import BOARDS
+from screener.thesis import orders as ex
 from tests.reference_sim import buyable_shares, sell_quantity
 
 LOTS = {

@@ -1,15 +1,14 @@
 """Where a sweep's configurations run (this process, or Ray tasks on many machines) and how
 finished ones are kept so that an interrupted sweep resumes.
 
-1. The driver (``sweep.run_sweep``) prepares once, then ``detach`` resolves everything that
-   reads the store: the entry stage (trigger masks, episodes, the screen's picks and weights)
-   of each distinct (trigger, select, weigh) in the grid. It keeps the dense arrays, the
-   benchmarks and those entries, and drops the panel and factor values that only the entry
-   stage read: a ``Prepared`` snapshot that needs no store.
-2. An engine evaluates configurations on the snapshot: exits -> execute -> measure, the steps
-   of ``runs.run_backtest``. ``LocalEngine`` loops in this process. ``RayEngine`` puts the
-   snapshot in Ray's object store once and runs chunks of configurations as tasks; workers
-   never open the DuckDB file (one writer, on one machine).
+1. The driver (``sweep.run_sweep``) prepares once and ``warm``s the compile cache: the entry
+   stage (trigger masks, episodes, the screen's picks and weights) of each distinct (trigger,
+   select, weigh) in the grid is computed once, before the ``Prepared`` data travel.
+2. An engine evaluates configurations on that ``Prepared``: compile (pure, the entries come
+   from the cache) -> exits -> execute -> measure, the steps of ``run.run_backtest``.
+   ``LocalEngine`` loops in this process. ``RayEngine`` puts the ``Prepared`` in Ray's object
+   store once and runs chunks of configurations as tasks; workers never open the DuckDB file
+   (one writer, on one machine).
 3. Each result goes back to the driver as it finishes (``on_result``); the driver saves it
    in the store (``Checkpoint``) and, at the end, records the sweep and drops the checkpoint.
 4. A worker that dies (crash, OOM kill, lost node) is retried: Ray re-runs its task up to
@@ -20,7 +19,6 @@ Ray is the optional extra ``cluster``: it is imported only inside ``RayEngine.ru
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -30,15 +28,18 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 import polars as pl
 
 import screener
-from screener import runs
 from screener.errors import ScreenerError
-from screener.thesis import Thesis
+from screener.thesis.compile import compile_thesis, entries_key
+from screener.thesis.execute import execute
+from screener.thesis.measure import measure
+from screener.thesis.prepare import Prepared
+from screener.thesis.spec import Thesis
 
 if TYPE_CHECKING:
     from screener.store import Store
@@ -59,7 +60,7 @@ class Evaluated:
 class Work:
     """What an engine evaluates: ``thesis.with_params(params)`` for each of ``configs``."""
 
-    snapshot: runs.Prepared  # detached: needs no store
+    snapshot: Prepared  # the cache warmed with every configuration's entries
     thesis: Thesis
     configs: tuple[Config, ...]
 
@@ -75,33 +76,18 @@ class Engine(Protocol):
     def run(self, work: Work, on_result: Callable[[Evaluated], None]) -> None: ...
 
 
-# -- the snapshot --------------------------------------------------------------------------
-def entries_key(thesis: Thesis) -> tuple[Any, ...]:
-    """The key under which ``runs.compile_thesis`` caches a thesis's entry stage."""
-    return ("entries", thesis.trigger, thesis.select, thesis.weigh)
-
-
-def detach(store: Store, prep: runs.Prepared, theses: Iterable[Thesis]) -> runs.Prepared:
-    """``prep`` with the entries of every thesis resolved and nothing else that reads the store.
-
-    The panel and factor values are kept empty (same columns) and the per-session screen
-    caches dropped: exits, execution and metrics read only the arrays, benchmarks and entries.
-    """
+# -- the prepared data ---------------------------------------------------------------------
+def warm(prep: Prepared, theses: Iterable[Thesis]) -> Prepared:
+    """``prep`` with the entry stage of every thesis in its compile cache (computed once here,
+    not once per worker)."""
     for thesis in theses:
-        if entries_key(thesis) not in prep.universes:
-            runs.compile_thesis(store, prep, thesis)  # fills the entries cache
-    entries = {k: v for k, v in prep.universes.items() if k[0] == "entries"}
-    return dataclasses.replace(
-        prep,
-        panel=prep.panel.clear(),
-        values=prep.values.clear(),
-        subjects={},
-        universes=entries,
-    )
+        if entries_key(thesis) not in prep.cache.entries:
+            compile_thesis(prep, thesis)
+    return prep
 
 
-def fingerprint(snapshot: runs.Prepared) -> str:
-    """A digest of the data a snapshot's evaluations read (sessions, names, arrays, indices)."""
+def fingerprint(snapshot: Prepared) -> str:
+    """A digest of the data evaluations read (sessions, names, arrays, indices)."""
     h = hashlib.sha256(repr((snapshot.sessions, snapshot.tickers, snapshot.boards)).encode())
     for name in sorted(snapshot.arrays):
         h.update(name.encode())
@@ -113,38 +99,25 @@ def fingerprint(snapshot: runs.Prepared) -> str:
     return h.hexdigest()
 
 
-def entries_digest(snapshot: runs.Prepared, thesis: Thesis) -> str:
-    """A digest of the thesis's resolved entries: the weights chosen on each session."""
-    entries = snapshot.universes[entries_key(thesis)]
+def entries_digest(snapshot: Prepared, thesis: Thesis) -> str:
+    """A digest of the thesis's entries: the weights chosen on each session."""
+    warm(snapshot, [thesis])
+    entries = snapshot.cache.entries[entries_key(thesis)]
     chosen = sorted((t, sorted(w.items())) for t, w in entries.chosen.items())
     return hashlib.sha256(repr((chosen, entries.episodes.height)).encode()).hexdigest()
 
 
-class _NoStore:
-    """Stands in for the store on workers: reaching it means an entry was not resolved."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"a sweep worker reached for the store ({name}): entries unresolved")
-
-
-_NO_STORE = cast("Store", _NoStore())
-
-
 # -- evaluation ----------------------------------------------------------------------------
-def evaluate(
-    snapshot: runs.Prepared, thesis: Thesis, configs: Iterable[Config]
-) -> Iterator[Evaluated]:
-    """Each configuration on a detached snapshot; equal target matrices execute once."""
+def evaluate(snapshot: Prepared, thesis: Thesis, configs: Iterable[Config]) -> Iterator[Evaluated]:
+    """Each configuration on the prepared data; equal target matrices execute once."""
     memo: dict[bytes, tuple[dict[str, Any], np.ndarray]] = {}
     for i, params in configs:
         configured = thesis.with_params(params)
-        if entries_key(configured) not in snapshot.universes:
-            raise RuntimeError(f"configuration {i}: its entries were not resolved on the driver")
-        compiled = runs.compile_thesis(_NO_STORE, snapshot, configured)
+        compiled = compile_thesis(snapshot, configured)
         key = _execution_key(configured, compiled.target)
         if key not in memo:
-            run, trades = runs.execute(snapshot, configured, compiled)
-            metrics = runs.measure(snapshot, configured, compiled, run, trades)
+            run, trades = execute(snapshot, configured, compiled)
+            metrics = measure(snapshot, configured, compiled, run, trades)
             memo[key] = (metrics, run.equity.get_column("value").to_numpy())
         metrics, values = memo[key]
         # measure reads the compile only for the episode count; the rest follows the execution
@@ -257,7 +230,7 @@ class RayEngine:
 
 
 def _evaluate_chunk(
-    snapshot: runs.Prepared,
+    snapshot: Prepared,
     thesis: Thesis,
     configs: Sequence[Config],
     before_task: Callable[[], None] | None,
@@ -299,7 +272,7 @@ class Checkpoint:
         self,
         store: Store,
         thesis: Thesis,
-        prep: runs.Prepared,
+        prep: Prepared,
         configs: list[dict[str, float]],
         configured: list[Thesis],
         *,
@@ -364,7 +337,7 @@ class Checkpoint:
 
 def _config_keys(
     thesis: Thesis,
-    prep: runs.Prepared,
+    prep: Prepared,
     configs: list[dict[str, float]],
     configured: list[Thesis],
 ) -> list[str]:

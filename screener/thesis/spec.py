@@ -44,6 +44,14 @@ class Condition:
     max_change_pct: float | None = None
     min_share_pct: float | None = None
 
+    @property
+    def subject(self) -> str | None:
+        """The metal, index code or series id the condition reads (None for breadth: the
+        sector's stocks). A metal is read as ``point_in_time.metal_prices`` splices it."""
+        if self.kind == "breadth":
+            return None
+        return self.metal or self.index or self.series
+
 
 @dataclass(frozen=True)
 class Trigger:

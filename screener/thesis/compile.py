@@ -1,8 +1,14 @@
-"""Compile a thesis into target weights: trigger -> episodes -> selection weights -> exits.
+"""Compile (pure): a thesis on prepared data -> trigger episodes, selections and targets.
+
+No store here: ``compile_thesis(prep, thesis)`` reads only the ``Prepared`` data, so sweeps
+call it once per configuration and Ray workers run it on what they were sent. The walk:
+trigger masks (each condition on its subject's closes as known each session) -> episodes
+(merged within a cooldown) -> the thesis's screen ranked on the episode's session (retried
+for ``select_within_sessions`` while it finds nobody; each episode records its coverage) ->
+weights -> exits -> the target matrix.
 
 All decisions use data known at the close of session t and become ``target[t, j]`` (NaN = no
-instruction, 0 = exit); the execution layer fills them at t+1 (never at t). Selection itself
-(which names, with what score) comes from ``screen.rank_frame`` on the factor values of t.
+instruction, 0 = exit); execution fills them at t+1 (never at t).
 """
 
 from __future__ import annotations
@@ -10,21 +16,169 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
 
-from screener.thesis import Condition, Exit, Thesis, Weigh
+from screener.screen import explained_by, join_facts, panel_flags, rank_facts, universe_on
+from screener.screen_coverage import EPISODE_SCHEMA, Coverage
+from screener.thesis.prepare import Prepared
+from screener.thesis.spec import Condition, Exit, Thesis, Weigh
 
 
-def condition_subject(cond: Condition) -> str | None:
-    """The metal, index code or series id a condition reads (None for breadth: the sector's
-    stocks). A metal is read as ``point_in_time.metal_prices`` splices its series."""
-    if cond.kind == "breadth":
-        return None
-    return cond.metal or cond.index or cond.series
+@dataclass(frozen=True)
+class Compiled:
+    """A thesis on prepared data: which sessions fired, what was picked, the target matrix."""
+
+    triggers: pl.DataFrame  # date, fired, cond_0..
+    episodes: pl.DataFrame  # episode, trigger_date, selection_date, EPISODE_SCHEMA (coverage)
+    selections: pl.DataFrame  # episode, trigger_date, rank, ticker, name, metal, score, weight
+    holdings: pl.DataFrame  # episode, ticker, weight, signal_date, exit_signal_date
+    target: np.ndarray  # sessions x prepared.tickers
 
 
+def compile_thesis(prep: Prepared, thesis: Thesis) -> Compiled:
+    """Trigger -> episodes -> ranked selection per episode -> weights -> exits -> targets."""
+    entries = _entries(prep, thesis)
+    plan = plan_holdings(
+        thesis,
+        entries.chosen,
+        tickers=prep.tickers,
+        adj_entry=prep.arrays["adj_open" if thesis.entry.at == "open" else "adj_close"],
+        adj_close=prep.arrays["adj_close"],
+    )
+    return Compiled(
+        triggers=entries.triggers,
+        episodes=entries.episodes,
+        selections=entries.selections,
+        holdings=holdings_frame(plan, prep.sessions),
+        target=target_weights(plan, prep.tickers, len(prep.sessions)),
+    )
+
+
+def entries_key(thesis: Thesis) -> tuple[Any, ...]:
+    """What the entry stage depends on: configurations that differ only in their exits share
+    it (the one key of ``CompileCache.entries``)."""
+    return (thesis.trigger, thesis.select, thesis.weigh)
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """What a compile decides before exits: shared by configurations that differ only there."""
+
+    triggers: pl.DataFrame
+    episodes: pl.DataFrame
+    selections: pl.DataFrame
+    chosen: dict[int, dict[str, float]]  # selection session -> weights
+
+
+def _entries(prep: Prepared, thesis: Thesis) -> _Entries:
+    """Trigger masks, episodes and weighted selections (cached per trigger, select, weigh)."""
+    key = entries_key(thesis)
+    if key in prep.cache.entries:
+        cached: _Entries = prep.cache.entries[key]
+        return cached
+    masks = [_mask(prep, c, i) for i, c in enumerate(thesis.trigger.when)]
+    fired = np.logical_and.reduce(masks) if masks else np.zeros(len(prep.sessions), bool)
+    starts = episode_starts(fired, thesis.trigger.cooldown_sessions)
+    chosen: dict[int, dict[str, float]] = {}
+    picked, episodes = [], []
+    for episode, start in enumerate(starts):
+        last = min(start + thesis.trigger.select_within_sessions, len(prep.sessions) - 1)
+        for t in range(start, last + 1):  # retry while the screen finds no name
+            ranked, coverage = _select(prep, thesis, prep.sessions[t])
+            if ranked.height:
+                break
+        w = weights(ranked.select("ticker", "score"), thesis.weigh, thesis.select.top_n)
+        chosen[t] = w
+        dates = {"trigger_date": prep.sessions[start], "selection_date": prep.sessions[t]}
+        counts = coverage.episode_row(thesis.select, prep.sessions[t], selected=len(w))
+        episodes.append({"episode": episode, **dates, **counts})
+        picked.append(
+            ranked.select("rank", "ticker", "name", "metal", "score").with_columns(
+                episode=pl.lit(episode, pl.Int64),
+                trigger_date=pl.lit(prep.sessions[start]),
+                selection_date=pl.lit(prep.sessions[t]),
+                weight=pl.Series([w[t_] for t_ in ranked["ticker"]], dtype=pl.Float64),
+            )
+        )
+    triggers = pl.DataFrame(
+        {"date": prep.sessions, "fired": fired, **{f"cond_{i}": m for i, m in enumerate(masks)}}
+    )
+    out = _Entries(
+        triggers=triggers,
+        episodes=pl.DataFrame(
+            episodes,
+            schema={
+                "episode": pl.Int64,
+                "trigger_date": pl.Date,
+                "selection_date": pl.Date,
+                **EPISODE_SCHEMA,
+            },
+        ),
+        selections=pl.concat(picked) if picked else _empty_selections(),
+        chosen=chosen,
+    )
+    prep.cache.entries[key] = out
+    return out
+
+
+def _mask(prep: Prepared, cond: Any, i: int) -> np.ndarray:
+    sid = cond.subject
+    if sid is None:  # breadth: the sector members' own changes over the window
+        adj = prep.arrays["adj_close"][:, _sector_columns(prep)]
+        past = np.full_like(adj, np.nan)
+        past[cond.window :] = adj[: -cond.window]
+        return condition_mask(cond, np.zeros(len(adj)), adj / past - 1.0)
+    return condition_mask(cond, prep.subjects[sid], np.empty((len(prep.sessions), 0)))
+
+
+def _sector_columns(prep: Prepared) -> np.ndarray:
+    members = prep.panel.filter(pl.col("sw_l2").is_not_null()).get_column("ticker").unique()
+    return np.flatnonzero(np.isin(np.array(prep.tickers), members.to_numpy()))
+
+
+def _select(prep: Prepared, thesis: Thesis, on: dt.date) -> tuple[pl.DataFrame, Coverage]:
+    """The screen of the thesis ranked on ``on`` from prepared factor values, and its
+    coverage (cached)."""
+    screen = thesis.select
+    key = (on, screen)
+    if key not in prep.cache.screens:
+        universe, _ = universe_on(prep.tables, screen, on=on, as_of=on)
+        values = prep.values.filter(pl.col("date") == on)
+        flags = _flags(prep, screen.metal_window).filter(pl.col("date") == on).drop("date")
+        facts = join_facts(screen, universe, values, flags, explain=explained_by(screen))
+        passed = rank_facts(screen, facts, universe_size=universe.height)
+        prep.cache.screens[key] = (passed.ranked, passed.coverage)
+    ranked, coverage = prep.cache.screens[key]
+    return ranked, coverage
+
+
+def _flags(prep: Prepared, metal_window: int) -> pl.DataFrame:
+    """Tradability flags and metal moves for every session, once per metal window."""
+    if metal_window not in prep.cache.flags:
+        prep.cache.flags[metal_window] = panel_flags(prep.panel, metal_window=metal_window)
+    return prep.cache.flags[metal_window]
+
+
+def _empty_selections() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "rank": pl.Int64,
+            "ticker": pl.String,
+            "name": pl.String,
+            "metal": pl.String,
+            "score": pl.Float64,
+            "episode": pl.Int64,
+            "trigger_date": pl.Date,
+            "selection_date": pl.Date,
+            "weight": pl.Float64,
+        }
+    )
+
+
+# -- the decisions: triggers, episodes, weights, exits, targets ------------------------------
 def condition_mask(cond: Condition, close: np.ndarray, breadth_change: np.ndarray) -> np.ndarray:
     """Where the condition holds on each session, from closes known at that session.
 

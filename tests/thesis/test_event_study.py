@@ -1,4 +1,4 @@
-"""Tests for screener.event_study on seeded synthetic markets with planted abnormal returns."""
+"""screener.thesis.event_study on seeded synthetic markets with planted abnormal returns."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from screener.event_study import (
+from screener.thesis.event_study import (
     EventStudyResult,
     calendar_time_portfolio,
     event_study,

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from screener.analytics import SESSIONS_PER_YEAR
+from screener.thesis.metrics import SESSIONS_PER_YEAR
 
 MIN_EPISODES = 5
 MODELS = ("market", "sector")

@@ -1,6 +1,6 @@
 """A-share order execution as numba kernels: what one session's instructions become.
 
-``backtest.py`` calls :func:`plan_session` from vectorbt's pre-segment callback and replays the
+``execute.py`` calls :func:`plan_session` from vectorbt's pre-segment callback and replays the
 plan from its flexible order callback. The rules live here, free of vectorbt, so that they compile
 once into numba's on-disk cache and the tests can drive them without the 3 s vectorbt import.
 

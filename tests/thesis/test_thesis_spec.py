@@ -5,7 +5,7 @@ import pytest
 from screener.errors import ConfigError
 from screener.thesis import Condition, list_theses, load_thesis
 
-STRATEGIES = Path(__file__).resolve().parents[1] / "strategies"
+STRATEGIES = Path(__file__).resolve().parents[2] / "strategies"
 
 MINIMAL = """
 name = "t"

@@ -1,0 +1,165 @@
+"""Prepare: the only place a backtest reads the store. Everything a compile needs, read once.
+
+``prepare`` reads the panel (back-adjusted prices, tradability, metal prices as known each
+session) from the largest lookback of the factors the thesis uses before ``start`` (so every
+factor is complete on the first session, and no more history is read), the factor values on
+every session (one pass), the trigger subjects as known each session, the benchmark indices,
+and the tables a screen's universe reads (instrument master, broker picks) as a snapshot. A
+``Prepared`` is plain data: compile runs on it without a store, sweeps reuse it for every
+configuration, and Ray workers receive it as it is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from screener.config import Settings
+from screener.engine import evaluate
+from screener.errors import DataUnavailableError
+from screener.factors.library import lookup
+from screener.panel import build_panel
+from screener.point_in_time import read_subject
+from screener.schema import MARKET_INDEX, SECTOR_INDEX
+from screener.screen import AMOUNT_FACTOR, ESTIMATED_FACTOR, explained_by
+from screener.store import Store, TableSnapshot
+from screener.thesis.spec import Thesis
+
+
+@dataclass
+class CompileCache:
+    """What compiles on one ``Prepared`` share (sweeps compile it once per configuration):
+    the entry stage per ``compile.entries_key``, each screen's ranking per (session, screen),
+    and the panel's flags per metal window."""
+
+    entries: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    screens: dict[tuple[dt.date, Any], Any] = field(default_factory=dict)
+    flags: dict[int, pl.DataFrame] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Everything a compile needs, read once (sessions x tickers arrays share ``tickers``)."""
+
+    sessions: list[dt.date]
+    tickers: list[str]
+    boards: list[str]
+    values: pl.DataFrame  # factor values on the sessions: ticker, date, factors
+    panel: pl.DataFrame  # the panel on the sessions
+    subjects: dict[str, np.ndarray]  # index/series id -> closes as known each session
+    arrays: dict[str, np.ndarray]  # open, close, up_limit, down_limit, suspended, adj_*
+    benchmarks: dict[str, pl.DataFrame]  # index code -> date, close
+    synthetic: bool
+    tables: TableSnapshot  # instruments and broker picks as stored: a compile reads no store
+    cache: CompileCache = field(default_factory=lambda: CompileCache())
+
+
+def prepare(
+    store: Store, thesis: Thesis, *, start: dt.date | None, end: dt.date | None, settings: Settings
+) -> Prepared:
+    """Read what the thesis (and every configuration of its sweep) needs."""
+    days = store.sessions()
+    if not days:
+        raise DataUnavailableError("the store has no bars", hint="run `screener ingest demo`")
+    start, end = start or days[0], end or days[-1]
+    sessions = [d for d in days if start <= d <= end]
+    if len(sessions) < 2:
+        raise DataUnavailableError(f"fewer than two sessions between {start} and {end}")
+    factors = _factors_for(thesis)
+    first = days.index(sessions[0])
+    warm_up = max([f.lookback for f in factors] + [thesis.select.metal_window + 1])
+    full = build_panel(
+        store,
+        tickers=_candidates(store, thesis),
+        start=days[max(first - warm_up, 0)],
+        end=end,
+        settings=settings,
+    )
+    values = evaluate(full, factors, dates=sessions)
+    panel = full.filter(pl.col("date").is_in(sessions))
+    tickers = panel.get_column("ticker").unique().sort().to_list()
+    boards = panel.group_by("ticker").agg(pl.col("board").last()).sort("ticker")["board"].to_list()
+    return Prepared(
+        sessions=sessions,
+        tickers=tickers,
+        boards=boards,
+        values=values,
+        panel=panel,
+        subjects=_subjects(store, thesis, sessions, settings),
+        arrays=_arrays(panel, sessions, tickers),
+        benchmarks={
+            code: store.read_index([code], start=sessions[0], end=end).select("date", "close")
+            for code in (SECTOR_INDEX, MARKET_INDEX)
+        },
+        synthetic=store.get_meta("data_source") == "demo",
+        tables=TableSnapshot.of(store, ["broker_picks"]),
+    )
+
+
+def _candidates(store: Store, thesis: Thesis) -> list[str] | None:
+    """Tickers the thesis can ever select (a superset), or None for every ticker.
+
+    Only when the score is a per-ticker factor: a composite z-scores the whole cross-section,
+    so its value depends on every name and the panel must hold them all. Breadth conditions
+    read the sector's members too.
+    """
+    screen = thesis.select
+    if lookup([screen.score])[0].needs or screen.universe == "all":
+        return None
+    inst = store.read_instruments().filter(pl.col("board") != "hk")
+    if screen.universe == "picks":
+        picked = store.read_table("broker_picks").get_column("ticker").drop_nulls()
+        keep = pl.col("ticker").is_in(picked.unique().to_list())
+    elif screen.universe == "sector":
+        keep = pl.col("sw_l1") == SECTOR_INDEX
+    else:
+        keep = pl.lit(True)
+    if screen.metal is not None and screen.universe != "picks":
+        keep &= pl.col("metals").list.contains(screen.metal)
+    if any(c.kind == "breadth" for c in thesis.trigger.when):
+        keep |= pl.col("sw_l1") == SECTOR_INDEX
+    return inst.filter(keep).get_column("ticker").to_list()
+
+
+def _factors_for(thesis: Thesis) -> list[Any]:
+    screen = thesis.select
+    names = [screen.score, *explained_by(screen), AMOUNT_FACTOR, ESTIMATED_FACTOR]
+    return lookup(list(dict.fromkeys(names)))
+
+
+def _subjects(
+    store: Store, thesis: Thesis, sessions: list[dt.date], settings: Settings
+) -> dict[str, np.ndarray]:
+    """Each trigger subject's close as known at each session (point_in_time.py: venue lag,
+    carry, and a metal's series spliced)."""
+    ids = {s for c in thesis.trigger.when if (s := c.subject)}
+    out: dict[str, np.ndarray] = {}
+    for sid in sorted(ids):
+        known = read_subject(store, sid, sessions, max_ffill=settings.max_ffill_sessions)
+        if known.get_column("age").is_null().all():
+            raise DataUnavailableError(f"the store has no data for {sid}, which the trigger reads")
+        out[sid] = known.sort("date").get_column("close").to_numpy().astype(float)
+    return out
+
+
+def _arrays(
+    panel: pl.DataFrame, sessions: list[dt.date], tickers: list[str]
+) -> dict[str, np.ndarray]:
+    """Dense sessions x tickers arrays of what execution and exits read (one O(n) scatter)."""
+    row = np.searchsorted(np.array(sessions, dtype="datetime64[D]"), panel["date"].to_numpy())
+    # an Enum's physical code is the position in its categories (hashing, not string sorting)
+    col = panel["ticker"].cast(pl.Enum(tickers)).to_physical().to_numpy()
+    shape = (len(sessions), len(tickers))
+    out: dict[str, np.ndarray] = {}
+    for name in ("open", "close", "prev_close", "up_limit", "down_limit", "adj_open", "adj_close"):
+        dense = np.full(shape, np.nan)
+        dense[row, col] = panel[name].cast(pl.Float64).fill_null(np.nan).to_numpy()
+        out[name] = dense
+    suspended = np.ones(shape, dtype=bool)  # no bar (not listed yet, delisted): cannot trade
+    suspended[row, col] = panel["suspended"].fill_null(True).to_numpy()
+    out["suspended"] = suspended
+    return out
