@@ -124,19 +124,6 @@ def _table_json(t: TableCoverage) -> dict[str, Any]:
     }
 
 
-def metal_chain(metal: str) -> tuple[str, ...]:
-    """The metal's series, in order of preference (``METAL_SERIES`` holds one id or several)."""
-    value: str | tuple[str, ...] | list[str] | None = metals.METAL_SERIES.get(metal)
-    if value is None:
-        return ()
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
-def driving_metal(tags: list[str] | None) -> str | None:
-    """A stock's first metal tag that has series (the one its factors follow)."""
-    return next((m for m in tags or [] if metal_chain(m)), None)
-
-
 # -- computing ---------------------------------------------------------------------------------
 def check_coverage(store: Store) -> Coverage:
     """Everything ``Coverage`` holds, from aggregates of ``store``."""
@@ -207,11 +194,11 @@ def _table(store: Store, table: str) -> TableCoverage:
 
 def _metals(traded: pl.DataFrame, per_series: pl.DataFrame) -> pl.DataFrame:
     """One row per (metal, series of its chain), with the names it drives and the span."""
-    driving = [driving_metal(tags) for tags in traded["metals"].to_list()]
+    driving = [metals.metal_of(tags) for tags in traded["metals"].to_list()]
     rows = [
         {"metal": m, "names": driving.count(m), "preference": i, "series_id": sid}
         for m in metals.METALS
-        for i, sid in enumerate(metal_chain(m), start=1)
+        for i, sid in enumerate(metals.METAL_SERIES.get(m, ()), start=1)
     ]
     schema = {"metal": pl.String, "names": pl.Int64, "preference": pl.Int64, "series_id": pl.String}
     chains = pl.DataFrame(rows, schema=schema)
@@ -222,8 +209,8 @@ def _without_series(traded: pl.DataFrame, present: set[str]) -> pl.DataFrame:
     """Stocks with bars whose metal has no series in the store, and why."""
     out = []
     for ticker, name, tags in traded.select("ticker", "name", "metals").iter_rows():
-        metal = driving_metal(tags)
-        wanted = metal_chain(metal) if metal else ()
+        metal = metals.metal_of(tags)
+        wanted = metals.METAL_SERIES.get(metal, ()) if metal else ()
         if metal is None:
             reason = f"no metal with a series in its tags ({', '.join(tags or []) or 'none'})"
         elif not present.intersection(wanted):
@@ -305,3 +292,35 @@ def _metals_without_series(frame: pl.DataFrame) -> list[tuple[str, int, tuple[st
 def _few(t: TableCoverage) -> str:
     shown = ", ".join(d.isoformat() for d in t.missing_sessions[:SHOWN])
     return shown + (" ..." if len(t.missing_sessions) > SHOWN else "")
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    """What the store holds, for the demo's first screen: A-share tickers by metal and by
+    board, each series' span and unit, and ``Store.info``."""
+
+    by_metal: pl.DataFrame
+    by_board: pl.DataFrame
+    series: pl.DataFrame
+    info: dict[str, Any]
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.info["meta"].get("data_source") == "demo")
+
+
+def store_summary(store: Store) -> StoreSummary:
+    """Count the master's A-shares by metal and board, and span every series."""
+    a_shares = store.read_instruments().filter(pl.col("board") != "hk")
+    by_metal = (
+        a_shares.explode("metals")
+        .group_by(pl.col("metals").fill_null("(none)").alias("metal"))
+        .agg(pl.len().alias("tickers"))
+        .sort("tickers", "metal", descending=[True, False])
+    )
+    by_board = a_shares.group_by("board").agg(pl.len().alias("tickers")).sort("board")
+    series = store.query(
+        "SELECT series_id, min(date) AS first, max(date) AS last, count(*) AS rows, "
+        "any_value(unit) AS unit FROM series_daily GROUP BY 1 ORDER BY 1"
+    )
+    return StoreSummary(by_metal, by_board, series, store.info())

@@ -15,7 +15,7 @@ from conftest import require_realdata
 from report.rendering import plain_text
 
 from screener import calendar, metals, rules
-from screener.coverage import GAP_DAYS, check_coverage, metal_chain
+from screener.coverage import GAP_DAYS, check_coverage
 from screener.ingest.master import ensure_master
 from screener.instruments import load_master
 from screener.report.coverage_view import render_coverage
@@ -123,8 +123,6 @@ def test_past_the_holiday_table_nothing_crashes_or_warns(store: Store) -> None:
 def test_a_metal_with_fallback_series(filled: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     chain = {**metals.METAL_SERIES, "aluminium": ("SHFE.AL", "LME.AL.CASH")}
     monkeypatch.setattr(metals, "METAL_SERIES", chain)
-    assert metal_chain("aluminium") == ("SHFE.AL", "LME.AL.CASH")
-    assert metal_chain("copper")[0] == "SHFE.CU" and metal_chain("molybdenum") == ()
     filled.upsert("series_daily", dated("series_id", "LME.AL.CASH", DAYS[:3]))
     cov = check_coverage(filled)
     alu = cov.metals.filter(pl.col("metal") == "aluminium")

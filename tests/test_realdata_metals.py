@@ -19,8 +19,8 @@ import pytest
 from screener import metals
 from screener.config import Settings
 from screener.engine import compute_factors
-from screener.report.screen_view import metal_moves
 from screener.screen import Screen, run_screen
+from screener.screen_context import metal_moves
 from screener.store import Store
 from tests.realdata import clean_series, real_store
 

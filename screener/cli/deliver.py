@@ -61,7 +61,7 @@ def email(
     ] = None,
 ) -> None:
     """The screen as an e-mail: queued in the outbox, sent once per (date, recipient)."""
-    from screener.daily import email_screen
+    from screener.delivery.daily import email_screen
 
     with open_store(read_only=False) as store:
         outcome = email_screen(
@@ -88,7 +88,7 @@ def run_daily(
     ] = False,
 ) -> None:
     """After the close: update data, import new notes, screen, e-mail, write the HTML report."""
-    from screener.daily import run_daily as job
+    from screener.delivery.daily import run_daily as job
 
     with open_store() as store:
         outcome = job(
@@ -115,7 +115,7 @@ def schedule_show() -> None:
     """Print the crontab lines for `screener run-daily` (from schedule_cron in screener.toml)."""
     import sys
 
-    from screener.schedule import crontab_block
+    from screener.delivery.schedule import crontab_block
 
     for line in crontab_block(settings(), project_dir=Path.cwd(), python=Path(sys.executable)):
         console().print(line, markup=False)
@@ -130,7 +130,7 @@ def schedule_install(
     """Install (or update) the managed crontab entry; idempotent, shows the diff."""
     import sys
 
-    from screener.schedule import install
+    from screener.delivery.schedule import install
 
     result = install(
         settings(), project_dir=Path.cwd(), python=Path(sys.executable), dry_run=dry_run
@@ -151,14 +151,16 @@ def demo() -> None:
     the screen to reports/outbox/.
     """
     from screener.brokers.ledger import import_notes
-    from screener.daily import email_screen
+    from screener.coverage import store_summary
+    from screener.delivery.daily import email_screen
     from screener.ingest import demo as demo_source
     from screener.instruments import load_master
     from screener.report.assemble import write_backtest_report, write_screen_report
     from screener.report.backtest_view import render_backtest
-    from screener.report.screen_view import render_screen, screen_report
-    from screener.report.terminal import demo_summary
+    from screener.report.screen_view import render_screen
+    from screener.report.terminal import store_summary_view
     from screener.screen import Screen, run_screen
+    from screener.screen_context import screen_report
     from screener.thesis import load_thesis
     from screener.thesis.run import run_backtest
 
@@ -167,7 +169,7 @@ def demo() -> None:
     with open_store() as store:
         out.rule("1. the demo store")
         print_upserts(demo_source.load(store))
-        out.print(demo_summary(store))
+        out.print(store_summary_view(store_summary(store)))
         out.rule("2. the sample broker note")
         notes = import_notes(store, sorted(cfg.notes_dir.glob("*.txt")), load_master())
         out.print(

@@ -64,7 +64,8 @@ def screen(
     if include_st:
         spec = replace(spec, exclude_st=False)
     check(spec)
-    from screener.report.screen_view import empty_reason, render_screen, screen_report
+    from screener.report.screen_view import empty_reason, render_screen
+    from screener.screen_context import screen_report
 
     with open_store(read_only=True) as store:
         on = session_for(store, date)

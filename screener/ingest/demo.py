@@ -30,13 +30,12 @@ import polars as pl
 
 from screener import calendar, rules
 from screener.ingest.demo_paths import D, Grid, ar1, bridge, seeded_draws, waypoints
-from screener.ingest.demo_series import DRIVEN, driver, series_frame
+from screener.ingest.demo_series import DRIVEN, driver, market_index, ohlc_frame, series_frame
 from screener.ingest.importer import ImportResult, Source, write_rows
 from screener.schema import (
     BARS_DAILY,
     INDEX_DAILY,
     INSTRUMENTS,
-    MARKET_INDEX,
     SECTOR_INDEX,
     SERIES_DAILY,
     SW_L2,
@@ -376,15 +375,6 @@ def _bars(
 # -- indices and assembly -------------------------------------------------------------------
 
 
-def _ohlc_frame(code: str, days: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray,
-                c: np.ndarray, volume: np.ndarray, amount: np.ndarray) -> pl.DataFrame:  # fmt: skip
-    """An INDEX_DAILY frame, levels rounded to 0.01 and high/low kept around open and close."""
-    o, h, lo, c = (np.round(v, 2) for v in (o, h, lo, c))
-    h, lo = np.maximum.reduce([h, o, c]), np.minimum.reduce([lo, o, c])
-    return pl.DataFrame({"index_code": code, "date": days, "open": o, "high": h, "low": lo,
-                         "close": c, "volume": volume, "amount": np.round(amount, 2)})  # fmt: skip
-
-
 def _member_index(
     code: str, members: np.ndarray, days: np.ndarray, status: _Status, px: dict[str, np.ndarray]
 ) -> pl.DataFrame | None:
@@ -411,18 +401,7 @@ def _member_index(
     volume, amount = (np.where(held, px[k], 0).sum(axis=1)[t0:] for k in ("volume", "amount"))
     h = np.maximum.reduce([prev * mean["high"][t0:], o, close])
     lo = np.minimum.reduce([prev * mean["low"][t0:], o, close])
-    return _ohlc_frame(code, days[t0:], o, h, lo, close, volume.astype(float), amount)
-
-
-def _market_index(days: np.ndarray, log_level: np.ndarray, z: np.ndarray) -> pl.DataFrame:
-    """CSI 300: the market factor itself, with a plausible bar around each close."""
-    c = np.exp(log_level)
-    prev = np.concatenate([c[:1], c[:-1]])
-    o = prev * np.exp(0.3 * np.log(c / prev) + 0.002 * z[:, 0])
-    h = np.maximum(o, c) * np.exp(0.004 * np.abs(z[:, 1]))
-    lo = np.minimum(o, c) * np.exp(-0.004 * np.abs(z[:, 2]))
-    volume = np.round(1.1e10 * np.exp(0.3 * z[:, 3]), -2)
-    return _ohlc_frame(MARKET_INDEX, days, o, h, lo, c, volume, volume * 24.0)
+    return ohlc_frame(code, days[t0:], o, h, lo, close, volume.astype(float), amount)
 
 
 def _long(
@@ -472,7 +451,7 @@ def generate(
     cols = {**px, "adj_factor": sim["adj"], "suspended": status.suspended[:n],
             "up_limit": sim["up"], "down_limit": sim["down"], "is_st": status.st[:n]}  # fmt: skip
     days = grid.days[:n]
-    index = [_market_index(days, logs[0][:n], f[:n, 2:])]
+    index = [market_index(days, logs[0][:n], f[:n, 2:])]
     groups = {SECTOR_INDEX: uni.sector} | {code: uni.l2 == code for code in SW_L2}
     index += [
         x

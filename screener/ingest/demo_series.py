@@ -1,4 +1,5 @@
-"""Demo commodity series: SHFE/GFEX/SMM/FX walks through rough real levels, LME/COMEX derived.
+"""Demo commodity series (SHFE/GFEX/SMM/FX walks through rough real levels, LME/COMEX derived)
+and the bars of its indices.
 
 Model step 2 of screener.ingest.demo: Student-t walks on an industrial and a precious factor,
 bridged through waypoints; LME/COMEX follow SHFE through USD/CNY plus a basis.
@@ -23,7 +24,7 @@ from screener.ingest.demo_paths import (
     to_tick,
     waypoints,
 )
-from screener.schema import SERIES_DAILY
+from screener.schema import MARKET_INDEX, SERIES_DAILY
 
 
 @dataclass(frozen=True)
@@ -157,3 +158,24 @@ def series_frame(seed: int, grid: Grid, end: dt.date) -> tuple[pl.DataFrame, dic
         parts.append(frame.filter(pl.col("date") >= LISTED.get(sid, dt.date.min)))
     returns = {sid: np.diff(v, prepend=v[0]) for sid, v in logs.items()}
     return SERIES_DAILY.conform(pl.concat(parts, how="diagonal_relaxed")), returns
+
+
+# -- indices ----------------------------------------------------------------------------------
+def ohlc_frame(code: str, days: np.ndarray, o: np.ndarray, h: np.ndarray, lo: np.ndarray,
+                c: np.ndarray, volume: np.ndarray, amount: np.ndarray) -> pl.DataFrame:  # fmt: skip
+    """An INDEX_DAILY frame, levels rounded to 0.01 and high/low kept around open and close."""
+    o, h, lo, c = (np.round(v, 2) for v in (o, h, lo, c))
+    h, lo = np.maximum.reduce([h, o, c]), np.minimum.reduce([lo, o, c])
+    return pl.DataFrame({"index_code": code, "date": days, "open": o, "high": h, "low": lo,
+                         "close": c, "volume": volume, "amount": np.round(amount, 2)})  # fmt: skip
+
+
+def market_index(days: np.ndarray, log_level: np.ndarray, z: np.ndarray) -> pl.DataFrame:
+    """CSI 300: the market factor itself, with a plausible bar around each close."""
+    c = np.exp(log_level)
+    prev = np.concatenate([c[:1], c[:-1]])
+    o = prev * np.exp(0.3 * np.log(c / prev) + 0.002 * z[:, 0])
+    h = np.maximum(o, c) * np.exp(0.004 * np.abs(z[:, 1]))
+    lo = np.minimum(o, c) * np.exp(-0.004 * np.abs(z[:, 2]))
+    volume = np.round(1.1e10 * np.exp(0.3 * z[:, 3]), -2)
+    return ohlc_frame(MARKET_INDEX, days, o, h, lo, c, volume, volume * 24.0)

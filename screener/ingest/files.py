@@ -23,6 +23,7 @@ import polars as pl
 
 from screener import calendar, metals, rules, schema
 from screener.errors import InputError
+from screener.ingest import evidence
 from screener.ingest import validate as v
 from screener.ingest import vendor_formats as vf
 from screener.ingest.bars import vendor_bars
@@ -190,8 +191,8 @@ def read_vendor_file(
     frame = _columns(raw, kind, path, detected)
     frame = vf.resolve_keys(frame, kind, ticker, path, detected)
     frame, parse_problems = _parse(frame, path, detected)
-    frame = vf.scale_units(frame, layout, kind, detected)
-    basis = vf.price_basis(frame, layout, fmt, kind, path, detected)
+    frame = evidence.scale_units(frame, layout, kind, detected)
+    basis = evidence.price_basis(frame, layout, fmt, kind, path, detected)
     if layout.name == "sina-futures" and "settle" in frame.columns:  # Sina writes 0 for none
         frame = frame.with_columns(pl.col("settle").replace(0.0, None))
     frame, refused = _validate(

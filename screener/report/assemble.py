@@ -6,7 +6,7 @@ run keeps in the store (metrics, manifest, frames), so ``screener report RUN_ID`
 from the store and shows the same page as the run that made it. The store does not keep the
 thesis's name and steps: ``recorded_thesis`` reads them from the thesis file when its sha256
 still matches, else the page names the file and shows only the sweep overrides.
-``sector_closes`` reads the store for the screen chart; ``write_*`` write the pages.
+``write_*`` write the pages. Nothing here reads the store.
 """
 
 from __future__ import annotations
@@ -27,16 +27,11 @@ from screener.report.html import (
     render_screen,
     write_report,
 )
-from screener.report.screen_view import (
-    SPARK_SESSIONS,
-    ScreenReport,
-    coverage_lines,
-    empty_reason,
-)
+from screener.report.screen_view import coverage_lines, empty_reason
 from screener.schema import SECTOR_INDEX
 from screener.screen import AMOUNT_FACTOR, ScreenResult
+from screener.screen_context import SPARK_SESSIONS, ScreenReport
 from screener.screen_coverage import episode_lines
-from screener.store import Store
 from screener.thesis import Thesis
 from screener.thesis.metrics import monthly_returns
 from screener.thesis.record import BacktestResult
@@ -244,8 +239,9 @@ def screen_report_data(
 ) -> ScreenReportData:
     """The terminal ``ScreenReport`` as HTML / e-mail input.
 
-    ``sector`` (date, close of 801050.SI, see ``sector_closes``) draws the chart; without it
-    the page and the e-mail have no chart. The ScreenReport does not carry that history.
+    ``sector`` (date, close of 801050.SI, see ``screen_context.sector_closes``) draws the
+    chart; without it the page and the e-mail have no chart. The ScreenReport does not carry
+    that history.
     """
     r = report.result
     moves = report.metal_moves.rename(
@@ -293,13 +289,6 @@ def _changed(result: ScreenResult, change: str) -> tuple[str, ...]:
         return ()
     rows = result.changes.filter(pl.col("change") == change).select("ticker", "name")
     return tuple(f"{t} {n or ''}".strip() for t, n in rows.iter_rows())
-
-
-def sector_closes(store: Store, as_of: dt.date, *, sessions: int = SPARK_SESSIONS) -> pl.DataFrame:
-    """801050.SI (date, close) over its last ``sessions`` dates up to ``as_of``, for the chart."""
-    start = as_of - dt.timedelta(days=2 * sessions + 30)
-    index = store.read_index([SECTOR_INDEX], start=start, end=as_of).drop_nulls("close")
-    return index.sort("date").select("date", "close").tail(sessions)
 
 
 def write_screen_report(report: ScreenReport | ScreenReportData, out_dir: Path) -> Path:

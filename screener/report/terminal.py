@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from screener.store import Store
+    from screener.coverage import StoreSummary
 
 SYNTHETIC_LABEL = "SYNTHETIC DEMO DATA: not real prices"
 # Metric names shown as percentages in metric tables: returns with a sign, shares without.
@@ -128,29 +128,15 @@ def synthetic_banner() -> Panel:
     return Panel(Text(SYNTHETIC_LABEL, style="bold black on yellow", justify="center"))
 
 
-def demo_summary(store: Store) -> Group:
+def store_summary_view(summary: StoreSummary) -> Group:
     """What the store holds: tickers by metal and board, date ranges, series, row counts."""
-    inst = store.read_instruments()
-    a_shares = inst.filter(pl.col("board") != "hk")
-    by_metal = (
-        a_shares.explode("metals")
-        .group_by(pl.col("metals").fill_null("(none)").alias("metal"))
-        .agg(pl.len().alias("tickers"))
-        .sort("tickers", descending=True)
-    )
-    by_board = a_shares.group_by("board").agg(pl.len().alias("tickers")).sort("board")
-    series = store.query(
-        "SELECT series_id, min(date) AS first, max(date) AS last, count(*) AS rows, "
-        "any_value(unit) AS unit FROM series_daily GROUP BY 1 ORDER BY 1"
-    )
-    info = store.info()
     parts: list[Any] = []
-    if info["meta"].get("data_source") == "demo":
+    if summary.synthetic:
         parts.append(synthetic_banner())
     parts += [
-        frame_table(by_metal, title="A-share tickers by metal"),
-        frame_table(by_board, title="A-share tickers by board"),
-        frame_table(series, title="commodity and FX series"),
-        store_info_table(info, banner=False),
+        frame_table(summary.by_metal, title="A-share tickers by metal"),
+        frame_table(summary.by_board, title="A-share tickers by board"),
+        frame_table(summary.series, title="commodity and FX series"),
+        store_info_table(summary.info, banner=False),
     ]
     return Group(*parts)

@@ -163,7 +163,7 @@ def test_commodity_calendar_issues_are_caught() -> None:
 def test_raw_bars_of_any_window_read_as_raw_prices(stocks: pl.DataFrame) -> None:
     """A file of real raw bars without prev_close is never taken for adjusted prices, whatever
     its window: a crash (January 2016) puts the VWAP above the close for weeks."""
-    from screener.ingest import vendor_formats as vf
+    from screener.ingest import evidence as vf
 
     for year in range(2000, 2021):
         for span in (1, 2):

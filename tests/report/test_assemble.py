@@ -25,9 +25,9 @@ from screener.report.assemble import (
     write_screen_report,
 )
 from screener.report.html import fmt_num, fmt_pct, render_backtest
-from screener.report.screen_view import ScreenReport
 from screener.report.terminal import SYNTHETIC_LABEL
 from screener.screen import Screen, ScreenResult
+from screener.screen_context import ScreenReport
 from screener.screen_coverage import Coverage
 from screener.store import Store
 from screener.thesis import load_thesis

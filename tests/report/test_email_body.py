@@ -9,6 +9,7 @@ import re
 
 from test_html import COVERAGE, EVIL, screen_data
 
+from screener.delivery.mail import compose
 from screener.report.email_body import (
     CHART_CID,
     display_width,
@@ -16,7 +17,6 @@ from screener.report.email_body import (
     screen_subject,
     screen_text,
 )
-from screener.report.mail import compose
 from screener.report.terminal import SYNTHETIC_LABEL
 
 DAY = dt.date(2026, 2, 6)

@@ -19,18 +19,11 @@ from rich.console import RenderableType
 
 from screener import calendar
 from screener.config import Settings
-from screener.report.screen_view import (
-    CLOSES_SCHEMA,
-    ScreenReport,
-    empty_reason,
-    metal_moves,
-    render_screen,
-    screen_report,
-    sparkline,
-)
+from screener.report.screen_view import empty_reason, render_screen, sparkline
 from screener.report.terminal import SYNTHETIC_LABEL
 from screener.schema import SECTOR_INDEX
 from screener.screen import Screen, ScreenResult
+from screener.screen_context import CLOSES_SCHEMA, ScreenReport, metal_moves, screen_report
 from screener.screen_coverage import Coverage
 from screener.store import Store
 from tests.report.rendering import plain_text

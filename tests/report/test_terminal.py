@@ -8,12 +8,13 @@ from pathlib import Path
 import polars as pl
 from rich.console import RenderableType
 
+from screener.coverage import store_summary
 from screener.report.terminal import (
     SYNTHETIC_LABEL,
-    demo_summary,
     factor_card,
     frame_table,
     store_info_table,
+    store_summary_view,
 )
 from tests.report.rendering import plain_text
 from tests.sample_markets import flat_bars, two_name_store
@@ -93,12 +94,12 @@ def test_store_info_counts_rows_and_flags_only_demo_data() -> None:
     assert SYNTHETIC_LABEL not in real
 
 
-def test_demo_summary_counts_names_by_metal_and_board(tmp_path: Path) -> None:
+def test_the_store_summary_counts_names_by_metal_and_board(tmp_path: Path) -> None:
     dates = [D("2026-02-09"), D("2026-02-10")]
     bars = pl.concat([flat_bars(t, dates, [10.0, 10.5]) for t in ("600001.SH", "600002.SH")])
     index = pl.DataFrame({"index_code": "801050.SI", "date": dates, "close": [100.0, 101.0]})
     with two_name_store(tmp_path / "s.duckdb", bars, index) as store:
-        shown = cells(demo_summary(store))
+        shown = cells(store_summary_view(store_summary(store)))
     assert ["copper", "2"] in shown
     assert ["main", "2"] in shown
     assert ["bars_daily", "4", "2026-02-09", "2026-02-10"] in shown

@@ -33,18 +33,13 @@ from screener import calendar
 from screener.as_of import resolve_as_of
 from screener.brokers.ledger import import_notes
 from screener.config import Settings
+from screener.delivery import mail
 from screener.errors import ConfigError, ScreenerError
-from screener.report import mail
-from screener.report.assemble import (
-    screen_report_data,
-    sector_closes,
-    with_warnings,
-    write_screen_report,
-)
+from screener.report.assemble import screen_report_data, with_warnings, write_screen_report
 from screener.report.email_body import screen_email, screen_subject
 from screener.report.html import ScreenReportData
-from screener.report.screen_view import screen_report
 from screener.screen import Screen, run_screen
+from screener.screen_context import screen_report, sector_closes
 from screener.store import Store
 
 BEIJING = ZoneInfo("Asia/Shanghai")

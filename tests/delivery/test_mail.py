@@ -12,11 +12,9 @@ import threading
 from email.message import EmailMessage
 
 import pytest
-from smtp_server import Authenticator, RecordingHandler, free_port, silent_server, smtp_server
 
 from screener.config import SmtpSettings
-from screener.errors import ConfigError, ScreenerError, StoreError
-from screener.report.mail import (
+from screener.delivery.mail import (
     DeliveryReport,
     compose,
     credentials_from_env,
@@ -25,7 +23,15 @@ from screener.report.mail import (
     message_id,
     retry_delay,
 )
+from screener.errors import ConfigError, ScreenerError, StoreError
 from screener.store import Store
+from tests.delivery.smtp_server import (
+    Authenticator,
+    RecordingHandler,
+    free_port,
+    silent_server,
+    smtp_server,
+)
 
 DAY = dt.date(2024, 3, 1)
 T0 = dt.datetime(2024, 3, 1, 8, 30)

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from screener.config import Settings, SmtpSettings
-from screener.errors import ConfigError, ScreenerError
-from screener.schedule import (
+from screener.delivery.schedule import (
     MARKER,
     check_cron,
     crontab_block,
@@ -21,8 +20,9 @@ from screener.schedule import (
     read_user_crontab,
     write_user_crontab,
 )
+from screener.errors import ConfigError, ScreenerError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PROJECT = Path("/srv/my screener")
 PYTHON = PROJECT / ".venv/bin/python"
 FOREIGN = "MAILTO=me@example.com\n0 3 * * * /usr/local/bin/backup --quiet\n"

@@ -12,10 +12,9 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from report.smtp_server import free_port, smtp_server
 
 from screener.config import Settings, SmtpSettings
-from screener.daily import (
+from screener.delivery.daily import (
     BEFORE_THE_CLOSE,
     BEIJING,
     DONE,
@@ -27,8 +26,9 @@ from screener.errors import ConfigError, DataUnavailableError
 from screener.ingest import demo
 from screener.report.terminal import SYNTHETIC_LABEL
 from screener.store import Store
+from tests.delivery.smtp_server import free_port, smtp_server
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 NOTE = REPO / "data/broker_notes/2026-02-08_sample_weekly_note.txt"
 DAY = dt.date(2026, 2, 9)  # a Monday session, the day after the sample note
 EVENING = dt.datetime(2026, 2, 9, 17, 0, tzinfo=BEIJING)

@@ -113,11 +113,8 @@ def enqueue(
         _check_address(r)
     stamp = _naive_utc(now)
     with store.transaction():
-        have = set(
-            store.query(
-                "SELECT recipient FROM outbox WHERE screen_date = ?", [screen_date]
-            ).get_column("recipient")
-        )
+        outbox = store.read_table("outbox")
+        have = set(outbox.filter(pl.col("screen_date") == screen_date)["recipient"])
         rows = [
             {
                 "screen_date": screen_date,
@@ -216,8 +213,8 @@ def deliver(
                 errors.append(line)
         finally:
             session.close()
-        queued = store.query("SELECT count(*) AS n FROM outbox WHERE status = 'queued'")
-    return DeliveryReport(sent=sent, still_queued=int(queued.item()), errors=errors)
+        queued = store.read_table("outbox").filter(pl.col("status") == "queued").height
+    return DeliveryReport(sent=sent, still_queued=queued, errors=errors)
 
 
 class _Session:
@@ -316,14 +313,10 @@ def _describe(exc: BaseException, smtp: SmtpSettings) -> tuple[str, bool]:
 
 
 def _due(store: Store, now: dt.datetime) -> list[dict[str, Any]]:
-    cols = ", ".join(schema.OUTBOX.columns)
-    frame = store.query(
-        f"SELECT {cols} FROM outbox WHERE status = 'queued' "
-        "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
-        "ORDER BY created_at, screen_date, recipient",
-        [now],
-    )
-    return frame.to_dicts()
+    """Queued messages whose back-off has passed, oldest first (the outbox is small)."""
+    waited = pl.col("next_attempt_at").is_null() | (pl.col("next_attempt_at") <= now)
+    due = store.read_table("outbox").filter((pl.col("status") == "queued") & waited)
+    return due.sort("created_at", "screen_date", "recipient").to_dicts()
 
 
 def _record_failure(store: Store, row: dict[str, Any], line: str, now: dt.datetime) -> None:
