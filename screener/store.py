@@ -141,6 +141,12 @@ class Store:
         if not read_only:
             self._migrate()
         elif self.schema_version() != SCHEMA_VERSION:
+            if self.schema_version() == 0:
+                self._refuse_foreign()
+                raise StoreError(
+                    f"{self.path} is an empty database, not a screener store yet",
+                    hint="`screener store init` (your own data) or `screener ingest demo`",
+                )
             raise StoreError(
                 f"store {self.path} has schema version {self.schema_version()}, "
                 f"this screener expects {SCHEMA_VERSION}",
@@ -204,12 +210,27 @@ class Store:
             )
         if current == SCHEMA_VERSION:
             return
+        if current == 0:
+            self._refuse_foreign()
         with self.transaction():
             for sql in MIGRATIONS[current:]:
                 self._con.execute(sql)
             self._con.execute("DELETE FROM meta WHERE key = 'schema_version'")
             self._con.execute(
                 "INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+            )
+
+    def _refuse_foreign(self) -> None:
+        """A DuckDB file with tables but no screener schema is someone else's: leave it alone."""
+        rows = self._con.execute(
+            "SELECT table_name FROM information_schema.tables ORDER BY 1 LIMIT 4"
+        ).fetchall()
+        if rows:
+            names = ", ".join(r[0] for r in rows)
+            raise StoreError(
+                f"{self.path} is a DuckDB database but not a screener store (it has tables "
+                f"{names})",
+                hint="point --db at a screener store, or at a new file to create one",
             )
 
     def columns(self, table: str) -> list[str]:

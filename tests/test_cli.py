@@ -9,7 +9,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,7 +164,9 @@ def test_factors_for_a_few_tickers_print_factors_down(demo_db: Path) -> None:
     args = ("factors", "--date", "2026-02-06", "--tickers", "600362.SH,000630.SZ")
     done = cli(*args, "--factors", "ret_20d,rsi_14", db=demo_db)
     assert done.returncode == 0, done.stderr
-    lines = [line.split() for line in done.stdout.splitlines() if line.strip()]
+    out = done.stdout.splitlines()
+    assert "SYNTHETIC DEMO DATA" in out[1]  # the banner, three lines, then the card
+    lines = [line.split() for line in out[3:] if line.strip()]
     assert lines[0] == ["factors", "on", "2026-02-06"]
     assert lines[1] == ["factor", "000630.SZ", "rank", "600362.SH", "rank"]
     rows = {line[0]: line[1:] for line in lines[3:]}
@@ -296,3 +300,89 @@ def test_a_date_before_the_data_is_refused_by_every_dated_command(
         ), command
         assert done.stderr.count("\n") == 1
     assert not list(tmp_path.iterdir())
+
+
+def _commands(group: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    for name, cmd in group.commands.items():
+        yield (*path, name), cmd
+        if hasattr(cmd, "commands"):  # a group (typer's own, not click's class)
+            yield from _commands(cmd, (*path, name))
+
+
+def test_every_help_shows_every_option_with_its_help_and_no_bool_type() -> None:
+    """--help of every command: flags without a `<bool>` type, every option explained, and
+    help texts with square brackets ([sweep]) printed whole, not eaten as markup."""
+    import typer.main
+    from typer.testing import CliRunner
+
+    from screener.cli import app
+
+    root = typer.main.get_command(app)
+    runner = CliRunner()
+    seen = 0
+    for path, cmd in _commands(root):
+        done = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+        assert done.exit_code == 0, (path, done.output)
+        assert "<bool>" not in done.output, path
+        for param in cmd.params:
+            if getattr(param, "hidden", False) or param.param_type_name != "option":
+                continue
+            assert param.help, f"{' '.join(path)} {param.opts[0]} has no help"
+            words = param.help.replace("\\[", "[").split()[:4]
+            assert " ".join(words) in " ".join(done.output.split()), (path, param.opts)
+        seen += 1
+    assert seen >= 30
+
+
+def test_bad_option_values_are_one_line_not_a_traceback(demo_db: Path, tmp_path: Path) -> None:
+    cases = [
+        (("picks", "performance", "--horizons", "1,20"), "--horizons '1,20'"),
+        (("picks", "performance", "--horizons", "abc"), "whole numbers of at least 2"),
+        (("picks", "performance", "--horizons", ""), "--horizons ''"),
+        (("email", "--to", "not-an-address", "--dry-run", str(tmp_path)), "not an e-mail"),
+        (
+            ("backtest", "strategies/copper_breakout.toml", "--start", "2020-01-01",
+             "--end", "2019-01-01"),
+            "--start 2020-01-01 is after --end 2019-01-01",
+        ),
+    ]  # fmt: skip
+    for args, words in cases:
+        done = cli(*args, db=demo_db)
+        assert done.returncode == 1, args
+        assert words in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
+        assert done.stderr.count("\n") == 1, args
+
+
+def test_backtest_csv_is_csv(demo_db: Path) -> None:
+    done = cli("backtest", "strategies/copper_breakout.toml", "--format", "csv", db=demo_db)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] == "metric,value,synthetic"  # a demo store: every CSV row says so
+    assert any(ln.startswith("total_return,") and ln.endswith(",true") for ln in lines)
+    assert not any("━" in ln for ln in lines)
+
+
+def test_demo_outputs_say_synthetic_in_every_format(demo_db: Path) -> None:
+    """JSON keeps each command's shape (arrays stay arrays) and adds the field; CSV a column."""
+    factors = json.loads(
+        cli("factors", "--tickers", "600362.SH", "--format", "json", db=demo_db).stdout
+    )
+    assert isinstance(factors, list) and all(r["synthetic"] is True for r in factors)
+    runs = cli("runs", "list", "--format", "csv", db=demo_db).stdout.splitlines()
+    assert runs[0].endswith(",synthetic")
+    info = json.loads(cli("store", "info", "--format", "json", db=demo_db).stdout)
+    assert info["synthetic"] is True and "tables" in info
+    table = cli("picks", "performance", db=demo_db)
+    assert "SYNTHETIC DEMO DATA" in table.stdout
+
+
+def test_cron_lines_are_never_wrapped(tmp_path: Path) -> None:
+    deep = tmp_path / ("a-very-long-project-folder-name-" * 4) / "and-deeper"
+    deep.mkdir(parents=True)
+    full = {**os.environ, "SCREENER_DB": str(tmp_path / "x.duckdb")}
+    done = subprocess.run(
+        [*SCREENER, "schedule", "show"], capture_output=True, text=True, env=full, cwd=deep
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3 and str(deep) in lines[2] and lines[2].endswith("2>&1")

@@ -192,3 +192,18 @@ def test_reads_after_meta_lookups_do_not_leave_results_open(store: Store) -> Non
     assert store.read_bars().height == 2  # DuckDB 2 refuses a query while a result is unread
     assert store.get_meta("missing") is None
     assert store.info()["tables"]["bars_daily"]["rows"] == 2
+
+
+def test_someone_elses_duckdb_file_is_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE trades (id INTEGER)")
+    con.close()
+    for read_only in (False, True):
+        with pytest.raises(StoreError, match="not a screener store \\(it has tables trades\\)"):
+            Store(path, read_only=read_only)
+    con = duckdb.connect(str(path))
+    assert con.execute("SELECT table_name FROM information_schema.tables").fetchall() == [
+        ("trades",)
+    ]
+    con.close()

@@ -29,6 +29,23 @@ app.add_typer(store_app, name="store")
 app.add_typer(ingest_app, name="ingest")
 
 
+def _flags_take_no_value() -> None:
+    """typer 0.29 prints a type beside every option in --help, ``<bool>`` for flags too; a flag
+    takes no value, so it gets none (the one change we make to typer's help; remove it once
+    typer stops)."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+
+    def display(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
+
+
 class Format(enum.StrEnum):
     table = "table"
     csv = "csv"
@@ -56,7 +73,9 @@ def _main(
     STATE.debug = debug
 
 
-FormatOpt = Annotated[Format, typer.Option("--format")]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", help="table on screen, or csv or json on stdout.")
+]
 
 
 def settings() -> Settings:
@@ -85,23 +104,48 @@ def console(stderr: bool = False) -> Any:
     return out
 
 
-def emit_json(obj: Any) -> None:
+def emit_json(obj: Any, *, synthetic: bool = False) -> None:
+    """JSON on stdout; from a demo store every object (or every record of an array) says
+    ``"synthetic": true``, keeping the command's shape."""
+    if synthetic and isinstance(obj, dict):
+        obj = {**obj, "synthetic": True}
+    elif synthetic and isinstance(obj, list):
+        obj = [{**r, "synthetic": True} if isinstance(r, dict) else r for r in obj]
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str, indent=2) + "\n")
 
 
-def emit_frame(frame: Any, fmt: Format, title: str | None = None, *, metrics: bool = False) -> None:
+def emit_frame(
+    frame: Any,
+    fmt: Format,
+    title: str | None = None,
+    *,
+    metrics: bool = False,
+    synthetic: bool = False,
+) -> None:
     """Print a polars frame as a rich table, CSV or a JSON array of records.
 
     ``metrics``: the table shows returns and rates as percentages (``frame_table``).
+    ``synthetic`` (a demo store): the table gets the banner, CSV a ``synthetic`` column and
+    each JSON record a ``synthetic`` field.
     """
     if fmt is Format.json:
-        emit_json(frame.to_dicts())
+        emit_json(frame.to_dicts(), synthetic=synthetic)
     elif fmt is Format.csv:
-        sys.stdout.write(frame.write_csv())
-    else:
-        from screener.report.terminal import frame_table
+        import polars as pl
 
+        out = frame.with_columns(pl.lit(True).alias("synthetic")) if synthetic else frame
+        sys.stdout.write(out.write_csv())
+    else:
+        from screener.report.terminal import frame_table, synthetic_banner
+
+        if synthetic:
+            console().print(synthetic_banner())
         print_table(frame_table(frame, title=title, metrics=metrics))
+
+
+def is_synthetic(store: Store) -> bool:
+    """A store built from the synthetic demo market (its outputs say so)."""
+    return store.get_meta("data_source") == "demo"
 
 
 def print_table(table: Any) -> None:

@@ -16,6 +16,7 @@ from screener.cli.base import (
     csv_list,
     emit_frame,
     emit_json,
+    is_synthetic,
     open_store,
     parse_date,
     print_table,
@@ -39,12 +40,13 @@ app.add_typer(picks_app, name="picks", rich_help_panel=PANEL)
 
 # -- store ---------------------------------------------------------------------------------
 @store_app.command("info")
-def store_info(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+def store_info(fmt: FormatOpt = Format.table) -> None:
     """Row counts and date ranges per table."""
     with open_store(read_only=True) as store:
         info = store.info()
+        synthetic = is_synthetic(store)
     if fmt is Format.json:
-        emit_json(info)
+        emit_json(info, synthetic=synthetic)
     else:
         from screener.report.terminal import store_info_table
 
@@ -71,15 +73,16 @@ def store_init() -> None:
 
 
 @store_app.command("check")
-def store_check(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+def store_check(fmt: FormatOpt = Format.table) -> None:
     """Coverage: spans, gaps, missing sessions, metal series, names lacking data, what to
     import next."""
     from screener.coverage import check_coverage
 
     with open_store(read_only=True) as store:
         coverage = check_coverage(store)
+        synthetic = is_synthetic(store)
     if fmt is Format.json:
-        emit_json(coverage.to_json())
+        emit_json(coverage.to_json(), synthetic=synthetic)
         return
     from screener.report.coverage_view import render_coverage
 
@@ -87,12 +90,13 @@ def store_check(fmt: Annotated[Format, typer.Option("--format")] = Format.table)
 
 
 @store_app.command("imports")
-def store_imports(fmt: Annotated[Format, typer.Option("--format")] = Format.table) -> None:
+def store_imports(fmt: FormatOpt = Format.table) -> None:
     """Every import, oldest first: source, content hash, what it did (lineage)."""
     import polars as pl
 
     with open_store(read_only=True) as store:
         imports = store.read_table("imports")
+        synthetic = is_synthetic(store)
     cols = ["import_id", "finished_at", "origin", "kind", "source", "format", "policy"]
     counts = [c for c in imports.columns if c.startswith("rows_")]
     out = imports.select(
@@ -107,6 +111,7 @@ def store_imports(fmt: Annotated[Format, typer.Option("--format")] = Format.tabl
         out.with_columns(pl.col("finished_at").dt.strftime("%Y-%m-%d %H:%M:%S")),
         fmt,
         title="imports",
+        synthetic=synthetic,
     )
 
 
@@ -322,16 +327,22 @@ def factors(
             factors=csv_list(names),
             settings=settings(),
         )
+        synthetic = is_synthetic(store)
     title = f"factors on {on}"
     if fmt is Format.table and 0 < frame.height <= CARD_TICKERS:
         from screener.report.terminal import factor_card
 
         ranked = [c for c in frame.columns if f"{c}_rank" in frame.columns]
+        if synthetic:
+            from screener.report.terminal import synthetic_banner
+
+            console().print(synthetic_banner())
         print_table(factor_card(frame, ranked, title=title))
         return
     if fmt is Format.json:  # every JSON output that reads a date says which session it used
         frame = frame.with_columns(as_of=pl.lit(on))
-    emit_frame(frame.with_columns(pl.selectors.date().cast(pl.String)), fmt, title=title)
+    frame = frame.with_columns(pl.selectors.date().cast(pl.String))
+    emit_frame(frame, fmt, title=title, synthetic=synthetic)
 
 
 @picks_app.command("parse")
@@ -381,8 +392,12 @@ def picks_import(paths: Annotated[list[Path], typer.Argument()]) -> None:
 @picks_app.command("list")
 def picks_list(
     since: Annotated[str | None, typer.Option(help="Report date on or after YYYY-MM-DD.")] = None,
-    broker: Annotated[str | None, typer.Option()] = None,
-    metal: Annotated[str | None, typer.Option()] = None,
+    broker: Annotated[
+        str | None, typer.Option(help="Only this broker's picks (as the note names it).")
+    ] = None,
+    metal: Annotated[
+        str | None, typer.Option(help="Only picks for this metal, e.g. copper.")
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Stored picks, newest first."""
@@ -394,8 +409,9 @@ def picks_list(
         picks = list_picks(
             store, since=parse_date(since) if since else None, broker=broker, metal=metal
         )
+        synthetic = is_synthetic(store)
     out = picks.drop("note_id", "span").with_columns(pl.col("report_date").cast(pl.String))
-    emit_frame(out, fmt, title="broker picks")
+    emit_frame(out, fmt, title="broker picks", synthetic=synthetic)
 
 
 @picks_app.command("performance")
@@ -406,11 +422,26 @@ def picks_performance(
     """Return of each pick after its report vs 801050.SI and CSI 300; hit rates by group."""
     from screener.brokers.ledger import pick_performance
 
-    hs = tuple(int(h) for h in csv_list(horizons) or ())
+    hs = _horizons(horizons)
     with open_store(read_only=True) as store:
         perf = pick_performance(store, horizons=hs)
+        synthetic = is_synthetic(store)
     if fmt is Format.json:
-        emit_json({"summary": perf.summary.to_dicts(), "per_pick": perf.per_pick.to_dicts()})
+        both = {"summary": perf.summary.to_dicts(), "per_pick": perf.per_pick.to_dicts()}
+        emit_json(both, synthetic=synthetic)
         return
     title = f"pick performance (notional {perf.notional:,.0f} CNY)"
-    emit_frame(perf.summary, fmt, title=title, metrics=True)
+    emit_frame(perf.summary, fmt, title=title, metrics=True, synthetic=synthetic)
+
+
+def _horizons(text: str) -> tuple[int, ...]:
+    """``--horizons`` as sessions after entry: whole numbers of at least 2 (a T+1 sale)."""
+    from screener.errors import ScreenerError
+
+    parts = csv_list(text) or []
+    if not parts or not all(p.isdigit() and int(p) >= 2 for p in parts):
+        raise ScreenerError(
+            f"--horizons '{text}': give sessions after entry, whole numbers of at least 2 "
+            "(T+1: a pick bought on day 1 sells from day 2), e.g. 5,20,60"
+        )
+    return tuple(int(p) for p in parts)

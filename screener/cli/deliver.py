@@ -117,8 +117,9 @@ def schedule_show() -> None:
 
     from screener.delivery.schedule import crontab_block
 
-    for line in crontab_block(settings(), project_dir=Path.cwd(), python=Path(sys.executable)):
-        console().print(line, markup=False)
+    # plain lines: a crontab line must never be wrapped, whatever the terminal or pipe width
+    block = crontab_block(settings(), project_dir=Path.cwd(), python=Path(sys.executable))
+    sys.stdout.write("".join(f"{line}\n" for line in block))
 
 
 @schedule_app.command("install")

@@ -15,6 +15,7 @@ from screener.cli.base import (
     console,
     emit_frame,
     emit_json,
+    is_synthetic,
     open_store,
     parse_date,
     print_note,
@@ -70,6 +71,7 @@ def screen(
     with open_store(read_only=True) as store:
         on = session_for(store, date)
         result = run_screen(store, spec, on=on, settings=settings())
+        synthetic = is_synthetic(store)
         if fmt is Format.table:
             report = screen_report(store, result, settings())
             console().print(render_screen(report, group_by_metal=by_metal))
@@ -78,10 +80,10 @@ def screen(
         print_note(empty_reason(result))
     print_note(result.coverage.estimate_line())
     if fmt is Format.csv:
-        emit_frame(result.ranked, fmt)
+        emit_frame(result.ranked, fmt, synthetic=synthetic)
     else:  # the array keeps its shape; each record says which session and coverage it is from
         cover = {"as_of": on.isoformat(), "coverage": result.coverage.to_json(result.screen)}
-        emit_json([{**r, **cover} for r in result.to_records()])
+        emit_json([{**r, **cover} for r in result.to_records()], synthetic=synthetic)
 
 
 @app.command(rich_help_panel=PANEL)
@@ -117,7 +119,14 @@ def backtest(
         )
         synthetic = result.manifest["synthetic"]
     if fmt is Format.json:
-        emit_json(result.to_json())
+        emit_json(result.to_json(), synthetic=synthetic)
+        return
+    if fmt is Format.csv:  # the headline metrics, one per line (nested results: --format json)
+        import polars as pl
+
+        scalars = [(k, v) for k, v in result.metrics.items() if isinstance(v, int | float | str)]
+        rows = {"metric": [k for k, _ in scalars], "value": [str(v) for _, v in scalars]}
+        emit_frame(pl.DataFrame(rows), fmt, synthetic=synthetic)
         return
     from screener.report.backtest_view import render_backtest
 
@@ -126,7 +135,7 @@ def backtest(
 
 @app.command(rich_help_panel=PANEL)
 def sweep(
-    thesis: Annotated[Path, typer.Argument(help="A thesis file with a [sweep] table.")],
+    thesis: Annotated[Path, typer.Argument(help="A thesis file with a \\[sweep] table.")],
     start: Annotated[str | None, typer.Option(help="First date YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option(help="Last date YYYY-MM-DD.")] = None,
     folds: Annotated[int, typer.Option(help="Walk-forward test blocks.")] = 3,
@@ -155,6 +164,7 @@ def sweep(
     runner = cluster.RayEngine(address=address) if engine is Engine.ray else cluster.LocalEngine()
     spec = load_thesis(thesis)
     with open_store() as store, Progress(console=console(stderr=True), transient=True) as bar:
+        synthetic = is_synthetic(store)
         task = bar.add_task("configurations", total=None)
         try:
             result = run_sweep(
@@ -177,12 +187,12 @@ def sweep(
                 )
             raise
     if fmt is Format.json:
-        emit_json(result.to_json())
+        emit_json(result.to_json(), synthetic=synthetic)
         return
     title = f"sweep {result.run_id}: {result.n_configs} configurations"
     if result.resumed:
         title += f" ({result.resumed:,} resumed from an interrupted run)"
-    emit_frame(result.table, fmt, title=title, metrics=True)
+    emit_frame(result.table, fmt, title=title, metrics=True, synthetic=synthetic)
     if fmt is Format.table:
         walk = "walk-forward (chosen on train, scored on test)"
         emit_frame(result.walk_forward, fmt, title=walk, metrics=True)
@@ -198,11 +208,12 @@ def runs_list(fmt: FormatOpt = Format.table) -> None:
 
     with open_store(read_only=True) as store:
         frame = list_runs(store)
+        synthetic = is_synthetic(store)
     shown = frame.with_columns(
         pl.selectors.datetime().dt.strftime("%Y-%m-%d %H:%M:%S"),
         pl.selectors.date().cast(pl.String),
     )
-    emit_frame(shown, fmt, title="runs", metrics=True)
+    emit_frame(shown, fmt, title="runs", metrics=True, synthetic=synthetic)
 
 
 @runs_app.command("show")
@@ -215,10 +226,13 @@ def runs_show(run_id: Annotated[str, typer.Argument()], fmt: FormatOpt = Format.
 
     with open_store(read_only=True) as store:
         row, frames = load_run(store, run_id)
+        synthetic = is_synthetic(store)
     episodes = frames.get("episodes", pl.DataFrame())
-    if fmt is Format.json:
+    if fmt is Format.json:  # the stored record (metrics, manifest, event) at the top level
         records = episodes.with_columns(pl.selectors.temporal().cast(pl.String)).to_dicts()
-        emit_json({**row, "frames": {k: v.height for k, v in frames.items()}, "episodes": records})
+        stored = {k: v for k, v in row.items() if k != "metrics"} | row["metrics"]
+        counts = {"frames": {k: v.height for k, v in frames.items()}, "episodes": records}
+        emit_json({**stored, **counts}, synthetic=synthetic)
         return
     from screener.report.backtest_view import metrics_table
 

@@ -265,6 +265,8 @@ def _recipients(settings: Settings, to: Sequence[str] | None, *, dry_run: bool) 
     """``to`` or the configured list; a dry run without any previews one to the sender."""
     chosen = tuple(r.strip() for r in (to if to is not None else settings.smtp.recipients))
     chosen = tuple(r for r in chosen if r)
+    for r in chosen:  # a typo is caught before anything is built, dry runs included
+        mail.check_address(r)
     if chosen:
         return chosen
     if dry_run:

@@ -110,7 +110,7 @@ def enqueue(
     """
     wanted = list(dict.fromkeys(r.strip() for r in recipients))
     for r in wanted:
-        _check_address(r)
+        check_address(r)
     stamp = _naive_utc(now)
     with store.transaction():
         outbox = store.read_table("outbox")
@@ -363,11 +363,13 @@ def _is_loopback(host: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.")
 
 
-def _check_address(recipient: str) -> None:
+def check_address(recipient: str) -> None:
     """Catch config typos before anything is queued; the server judges the rest."""
     local, at, domain = recipient.rpartition("@")
     if not (local and at and domain) or any(c.isspace() or c in "<>,;" for c in recipient):
-        raise ConfigError(f"{recipient!r} is not an e-mail address", hint="fix smtp.recipients")
+        raise ConfigError(
+            f"{recipient!r} is not an e-mail address", hint="fix --to or smtp.recipients"
+        )
 
 
 def _naive_utc(when: dt.datetime | None) -> dt.datetime:

@@ -65,6 +65,8 @@ def prepare(
     days = store.sessions()
     if not days:
         raise DataUnavailableError("the store has no bars", hint="run `screener ingest demo`")
+    if start is not None and end is not None and start > end:
+        raise DataUnavailableError(f"--start {start} is after --end {end}", hint="swap them")
     start, end = start or days[0], end or days[-1]
     sessions = [d for d in days if start <= d <= end]
     if len(sessions) < 2:
