@@ -23,7 +23,7 @@ from polars.testing import assert_frame_equal
 
 from screener import calendar, metals
 from screener.engine import evaluate
-from screener.factors import base, library, library_commodity, library_price
+from screener.factors import base, library, library_commodity, library_price, term, timeseries
 from screener.factors.library import REGISTRY
 from screener.panel import assemble_panel
 
@@ -113,9 +113,12 @@ def test_unknown_names_are_factor_errors() -> None:
         library.lookup(["ret_5d", "nope"])
 
 
-@pytest.mark.parametrize("module", [base, library_price, library_commodity, library])
+@pytest.mark.parametrize(
+    "module", [base, term, timeseries, library_price, library_commodity, library]
+)
 def test_docstring_examples(module: object) -> None:
-    result = doctest.testmod(module, extraglobs={"example": base.example})  # type: ignore[arg-type]
+    names = {"example": base.example, "Factor": base.Factor, "pl": pl}
+    result = doctest.testmod(module, extraglobs=names)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0
 
 
