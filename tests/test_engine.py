@@ -8,7 +8,7 @@ from unittest import mock
 import numpy as np
 import polars as pl
 import pytest
-from factors.reference import Market, synthetic_market
+from factors.reference import Market, panel_of, synthetic_market
 from polars.testing import assert_frame_equal, assert_series_equal
 
 from screener import engine
@@ -16,7 +16,6 @@ from screener.config import Settings
 from screener.errors import DataUnavailableError
 from screener.factors.base import Factor, FactorError, composite, rank
 from screener.factors.library import REGISTRY
-from screener.panel import assemble_panel
 from screener.store import Store
 
 SETTINGS = Settings(max_ffill_sessions=5)
@@ -29,14 +28,7 @@ def market() -> Market:
 
 @pytest.fixture(scope="module")
 def panel(market: Market) -> pl.DataFrame:
-    return assemble_panel(
-        market.bars,
-        market.instruments,
-        market.index,
-        market.series,
-        sessions=market.sessions,
-        max_ffill=5,
-    )
+    return panel_of(market)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ each) or numbers; a window of ``n`` rows over ``x`` reads ``n - 1`` sessions mor
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -87,36 +88,49 @@ def rolling_count(x: object, n: int) -> Term:
     return windowed(x, n, lambda e: e.cast(pl.Int64).rolling_sum(n))
 
 
-def kernel(name: str, n: int, *inputs: object, kind: str | None = None, extra: int = 0) -> Term:
-    """``kernels.<name>`` over each ticker's rows of ``inputs`` (Float64, null = missing).
+def kernel(
+    name: str,
+    inputs: Sequence[object],
+    params: tuple[object, ...],
+    *,
+    reads: int,
+    module: str = "screener.factors.kernels",
+) -> Term:
+    """``<module>.<name>(seg, *inputs, *params, out)`` over each ticker's rows (Float64, null =
+    missing), restarting at each ticker; a ``str`` in ``params`` names a constant of the module.
 
-    The kernel restarts at each ticker and reads ``n - 1 + extra`` rows before the current one.
+    ``reads``: how many rows before the current one the kernel reads (a window of n: n - 1).
     """
-    least = 1 if kind is None else 2
-    if n < least:
-        raise FactorError(f"this window needs at least {least} rows, got {n}")
     parts = [term(x) for x in inputs]
     segments = pl.col(TICKER).rle_id()
     columns = [t.expr.cast(pl.Float64).fill_null(float("nan")) for t in parts]
-    expr = pl.map_batches([segments, *columns], _runner(name, n, kind), return_dtype=pl.Float64)
-    return Term(expr, max(t.lookback for t in parts) + n - 1 + extra)
+    run = _runner(module, name, params)
+    expr = pl.map_batches([segments, *columns], run, return_dtype=pl.Float64)
+    return Term(expr, max(t.lookback for t in parts) + reads)
 
 
 @functools.cache
-def _runner(name: str, n: int, kind: str | None) -> Callable[[Sequence[pl.Series]], pl.Series]:
-    """One function per (kernel, window, kind): polars computes a repeated call only once
-    when it is the same function object."""
+def _runner(
+    module: str, name: str, params: tuple[object, ...]
+) -> Callable[[Sequence[pl.Series]], pl.Series]:
+    """One function per (kernel, parameters): polars computes a repeated call only once when
+    it is the same function object."""
 
     def run(series: Sequence[pl.Series]) -> pl.Series:
-        from screener.factors import kernels  # numba: imported only when something runs
-
+        kernels = importlib.import_module(module)  # numba: imported only when something runs
         seg, *cols = (s.to_numpy() for s in series)
         out = np.empty(len(seg))
-        args = (*cols, n) if kind is None else (*cols, n, getattr(kernels, kind))
-        getattr(kernels, name)(seg, *args, out)
+        args = [getattr(kernels, p) if isinstance(p, str) else p for p in params]
+        getattr(kernels, name)(seg, *cols, *args, out)
         return pl.Series(out, nan_to_null=True)
 
     return run
+
+
+def _at_least(n: int, least: int) -> int:
+    if n < least:
+        raise FactorError(f"this window needs at least {least} rows, got {n}")
+    return n
 
 
 def rolling_mean(x: object, n: int) -> Term:
@@ -133,12 +147,12 @@ def rolling_mean(x: object, n: int) -> Term:
     >>> example(Factor("m", rolling_mean(pl.col("x"), 2), True, "Mean."), x=[1.0, 2.0, 4.0])
     [None, 1.5, 3.0]
     """
-    return kernel("rolling_mean", n, x)
+    return kernel("rolling_mean", [x], (_at_least(n, 1),), reads=n - 1)
 
 
 def rolling_var(x: object, n: int) -> Term:
     """Sample variance (ddof 1) of the last ``n`` values per ticker; exactly 0 if all equal."""
-    return kernel("rolling_stat", n, x, x, kind="VAR")
+    return kernel("rolling_stat", [x, x], (_at_least(n, 2), "VAR"), reads=n - 1)
 
 
 def rolling_std(x: object, n: int) -> Term:
@@ -154,7 +168,7 @@ def rolling_std(x: object, n: int) -> Term:
 
 def rolling_cov(a: object, b: object, n: int) -> Term:
     """Sample covariance (ddof 1) of the last ``n`` pairs per ticker; null unless all present."""
-    return kernel("rolling_stat", n, a, b, kind="COV")
+    return kernel("rolling_stat", [a, b], (_at_least(n, 2), "COV"), reads=n - 1)
 
 
 def rolling_corr(a: object, b: object, n: int) -> Term:
@@ -166,7 +180,7 @@ def rolling_corr(a: object, b: object, n: int) -> Term:
     >>> example(f, a=[1.0, 2.0, 4.0, 4.0, 4.0], b=[1.0, 3.0, 5.0, 6.0, 7.0])
     [None, None, 0.982, 0.9449, None]
     """
-    return kernel("rolling_stat", n, a, b, kind="CORR")
+    return kernel("rolling_stat", [a, b], (_at_least(n, 2), "CORR"), reads=n - 1)
 
 
 def rolling_beta(a: object, b: object, n: int) -> Term:
@@ -180,7 +194,7 @@ def rolling_beta(a: object, b: object, n: int) -> Term:
     >>> example(f, a=[1.0, 3.0, 3.0, 4.0], b=[1.0, 2.0, 3.0, 3.0])
     [None, 2.0, 0.0, None]
     """
-    return kernel("rolling_stat", n, a, b, kind="BETA")
+    return kernel("rolling_stat", [a, b], (_at_least(n, 2), "BETA"), reads=n - 1)
 
 
 def wilder_mean(x: object, n: int) -> Term:
@@ -195,4 +209,4 @@ def wilder_mean(x: object, n: int) -> Term:
     >>> example(Factor("w", wilder_mean(pl.col("x"), 2), True, "W."), x=[9.0, 1.0, 3.0, 5.0])
     [None, None, 2.0, 3.5]
     """
-    return kernel("wilder_mean", n, x, extra=1)
+    return kernel("wilder_mean", [x], (_at_least(n, 1),), reads=n)

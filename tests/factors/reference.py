@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from screener import calendar, rules
+from screener import calendar, metals, rules
 from screener.factors.library import OVERSOLD_WEIGHTS, REGISTRY
+from screener.panel import assemble_panel
 
 NAN = float("nan")
 ANNUAL = math.sqrt(242)
@@ -179,6 +180,47 @@ def _series(rng: np.random.Generator, days: list[dt.date]) -> pl.DataFrame:
         )
     )
     return pl.concat(out).unique(["series_id", "date"], keep="first").sort("series_id", "date")
+
+
+def panel_of(market: Market, max_ffill: int = 5) -> pl.DataFrame:
+    return assemble_panel(
+        market.bars,
+        market.instruments,
+        market.index,
+        market.series,
+        sessions=market.sessions,
+        max_ffill=max_ffill,
+    )
+
+
+def perturb_after(market: Market, cut: dt.date, seed: int) -> Market:
+    """Change every value after ``cut`` (foreign series: from ``cut`` on), drop some rows."""
+    rng = np.random.default_rng(seed)
+
+    def jiggle(frame: pl.DataFrame, late: pl.Expr, cols: list[str]) -> pl.DataFrame:
+        k = frame.height
+        scaled = [
+            pl.when(late).then(pl.col(c) * pl.Series(rng.uniform(0.5, 1.5, k))).otherwise(c)
+            for c in cols
+        ]
+        drop = late & pl.Series(rng.random(k) < 0.2)
+        return frame.with_columns(scaled).filter(~drop)
+
+    after = pl.col("date") > cut
+    prices = ["open", "high", "low", "close", "prev_close", "amount", "adj_factor"]
+    prices += ["up_limit", "down_limit"]
+    bars = jiggle(market.bars, after, prices).with_columns(
+        pl.when(after).then(pl.col("volume") * 3).otherwise("volume").alias("volume"),
+        pl.when(after).then(~pl.col("suspended")).otherwise("suspended").alias("suspended"),
+        pl.when(after).then(~pl.col("is_st")).otherwise("is_st").alias("is_st"),
+    )
+    lagged = [s for s, v in metals.SERIES.items() if v.settles_after_close]
+    foreign = pl.col("series_id").is_in(lagged)
+    series = jiggle(market.series, after | (foreign & (pl.col("date") == cut)), ["close"])
+    extra = pl.DataFrame({"series_id": ["LME.CU.CASH"], "date": [cut], "close": [1.0]})
+    series = pl.concat([series.filter(~(foreign & (pl.col("date") == cut))), extra])
+    index = jiggle(market.index, after, ["close"])
+    return Market(bars, market.instruments, index, series, market.sessions)
 
 
 # -- per-ticker time-series references -----------------------------------------------------

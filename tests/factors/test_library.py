@@ -13,6 +13,8 @@ import polars as pl
 import pytest
 from factors.reference import (
     Market,
+    panel_of,
+    perturb_after,
     reference_factors,
     reference_oversold,
     synthetic_market,
@@ -25,7 +27,6 @@ from screener import calendar, metals
 from screener.engine import evaluate
 from screener.factors import base, library, library_commodity, library_price, term, timeseries
 from screener.factors.library import REGISTRY
-from screener.panel import assemble_panel
 
 REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
 BASE_FACTORS = [f for f in REGISTRY.values() if not f.needs]
@@ -61,17 +62,6 @@ REQUIRED = (
     "avg_amount_20d",
     "oversold_score",
 )
-
-
-def panel_of(market: Market, max_ffill: int = 5) -> pl.DataFrame:
-    return assemble_panel(
-        market.bars,
-        market.instruments,
-        market.index,
-        market.series,
-        sessions=market.sessions,
-        max_ffill=max_ffill,
-    )
 
 
 def assert_matches(fast: pl.DataFrame, ref: pl.DataFrame, names: list[str]) -> None:
@@ -222,36 +212,6 @@ def _market(seed: int) -> Market:
     return synthetic_market(seed)
 
 
-def _perturb_after(market: Market, cut: dt.date, seed: int) -> Market:
-    """Change every value after ``cut`` (foreign series: from ``cut`` on), drop some rows."""
-    rng = np.random.default_rng(seed)
-
-    def jiggle(frame: pl.DataFrame, late: pl.Expr, cols: list[str]) -> pl.DataFrame:
-        k = frame.height
-        scaled = [
-            pl.when(late).then(pl.col(c) * pl.Series(rng.uniform(0.5, 1.5, k))).otherwise(c)
-            for c in cols
-        ]
-        drop = late & pl.Series(rng.random(k) < 0.2)
-        return frame.with_columns(scaled).filter(~drop)
-
-    after = pl.col("date") > cut
-    prices = ["open", "high", "low", "close", "prev_close", "amount", "adj_factor"]
-    prices += ["up_limit", "down_limit"]
-    bars = jiggle(market.bars, after, prices).with_columns(
-        pl.when(after).then(pl.col("volume") * 3).otherwise("volume").alias("volume"),
-        pl.when(after).then(~pl.col("suspended")).otherwise("suspended").alias("suspended"),
-        pl.when(after).then(~pl.col("is_st")).otherwise("is_st").alias("is_st"),
-    )
-    lagged = [s for s, v in metals.SERIES.items() if v.settles_after_close]
-    foreign = pl.col("series_id").is_in(lagged)
-    series = jiggle(market.series, after | (foreign & (pl.col("date") == cut)), ["close"])
-    extra = pl.DataFrame({"series_id": ["LME.CU.CASH"], "date": [cut], "close": [1.0]})
-    series = pl.concat([series.filter(~(foreign & (pl.col("date") == cut))), extra])
-    index = jiggle(market.index, after, ["close"])
-    return Market(bars, market.instruments, index, series, market.sessions)
-
-
 @settings(max_examples=30, deadline=None)
 @given(
     seed=st.sampled_from([1, 2, 3]),
@@ -264,7 +224,7 @@ def test_nothing_after_t_changes_anything_up_to_t(
 ) -> None:
     market = _market(seed)
     cut = market.sessions[cut_at]
-    changed = _perturb_after(market, cut, noise)
+    changed = perturb_after(market, cut, noise)
     # foreign=True: copper names follow LME (a value dated t is known only on the next session)
     copper = {"copper": ("LME.CU.CASH",)} if foreign else {}
     with mock.patch.dict(metals.METAL_SERIES, copper):
