@@ -94,8 +94,8 @@ def emit_frame(frame: Any, fmt: Format, title: str | None = None, *, metrics: bo
 
     ``metrics``: the table shows returns and rates as percentages (``frame_table``).
     """
-    if fmt is Format.json:
-        emit_json(frame.to_dicts())
+    if fmt is Format.json:  # serialised by polars from its columns, not row by row
+        sys.stdout.write(frame.write_json() + "\n")
     elif fmt is Format.csv:
         sys.stdout.write(frame.write_csv())
     else:
