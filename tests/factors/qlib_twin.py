@@ -162,14 +162,14 @@ FIELDS = {
 
 
 def ticker_fields(g: pd.DataFrame) -> dict[str, pd.Series]:
-    """One ticker's qlib fields from its panel rows (float64; missing = NaN)."""
+    """One ticker's qlib fields from its panel rows, float32 as qlib stores them (NaN missing)."""
     fields = {k: g[v].astype(float) for k, v in FIELDS.items()}
     volume = g["volume"].astype(float)
     fields["vwap"] = (g["amount"] / volume * g["adj_factor"]).where(volume > 0)
     for col in ("metal_close", "sector_close", "adj_factor", "ret_1d"):
         if col in g:
             fields[col] = g[col].astype(float)
-    return fields
+    return {k: v.astype(np.float32) for k, v in fields.items()}
 
 
 def evaluate_twin(panel: pl.DataFrame, exprs: dict[str, str]) -> pl.DataFrame:

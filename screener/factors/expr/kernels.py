@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 SUM, MEAN, COUNT, VAR, STD = 0, 1, 2, 3, 4
+_INV_COND_TOL = np.finfo(np.float64).eps * 1e3  # pandas' roll_var: when to start afresh
 SLOPE, RSQUARE, RESI = 0, 1, 2
 
 _jit = nb.njit(nogil=True, cache=True, error_model="numpy")
@@ -38,41 +39,104 @@ def _starts(seg: I8, n: int) -> I8:
 
 @_jit
 def moments(seg: I8, x: F8, n: int, kind: int, out: F8) -> None:
-    """Rolling sum, mean, count (of finite values), variance or std (ddof 1) over finite values.
+    """pandas' rolling sum, mean, count, var or std (ddof 1) with ``min_periods=1``, computed as
+    pandas 3 computes them (pandas/_libs/window/aggregations.pyx) so that results agree to the
+    last bit: Kahan sums, a run of equal values giving that value exactly, Welford's variance
+    with Kahan compensation that starts the window afresh when it loses precision; rows that
+    left the window are removed before the new row is added. Non-finite values are skipped.
 
-    Sums of values minus a centre (the window's first finite value at each refresh) slide
-    along and are recomputed every ``n`` rows so rounding cannot build up. As pandas does, a
-    window whose finite values are all equal has variance exactly 0, and one value has none.
+    Bit for bit matters: pandas' variance of a window of equal values can keep a residue
+    (4e-4 for ten zeros after volumes near 1e5), and qlib's ``Std(x, n) / (x + 1e-12)`` turns
+    that residue into 4e8.
     """
+    # nobs, sum, compensation add, compensation remove, negatives, mean, ssqdm, unstable,
+    # run of equal values, the last value
+    acc = np.zeros(10)
     lo = _starts(seg, n)
-    k = since = 0
-    c = s1 = s2 = 0.0
-    same = 0  # finite values equal to the previous finite value, in a row (pandas' counter)
-    prev = np.nan
     for i in range(x.shape[0]):
-        fresh = i == 0 or seg[i] != seg[i - 1]
-        if fresh:
-            same, prev = 0, np.nan
-        v = x[i]
-        if math.isfinite(v):
-            same = same + 1 if v == prev else 1
-            prev = v
-        if fresh or since >= n or k == 0:
-            k, c, s1, s2 = _window_sums(x, lo[i], i + 1)
-            since = 0
-        else:
-            since += 1
-            if math.isfinite(v):
-                k += 1
-                s1 += v - c
-                s2 += (v - c) * (v - c)
-            if lo[i] > lo[i - 1]:
-                w = x[lo[i - 1]]
-                if math.isfinite(w):
-                    k -= 1
-                    s1 -= w - c
-                    s2 -= (w - c) * (w - c)
-        out[i] = _moment(kind, k, c, s1, s2, same >= k)
+        if i == 0 or seg[i] != seg[i - 1]:
+            acc[:] = 0.0
+            acc[9] = np.nan
+        elif lo[i] > lo[i - 1]:
+            _pandas_remove(acc, x[lo[i - 1]], kind)
+        _pandas_add(acc, x[i], kind)
+        if acc[7]:  # pandas: numerically unstable, so the window is summed afresh
+            acc[:8] = 0.0
+            for j in range(lo[i], i + 1):
+                _pandas_add(acc, x[j], kind)
+            acc[7] = 0.0
+        out[i] = _pandas_value(acc, kind)
+
+
+@_jit
+def _pandas_add(acc: F8, v: float, kind: int) -> None:
+    if not math.isfinite(v):
+        return
+    acc[0] += 1.0
+    if kind in (VAR, STD):  # add_var: Welford with Kahan compensation
+        before = acc[6]
+        prev_mean = acc[5] - acc[2]
+        y = v - acc[2]
+        t = y - acc[5]
+        acc[2] = t + acc[5] - y
+        acc[5] = acc[5] + t / acc[0]
+        acc[6] = acc[6] + (v - prev_mean) * (v - acc[5])
+        acc[7] = acc[7] or before * _INV_COND_TOL > acc[6]
+        return
+    y = v - acc[2]  # add_sum / add_mean: Kahan
+    t = acc[1] + y
+    acc[2] = t - acc[1] - y
+    acc[1] = t
+    acc[4] += math.copysign(1.0, v) < 0.0
+    acc[8] = acc[8] + 1.0 if v == acc[9] else 1.0
+    acc[9] = v
+
+
+@_jit
+def _pandas_remove(acc: F8, v: float, kind: int) -> None:
+    if not math.isfinite(v):
+        return
+    acc[0] -= 1.0
+    if kind in (VAR, STD):  # remove_var
+        if acc[0] == 0.0:
+            acc[5] = acc[6] = acc[7] = 0.0
+            return
+        before = acc[6]
+        prev_mean = acc[5] - acc[3]
+        y = v - acc[3]
+        t = y - acc[5]
+        acc[3] = t + acc[5] - y
+        acc[5] = acc[5] - t / acc[0]
+        acc[6] = acc[6] - (v - prev_mean) * (v - acc[5])
+        acc[7] = acc[7] or before * _INV_COND_TOL > acc[6]
+        return
+    y = -v - acc[3]  # remove_sum / remove_mean
+    t = acc[1] + y
+    acc[3] = t - acc[1] - y
+    acc[1] = t
+    acc[4] -= math.copysign(1.0, v) < 0.0
+
+
+@_jit
+def _pandas_value(acc: F8, kind: int) -> float:
+    nobs = acc[0]
+    if kind == COUNT:
+        return nobs
+    if nobs < 1.0:
+        return np.nan
+    if kind == SUM:
+        return acc[9] * nobs if acc[8] >= nobs else acc[1]
+    if kind == MEAN:
+        if acc[8] >= nobs:
+            return acc[9]
+        mean = acc[1] / nobs
+        if (acc[4] == 0.0 and mean < 0.0) or (acc[4] == nobs and mean > 0.0):
+            return 0.0  # all of one sign: the mean has that sign
+        return mean
+    if nobs < 2.0:
+        return np.nan
+    var = acc[6] / (nobs - 1.0)
+    return var if kind == VAR else math.sqrt(max(var, 0.0))
 
 
 @_jit
@@ -89,22 +153,6 @@ def _window_sums(x: F8, a: int, b: int) -> tuple:
             s1 += v - c
             s2 += (v - c) * (v - c)
     return k, c, s1, s2
-
-
-@_jit
-def _moment(kind: int, k: int, c: float, s1: float, s2: float, flat: bool) -> float:
-    if kind == COUNT:
-        return float(k)
-    if k == 0:
-        return np.nan
-    if kind == SUM:
-        return c * k + s1
-    if kind == MEAN:
-        return c + s1 / k
-    if k < 2:
-        return np.nan
-    var = 0.0 if flat else max((s2 - s1 * s1 / k) / (k - 1), 0.0)
-    return var if kind == VAR else math.sqrt(var)
 
 
 @_jit
@@ -346,84 +394,33 @@ def regression(seg: I8, x: F8, n: int, kind: int, out: F8) -> None:
 
 @_jit
 def pair(seg: I8, x: F8, y: F8, n: int, corr: bool, out: F8) -> None:
-    """pandas' rolling corr or cov (ddof 1) with ``min_periods=1`` on the pairs where both are
-    finite; qlib's Corr is then NaN where either side's rolling std is within 2e-5 of 0
-    (each side's std on its own finite values, as qlib calls ``Std`` on them).
-
-    Centred sums slide along, recomputed every ``n`` rows (see ``moments``); ``acc`` holds,
-    for pairs: count, x, y, xx, yy, xy; then count, x, xx of x alone and of y alone.
+    """pandas' rolling corr or cov (ddof 1, ``min_periods=1``) built as pandas builds it from
+    rolling means and variances of the pairs where both sides are finite:
+    ``(mean(xy) - mean(x) mean(y)) * k / (k - 1)``, over ``sqrt(var(x) var(y))`` for corr.
+    qlib's Corr is then NaN where either side's own rolling std is within 2e-5 of 0.
     """
-    lo = _starts(seg, n)
-    acc = np.zeros(12)
-    cx = cy = 0.0
-    since = 0
-    for i in range(x.shape[0]):
-        if i == 0 or seg[i] != seg[i - 1] or since >= n:
-            cx, cy = _centre(x, y, lo[i], i + 1)
-            acc[:] = 0.0
-            for j in range(lo[i], i + 1):
-                _accumulate(acc, x[j], y[j], cx, cy, 1.0)
-            since = 0
-        else:
-            since += 1
-            _accumulate(acc, x[i], y[i], cx, cy, 1.0)
-            if lo[i] > lo[i - 1]:
-                _accumulate(acc, x[lo[i - 1]], y[lo[i - 1]], cx, cy, -1.0)
-        out[i] = _pair_value(acc, corr)
-
-
-@_jit
-def _centre(x: F8, y: F8, a: int, b: int) -> tuple:
-    """A finite value of each side in x[a:b], y[a:b] (0 if none): the sums' centres."""
-    cx = cy = np.nan
-    for j in range(a, b):
-        if cx != cx and math.isfinite(x[j]):
-            cx = x[j]
-        if cy != cy and math.isfinite(y[j]):
-            cy = y[j]
-    return (0.0 if cx != cx else cx), (0.0 if cy != cy else cy)
-
-
-@_jit
-def _accumulate(acc: F8, u: float, v: float, cx: float, cy: float, sign: float) -> None:
-    fu, fv = math.isfinite(u), math.isfinite(v)
-    du, dv = u - cx, v - cy
-    if fu and fv:
-        acc[0] += sign
-        acc[1] += sign * du
-        acc[2] += sign * dv
-        acc[3] += sign * du * du
-        acc[4] += sign * dv * dv
-        acc[5] += sign * du * dv
-    if fu:
-        acc[6] += sign
-        acc[7] += sign * du
-        acc[8] += sign * du * du
-    if fv:
-        acc[9] += sign
-        acc[10] += sign * dv
-        acc[11] += sign * dv * dv
-
-
-@_jit
-def _spread(k: float, s1: float, s2: float) -> float:
-    """Sum of squared deviations from the mean, from centred sums (never below 0)."""
-    return max(s2 - s1 * s1 / k, 0.0)
-
-
-@_jit
-def _pair_value(acc: F8, corr: bool) -> float:
-    k = acc[0]
-    if k < 2:
-        return np.nan
-    cov = acc[5] - acc[1] * acc[2] / k
+    size = x.shape[0]
+    both = np.empty(size)
+    for i in range(size):
+        both[i] = 1.0 if math.isfinite(x[i]) and math.isfinite(y[i]) else np.nan
+    px, py = x * both, y * both
+    mean_xy, mean_x = np.empty(size), np.empty(size)
+    mean_y, count = np.empty(size), np.empty(size)
+    moments(seg, px * py, n, MEAN, mean_xy)
+    moments(seg, px, n, MEAN, mean_x)
+    moments(seg, py, n, MEAN, mean_y)
+    moments(seg, both, n, COUNT, count)
+    for i in range(size):
+        k = count[i]
+        out[i] = (mean_xy[i] - mean_x[i] * mean_y[i]) * (k / (k - 1.0)) if k > 1.0 else np.nan
     if not corr:
-        return cov / (k - 1)
-    for at in (6, 9):  # qlib: NaN where either side's own std is within 2e-5 of 0
-        m = acc[at]
-        if m >= 2 and math.sqrt(_spread(m, acc[at + 1], acc[at + 2]) / (m - 1)) <= 2e-5:
-            return np.nan
-    sxx, syy = _spread(k, acc[1], acc[3]), _spread(k, acc[2], acc[4])
-    if sxx == 0.0 or syy == 0.0:
-        return np.nan
-    return cov / math.sqrt(sxx * syy)
+        return
+    var_x, var_y = np.empty(size), np.empty(size)
+    moments(seg, px, n, VAR, var_x)
+    moments(seg, py, n, VAR, var_y)
+    std_x, std_y = np.empty(size), np.empty(size)  # qlib's guard, on each side alone
+    moments(seg, x, n, STD, std_x)
+    moments(seg, y, n, STD, std_y)
+    for i in range(size):
+        flat = abs(std_x[i]) <= 2e-5 or abs(std_y[i]) <= 2e-5  # np.isclose(std, 0, atol=2e-5)
+        out[i] = np.nan if flat else out[i] / math.sqrt(var_x[i] * var_y[i])

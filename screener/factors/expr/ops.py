@@ -20,6 +20,10 @@ there; the odd parts are kept on purpose and listed here:
 - ``Ref(x, n)`` and ``Delta(x, n)`` need n >= 1; the expanding forms (n = 0) are refused: they
   read a ticker's whole history, which no lookback can state.
 
+- Fields are float32, as qlib stores them, and elementwise arithmetic stays float32 where
+  numpy's would (window statistics are float64, as in pandas): qlib's own rounding, kept so
+  that values agree with it to 1e-5 rather than drift by float32's 6e-8 through a ratio.
+
 Fields: ``$open $high $low $close`` are the panel's back-adjusted prices, ``$volume`` (shares)
 and ``$amount`` (CNY) as stored, ``$vwap`` = amount / volume x adj_factor (missing without
 volume); any other numeric or boolean panel column by its name (``$metal_close``,
@@ -28,10 +32,12 @@ volume); any other numeric or boolean panel column by its name (``$metal_close``
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable
 
+import numpy as np
 import polars as pl
 
 from screener import rules
@@ -41,13 +47,19 @@ from screener.factors.timeseries import kernel, lag
 
 KERNELS = "screener.factors.expr.kernels"
 PRICE_FIELDS = {f: pl.col(f"adj_{f}") for f in ("open", "high", "low", "close")}
+# qlib stores every field as float32 and numpy keeps float32 through elementwise arithmetic
+# (a window statistic returns float64, as pandas does): fields are Float32 here too, and
+# number literals are polars' weak floats, so polars follows the same promotion rules.
 FIELDS: dict[str, pl.Expr] = {
-    **PRICE_FIELDS,
-    "volume": pl.col("volume").cast(pl.Float64),
-    "amount": pl.col("amount"),
-    "vwap": pl.when(pl.col("volume") > 0).then(
-        pl.col("amount") / pl.col("volume") * pl.col("adj_factor")
-    ),
+    name: expr.cast(pl.Float32)
+    for name, expr in {
+        **PRICE_FIELDS,
+        "volume": pl.col("volume"),
+        "amount": pl.col("amount"),
+        "vwap": pl.when(pl.col("volume") > 0).then(
+            pl.col("amount") / pl.col("volume") * pl.col("adj_factor")
+        ),
+    }.items()
 }
 # Panel columns a formula may read by their own name (numbers and flags, as Float64).
 PANEL_FIELDS = (
@@ -83,6 +95,41 @@ def _truth(x: pl.Expr) -> pl.Expr:
     return (x != 0).fill_null(True)
 
 
+def _numpy_log(s: pl.Series) -> pl.Series:
+    with np.errstate(all="ignore"):
+        return pl.Series(s.name, np.log(s.to_numpy()))
+
+
+def _numpy_power(s: pl.Series) -> pl.Series:
+    base, exponent = (f.to_numpy() for f in s.struct.unnest().iter_columns())
+    with np.errstate(all="ignore"):
+        return pl.Series(s.name, np.power(base, exponent))
+
+
+@functools.cache
+def _power_with(constant: float, constant_is_base: bool) -> Callable[[pl.Series], pl.Series]:
+    """numpy's power of a series and a Python number (which keeps float32 float32)."""
+
+    def run(s: pl.Series) -> pl.Series:
+        values = s.to_numpy()
+        with np.errstate(all="ignore"):
+            out = np.power(constant, values) if constant_is_base else np.power(values, constant)
+        return pl.Series(s.name, out)
+
+    return run
+
+
+def _log(x: pl.Expr) -> pl.Expr:
+    """numpy's log: polars' float32 log is a float32 computation that often misses numpy's
+    value by an ulp, which a correlation of log volumes turns into 1e-5."""
+    return x.map_batches(_numpy_log, is_elementwise=True)
+
+
+def _power(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """numpy's power, with numpy's dtype rules (a float32 base stays float32)."""
+    return pl.struct(a.alias("a"), b.alias("b")).map_batches(_numpy_power, is_elementwise=True)
+
+
 def _greater(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     return pl.when(a >= b).then(a).when(a < b).then(b)  # null if either is null; NaN wins
 
@@ -96,16 +143,16 @@ ELEMENTWISE: dict[str, tuple[int, Callable[..., pl.Expr]]] = {
     "-": (2, operator.sub),
     "*": (2, operator.mul),
     "/": (2, operator.truediv),
-    "**": (2, pl.Expr.pow),
+    "**": (2, _power),
     "neg": (1, operator.neg),
     "Add": (2, operator.add),
     "Sub": (2, operator.sub),
     "Mul": (2, operator.mul),
     "Div": (2, operator.truediv),
-    "Power": (2, pl.Expr.pow),
+    "Power": (2, _power),
     "Abs": (1, pl.Expr.abs),
     "Sign": (1, pl.Expr.sign),
-    "Log": (1, pl.Expr.log),
+    "Log": (1, _log),
     "Greater": (2, _greater),
     "Less": (2, _less),
     ">": (2, _compare(operator.gt)),
@@ -191,10 +238,19 @@ class _Compiler:
         args = self.arguments(node, arity)
         if all(isinstance(a, float) for a in args):  # constant: folded here
             return float(pl.select(fn(*(pl.lit(a, pl.Float64) for a in args))).item())
+        if node.name in ("**", "Power") and any(isinstance(a, float) for a in args):
+            base, exponent = args
+            if isinstance(base, float):
+                assert isinstance(exponent, Term)
+                series, run = exponent, _power_with(base, True)
+            else:
+                assert isinstance(exponent, float)
+                series, run = base, _power_with(exponent, False)
+            return series.map(lambda e: e.map_batches(run, is_elementwise=True))
         both_flags = len(args) == 2 and all(id(a) in self.flags for a in args)
         if both_flags:
             fn = self.flag_arithmetic(node, fn)
-        value = combine(fn, *(pl.lit(a, pl.Float64) if isinstance(a, float) else a for a in args))
+        value = combine(fn, *(pl.lit(a) if isinstance(a, float) else a for a in args))
         if node.name in FLAGS or (both_flags and node.name in BOOLEAN_ARITHMETIC):
             self.flags[id(value)] = value
         return value
@@ -210,7 +266,7 @@ class _Compiler:
         if node.name in FIELDS:
             return Term(FIELDS[node.name])
         if node.name in PANEL_FIELDS:
-            return Term(pl.col(node.name).cast(pl.Float64))
+            return Term(pl.col(node.name).cast(pl.Float32))
         known = ", ".join(f"${f}" for f in (*FIELDS, *PANEL_FIELDS))
         raise self.error(node, f"unknown field ${node.name} (known: {known})")
 
