@@ -12,7 +12,6 @@ each) or numbers; a window of ``n`` rows over ``x`` reads ``n - 1`` sessions mor
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -94,30 +93,28 @@ def kernel(
     params: tuple[object, ...],
     *,
     reads: int,
-    module: str = "screener.factors.kernels",
 ) -> Term:
-    """``<module>.<name>(seg, *inputs, *params, out)`` over each ticker's rows (Float64, null =
-    missing), restarting at each ticker; a ``str`` in ``params`` names a constant of the module.
+    """``kernels.<name>(seg, *inputs, *params, out)`` over each ticker's rows (Float64, null =
+    missing), restarting at each ticker; a ``str`` in ``params`` names a constant of kernels.
 
     ``reads``: how many rows before the current one the kernel reads (a window of n: n - 1).
     """
     parts = [term(x) for x in inputs]
     segments = pl.col(TICKER).rle_id()
     columns = [t.expr.cast(pl.Float64).fill_null(float("nan")) for t in parts]
-    run = _runner(module, name, params)
+    run = _runner(name, params)
     expr = pl.map_batches([segments, *columns], run, return_dtype=pl.Float64)
     return Term(expr, max(t.lookback for t in parts) + reads)
 
 
 @functools.cache
-def _runner(
-    module: str, name: str, params: tuple[object, ...]
-) -> Callable[[Sequence[pl.Series]], pl.Series]:
+def _runner(name: str, params: tuple[object, ...]) -> Callable[[Sequence[pl.Series]], pl.Series]:
     """One function per (kernel, parameters): polars computes a repeated call only once when
     it is the same function object."""
 
     def run(series: Sequence[pl.Series]) -> pl.Series:
-        kernels = importlib.import_module(module)  # numba: imported only when something runs
+        from screener.factors import kernels  # numba: imported only when something runs
+
         seg, *cols = (s.to_numpy() for s in series)
         out = np.empty(len(seg))
         args = [getattr(kernels, p) if isinstance(p, str) else p for p in params]

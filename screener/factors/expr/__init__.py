@@ -1,8 +1,9 @@
 """qlib's expression language: a formula becomes a ``Factor`` like any in the library.
 
 ``expression_factor("ma_gap_5", "Mean($close, 5) / $close - 1")`` parses the text with a
-grammar (grammar.py, never ``eval``), turns each operator into a term with qlib's semantics
-(ops.py, kernels.py) and derives the lookback from the windows used. Factor files
+grammar (grammar.py, never ``eval``), checks it into a graph of qlib's operators whose
+lookback comes from the windows used (ops.py) and runs that graph with numpy and the window
+kernels, qlib's semantics (execute.py, kernels.py). Factor files
 (``strategies/factors/*.toml``, files.py) and ``--expr name=EXPR`` on the command line both end
 here.
 
@@ -14,8 +15,9 @@ here.
 from __future__ import annotations
 
 from screener.factors.base import Factor, FactorError
+from screener.factors.expr.execute import term_of
 from screener.factors.expr.grammar import ExprError, parse
-from screener.factors.expr.ops import FIELDS, OPERATORS, PANEL_FIELDS, compile_tree
+from screener.factors.expr.ops import FIELDS, OPERATORS, PANEL_FIELDS, Op, compile_tree
 
 __all__ = [
     "FIELDS",
@@ -24,7 +26,13 @@ __all__ = [
     "ExprError",
     "expression_factor",
     "from_assignment",
+    "plan",
 ]
+
+
+def plan(text: str) -> Op:
+    """The checked graph of an expression (ops.py): its lookback, its columns, its nodes."""
+    return compile_tree(parse(text), text)
 
 
 def expression_factor(
@@ -34,7 +42,7 @@ def expression_factor(
 
     ExprError (a FactorError) names the column of the bad token; callers add file and line.
     """
-    term = compile_tree(parse(text), text)
+    term = term_of(plan(text))
     meaning = doc or f"qlib expression: {' '.join(text.split())}"
     return Factor(name, term, higher_is_better, meaning, source=text)
 

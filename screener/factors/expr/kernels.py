@@ -21,6 +21,7 @@ _INV_COND_TOL = np.finfo(np.float64).eps * 1e3  # pandas' roll_var: when to star
 SLOPE, RSQUARE, RESI = 0, 1, 2
 
 _jit = nb.njit(nogil=True, cache=True, error_model="numpy")
+_inline = nb.njit(nogil=True, cache=True, error_model="numpy", inline="always")
 F8 = NDArray[np.float64]
 I8 = NDArray[np.int64]
 
@@ -49,94 +50,137 @@ def moments(seg: I8, x: F8, n: int, kind: int, out: F8) -> None:
     (4e-4 for ten zeros after volumes near 1e5), and qlib's ``Std(x, n) / (x + 1e-12)`` turns
     that residue into 4e8.
     """
-    # nobs, sum, compensation add, compensation remove, negatives, mean, ssqdm, unstable,
-    # run of equal values, the last value
-    acc = np.zeros(10)
-    lo = _starts(seg, n)
+    if kind in (VAR, STD):
+        _rolling_var(seg, x, n, kind == STD, out)
+    else:
+        _rolling_sum(seg, x, n, kind, out)
+
+
+@_jit
+def _rolling_sum(seg: I8, x: F8, n: int, kind: int, out: F8) -> None:
+    """roll_sum / roll_mean (and the count of finite values)."""
+    state = _SUM0
+    start = 0
     for i in range(x.shape[0]):
         if i == 0 or seg[i] != seg[i - 1]:
-            acc[:] = 0.0
-            acc[9] = np.nan
-        elif lo[i] > lo[i - 1]:
-            _pandas_remove(acc, x[lo[i - 1]], kind)
-        _pandas_add(acc, x[i], kind)
-        if acc[7]:  # pandas: numerically unstable, so the window is summed afresh
-            acc[:8] = 0.0
-            for j in range(lo[i], i + 1):
-                _pandas_add(acc, x[j], kind)
-            acc[7] = 0.0
-        out[i] = _pandas_value(acc, kind)
+            state, start = _SUM0, i
+        elif i - n >= start:
+            state = _sum_remove(state, x[i - n])
+        state = _sum_add(state, x[i])
+        out[i] = state[0] if kind == COUNT else _sum_value(state, kind == SUM)
 
 
-@_jit
-def _pandas_add(acc: F8, v: float, kind: int) -> None:
+# roll_sum's state: count, sum, compensation add, compensation remove, negatives, run of
+# equal values, the last value
+_SUM0 = (0, 0.0, 0.0, 0.0, 0, 0, np.nan)
+
+
+@_inline
+def _sum_add(state: tuple, v: float) -> tuple:
+    nobs, total, add_c, rem_c, neg, run, last = state
     if not math.isfinite(v):
-        return
-    acc[0] += 1.0
-    if kind in (VAR, STD):  # add_var: Welford with Kahan compensation
-        before = acc[6]
-        prev_mean = acc[5] - acc[2]
-        y = v - acc[2]
-        t = y - acc[5]
-        acc[2] = t + acc[5] - y
-        acc[5] = acc[5] + t / acc[0]
-        acc[6] = acc[6] + (v - prev_mean) * (v - acc[5])
-        acc[7] = acc[7] or before * _INV_COND_TOL > acc[6]
-        return
-    y = v - acc[2]  # add_sum / add_mean: Kahan
-    t = acc[1] + y
-    acc[2] = t - acc[1] - y
-    acc[1] = t
-    acc[4] += math.copysign(1.0, v) < 0.0
-    acc[8] = acc[8] + 1.0 if v == acc[9] else 1.0
-    acc[9] = v
+        return state
+    y = v - add_c
+    t = total + y
+    run = run + 1 if v == last else 1
+    return nobs + 1, t, t - total - y, rem_c, neg + (math.copysign(1.0, v) < 0.0), run, v
 
 
-@_jit
-def _pandas_remove(acc: F8, v: float, kind: int) -> None:
+@_inline
+def _sum_remove(state: tuple, v: float) -> tuple:
+    nobs, total, add_c, rem_c, neg, run, last = state
     if not math.isfinite(v):
-        return
-    acc[0] -= 1.0
-    if kind in (VAR, STD):  # remove_var
-        if acc[0] == 0.0:
-            acc[5] = acc[6] = acc[7] = 0.0
-            return
-        before = acc[6]
-        prev_mean = acc[5] - acc[3]
-        y = v - acc[3]
-        t = y - acc[5]
-        acc[3] = t + acc[5] - y
-        acc[5] = acc[5] - t / acc[0]
-        acc[6] = acc[6] - (v - prev_mean) * (v - acc[5])
-        acc[7] = acc[7] or before * _INV_COND_TOL > acc[6]
-        return
-    y = -v - acc[3]  # remove_sum / remove_mean
-    t = acc[1] + y
-    acc[3] = t - acc[1] - y
-    acc[1] = t
-    acc[4] -= math.copysign(1.0, v) < 0.0
+        return state
+    y = -v - rem_c
+    t = total + y
+    return nobs - 1, t, add_c, t - total - y, neg - (math.copysign(1.0, v) < 0.0), run, last
 
 
-@_jit
-def _pandas_value(acc: F8, kind: int) -> float:
-    nobs = acc[0]
-    if kind == COUNT:
-        return nobs
-    if nobs < 1.0:
+@_inline
+def _sum_value(state: tuple, as_sum: bool) -> float:
+    nobs, total, _, _, neg, run, last = state
+    if nobs == 0:
         return np.nan
-    if kind == SUM:
-        return acc[9] * nobs if acc[8] >= nobs else acc[1]
-    if kind == MEAN:
-        if acc[8] >= nobs:
-            return acc[9]
-        mean = acc[1] / nobs
-        if (acc[4] == 0.0 and mean < 0.0) or (acc[4] == nobs and mean > 0.0):
-            return 0.0  # all of one sign: the mean has that sign
-        return mean
+    if as_sum:
+        return last * nobs if run >= nobs else total
+    if run >= nobs:
+        return last
+    mean = total / nobs
+    if (neg == 0 and mean < 0.0) or (neg == nobs and mean > 0.0):
+        return 0.0  # all of one sign: the mean has that sign
+    return mean
+
+
+@_jit
+def _rolling_var(seg: I8, x: F8, n: int, root: bool, out: F8) -> None:
+    """roll_var: Welford with Kahan compensation, afresh when numerically unstable."""
+    state = _VAR0
+    start = 0
+    for i in range(x.shape[0]):
+        if i == 0 or seg[i] != seg[i - 1]:
+            state, start = _VAR0, i
+        state = _var_step(state, x, x, i, n, start)
+        out[i] = _var_value(state, root)
+
+
+# roll_var's state: count, mean, sum of squared deviations, compensation add and remove
+_VAR0 = (0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+@_inline
+def _var_step(state: tuple, x: F8, other: F8, i: int, n: int, start: int) -> tuple:
+    """The window moved to end at row i: remove the row that left, add row i, and start
+    afresh if that lost precision (pandas). A row counts where x and ``other`` are finite."""
+    unstable = False
+    if i - n >= start:
+        state, unstable = _var_remove(state, x[i - n] + 0.0 * other[i - n])
+    state, shaky = _var_add(state, x[i] + 0.0 * other[i])
+    if unstable or shaky:
+        state = _VAR0
+        for j in range(max(start, i - n + 1), i + 1):
+            state, _ = _var_add(state, x[j] + 0.0 * other[j])
+    return state
+
+
+@_inline
+def _var_add(state: tuple, v: float) -> tuple:
+    nobs, mean, ssq, add_c, rem_c = state
+    if not math.isfinite(v):
+        return state, False
+    nobs += 1.0
+    prev_mean = mean - add_c
+    y = v - add_c
+    t = y - mean
+    add_c = t + mean - y
+    new_mean = mean + t / nobs
+    new_ssq = ssq + (v - prev_mean) * (v - new_mean)
+    return (nobs, new_mean, new_ssq, add_c, rem_c), ssq * _INV_COND_TOL > new_ssq
+
+
+@_inline
+def _var_remove(state: tuple, v: float) -> tuple:
+    nobs, mean, ssq, add_c, rem_c = state
+    if not math.isfinite(v):
+        return state, False
+    nobs -= 1.0
+    if nobs == 0.0:
+        return (0.0, 0.0, 0.0, add_c, rem_c), False
+    prev_mean = mean - rem_c
+    y = v - rem_c
+    t = y - mean
+    rem_c = t + mean - y
+    new_mean = mean - t / nobs
+    new_ssq = ssq - (v - prev_mean) * (v - new_mean)
+    return (nobs, new_mean, new_ssq, add_c, rem_c), ssq * _INV_COND_TOL > new_ssq
+
+
+@_inline
+def _var_value(state: tuple, root: bool) -> float:
+    nobs, _, ssq, _, _ = state
     if nobs < 2.0:
         return np.nan
-    var = acc[6] / (nobs - 1.0)
-    return var if kind == VAR else math.sqrt(max(var, 0.0))
+    var = ssq / (nobs - 1.0)
+    return math.sqrt(max(var, 0.0)) if root else var
 
 
 @_jit
@@ -399,28 +443,35 @@ def pair(seg: I8, x: F8, y: F8, n: int, corr: bool, out: F8) -> None:
     ``(mean(xy) - mean(x) mean(y)) * k / (k - 1)``, over ``sqrt(var(x) var(y))`` for corr.
     qlib's Corr is then NaN where either side's own rolling std is within 2e-5 of 0.
     """
-    size = x.shape[0]
-    both = np.empty(size)
-    for i in range(size):
-        both[i] = 1.0 if math.isfinite(x[i]) and math.isfinite(y[i]) else np.nan
-    px, py = x * both, y * both
-    mean_xy, mean_x = np.empty(size), np.empty(size)
-    mean_y, count = np.empty(size), np.empty(size)
-    moments(seg, px * py, n, MEAN, mean_xy)
-    moments(seg, px, n, MEAN, mean_x)
-    moments(seg, py, n, MEAN, mean_y)
-    moments(seg, both, n, COUNT, count)
-    for i in range(size):
-        k = count[i]
-        out[i] = (mean_xy[i] - mean_x[i] * mean_y[i]) * (k / (k - 1.0)) if k > 1.0 else np.nan
-    if not corr:
-        return
-    var_x, var_y = np.empty(size), np.empty(size)
-    moments(seg, px, n, VAR, var_x)
-    moments(seg, py, n, VAR, var_y)
-    std_x, std_y = np.empty(size), np.empty(size)  # qlib's guard, on each side alone
-    moments(seg, x, n, STD, std_x)
-    moments(seg, y, n, STD, std_y)
-    for i in range(size):
-        flat = abs(std_x[i]) <= 2e-5 or abs(std_y[i]) <= 2e-5  # np.isclose(std, 0, atol=2e-5)
-        out[i] = np.nan if flat else out[i] / math.sqrt(var_x[i] * var_y[i])
+    start = 0
+    sxy = sx = sy = _SUM0
+    vx = vy = sdx = sdy = _VAR0
+    for i in range(x.shape[0]):
+        if i == 0 or seg[i] != seg[i - 1]:
+            sxy = sx = sy = _SUM0
+            vx = vy = sdx = sdy = _VAR0
+            start = i
+        elif i - n >= start:
+            a, b = x[i - n], y[i - n]
+            sxy = _sum_remove(sxy, a * b)  # NaN unless both are finite
+            sx = _sum_remove(sx, a + 0.0 * b)
+            sy = _sum_remove(sy, b + 0.0 * a)
+        a, b = x[i], y[i]
+        sxy = _sum_add(sxy, a * b)
+        sx = _sum_add(sx, a + 0.0 * b)
+        sy = _sum_add(sy, b + 0.0 * a)
+        k = sx[0]
+        cov = np.nan
+        if k > 1:
+            cov = (_sum_value(sxy, False) - _sum_value(sx, False) * _sum_value(sy, False)) * (
+                k / (k - 1.0)
+            )
+        if not corr:
+            out[i] = cov
+            continue
+        vx = _var_step(vx, x, y, i, n, start)
+        vy = _var_step(vy, y, x, i, n, start)
+        sdx = _var_step(sdx, x, x, i, n, start)
+        sdy = _var_step(sdy, y, y, i, n, start)
+        flat = abs(_var_value(sdx, True)) <= 2e-5 or abs(_var_value(sdy, True)) <= 2e-5
+        out[i] = np.nan if flat else cov / math.sqrt(_var_value(vx, False) * _var_value(vy, False))

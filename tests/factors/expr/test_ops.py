@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from screener.engine import factor_values
-from screener.factors.expr import PANEL_FIELDS, ExprError, expression_factor
+from screener.factors.base import FactorError
+from screener.factors.expr import PANEL_FIELDS, expression_factor
 from screener.panel import PANEL_COLUMNS
 
 # One formula per operator (and the infix forms), on prices, volume, vwap and a metal series.
@@ -95,9 +96,12 @@ def test_values_start_on_a_tickers_first_row_as_in_qlib() -> None:
     assert got.get_column("r").to_list() == [0.0, 1.0, 0.0, 1.0]  # missing compares false
 
 
-def test_two_comparisons_cannot_be_subtracted() -> None:
-    with pytest.raises(ExprError, match="cannot subtract two comparisons"):
-        expression_factor("f", "($close > $open) - ($open > $close)")
+def test_two_comparisons_cannot_be_subtracted_as_in_numpy() -> None:
+    frame = pl.DataFrame(
+        {"ticker": ["A"] * 2, "date": [1, 2], "adj_close": [1.0, 2.0], "adj_open": [2.0, 1.0]}
+    )
+    with pytest.raises(FactorError, match="numpy cannot compute"):
+        factor_values(frame, [expression_factor("f", "($close > $open) - ($open > $close)")])
 
 
 def test_fields_are_panel_columns() -> None:
