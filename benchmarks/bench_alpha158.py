@@ -33,7 +33,7 @@ from bench_factors import peak_rss, timed
 from screener.bulk import ticker_chunks, write_values
 from screener.engine import factor_values
 from screener.factors.expr.files import check_file
-from screener.factors.expr.ops import FIELDS
+from screener.factors.expr.execute import fields_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 ALPHA158 = ROOT / "strategies" / "factors" / "alpha158.toml"
@@ -66,11 +66,6 @@ def ohlcv_panel(n_tickers: int, n_sessions: int, seed: int = 0) -> pl.DataFrame:
             "adj_factor": np.ones(n_tickers * n_sessions),
         }
     )
-
-
-def qlib_fields(panel: pl.DataFrame) -> pl.DataFrame:
-    """ticker, date and qlib's seven fields, as screener's expressions read them (ops.FIELDS)."""
-    return panel.select("ticker", "date", *(expr.alias(name) for name, expr in FIELDS.items()))
 
 
 def run_qlib(python: str, fields: pl.DataFrame, workers: int) -> tuple[float, pl.DataFrame]:
@@ -126,7 +121,7 @@ def main() -> None:
         print(f"in memory: {wall_m:.2f} s wall, {cpu_m:.1f} s CPU")
     if args.qlib and ours is not None:
         start = time.perf_counter()
-        seconds, theirs = run_qlib(args.qlib, qlib_fields(panel), args.workers)
+        seconds, theirs = run_qlib(args.qlib, fields_frame(panel), args.workers)
         whole = time.perf_counter() - start
         print(f"qlib D.features ({args.workers} workers): {seconds:.1f} s ", end="")
         print(f"(whole script {whole:.1f} s); screener is {seconds / wall:.1f}x faster")

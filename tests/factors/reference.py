@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -221,6 +222,51 @@ def perturb_after(market: Market, cut: dt.date, seed: int) -> Market:
     series = pl.concat([series.filter(~(foreign & (pl.col("date") == cut))), extra])
     index = jiggle(market.index, after, ["close"])
     return Market(bars, market.instruments, index, series, market.sessions)
+
+
+def realdata_market(root: Path) -> Market:
+    """Four real copper and gold stocks, 2015-2022, with their indices and metal series."""
+    start, end = dt.date(2015, 1, 5), dt.date(2022, 1, 14)
+    tags = {
+        "600362.SH": "copper",
+        "000630.SZ": "copper",
+        "600490.SH": "copper",
+        "601899.SH": "gold",
+    }
+    stocks = (
+        pl.scan_parquet(root / "stocks_daily.parquet")
+        .filter(pl.col("ticker").is_in(list(tags)), pl.col("date").is_between(start, end))
+        .sort("ticker", "date")
+        .with_columns(
+            (pl.col("close").shift(1) / pl.col("prev_close"))
+            .fill_null(1.0)
+            .cum_prod()
+            .over("ticker")
+            .alias("adj_factor")
+        )
+        .collect()
+    )
+    index = (
+        pl.scan_parquet(root / "indices_daily.parquet")
+        .filter(pl.col("index_code").is_in(["801050.SI", "000300.SH"]))
+        .collect()
+    )
+    series = (
+        pl.scan_parquet(root / "commodities_daily.parquet")
+        .filter(pl.col("series_id").is_in(["SHFE.CU", "SHFE.AU"]))
+        .collect()
+    )
+    instruments = pl.DataFrame(
+        {
+            "ticker": list(tags),
+            "board": ["main"] * len(tags),
+            "sw_l2": [None] * len(tags),
+            "metals": [[m] for m in tags.values()],
+            "list_date": [None] * len(tags),
+        },
+        schema_overrides={"sw_l2": pl.String, "list_date": pl.Date},
+    )
+    return Market(stocks, instruments, index, series, calendar.sessions(start, end))
 
 
 # -- per-ticker time-series references -----------------------------------------------------

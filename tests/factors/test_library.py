@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import doctest
 import functools
 from pathlib import Path
@@ -15,6 +14,7 @@ from factors.reference import (
     Market,
     panel_of,
     perturb_after,
+    realdata_market,
     reference_factors,
     reference_oversold,
     synthetic_market,
@@ -23,7 +23,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from screener import calendar, metals
+from screener import metals
 from screener.engine import evaluate
 from screener.factors import base, library, library_commodity, library_price, term, timeseries
 from screener.factors.library import REGISTRY
@@ -148,54 +148,10 @@ def test_first_value_arrives_exactly_after_the_lookback() -> None:
             assert first == f.lookback - 1, f"{f.name}: first value on row {first}"
 
 
-def _realdata_market(root: Path) -> Market:
-    start, end = dt.date(2015, 1, 5), dt.date(2022, 1, 14)
-    tags = {
-        "600362.SH": "copper",
-        "000630.SZ": "copper",
-        "600490.SH": "copper",
-        "601899.SH": "gold",
-    }
-    stocks = (
-        pl.scan_parquet(root / "stocks_daily.parquet")
-        .filter(pl.col("ticker").is_in(list(tags)), pl.col("date").is_between(start, end))
-        .sort("ticker", "date")
-        .with_columns(
-            (pl.col("close").shift(1) / pl.col("prev_close"))
-            .fill_null(1.0)
-            .cum_prod()
-            .over("ticker")
-            .alias("adj_factor")
-        )
-        .collect()
-    )
-    index = (
-        pl.scan_parquet(root / "indices_daily.parquet")
-        .filter(pl.col("index_code").is_in(["801050.SI", "000300.SH"]))
-        .collect()
-    )
-    series = (
-        pl.scan_parquet(root / "commodities_daily.parquet")
-        .filter(pl.col("series_id").is_in(["SHFE.CU", "SHFE.AU"]))
-        .collect()
-    )
-    instruments = pl.DataFrame(
-        {
-            "ticker": list(tags),
-            "board": ["main"] * len(tags),
-            "sw_l2": [None] * len(tags),
-            "metals": [[m] for m in tags.values()],
-            "list_date": [None] * len(tags),
-        },
-        schema_overrides={"sw_l2": pl.String, "list_date": pl.Date},
-    )
-    return Market(stocks, instruments, index, series, calendar.sessions(start, end))
-
-
 def test_every_factor_matches_its_reference_on_real_data() -> None:
     if not REALDATA.exists():
         pytest.skip(f"{REALDATA} is absent: real-data validation needs ../shared/realdata")
-    panel = panel_of(_realdata_market(REALDATA))
+    panel = panel_of(realdata_market(REALDATA))
     assert panel.get_column("suspended").sum() > 50  # real suspensions are in the window
     fast = evaluate(panel, list(REGISTRY.values()))
     ref = reference_factors(panel)

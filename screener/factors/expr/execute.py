@@ -193,6 +193,16 @@ def evaluate_frame(frame: pl.DataFrame, roots: dict[str, Op]) -> pl.DataFrame:
     return frame.select(TICKER, "date").with_columns(out.fill_nan(None))
 
 
+def fields_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """ticker, date and qlib's seven fields as the expressions read them (float32): what a
+    qlib data folder must hold for qlib to compute the same values (benchmarks/)."""
+    values = Values(frame)
+    columns = {f: values.of(Op.make("field", (), (f,), 0)) for f in FIELDS}
+    return frame.select(TICKER, "date").with_columns(
+        pl.Series(name, column) for name, column in columns.items()
+    )
+
+
 def _as_series(name: str, values: Array | float, height: int) -> pl.Series:
     """Float64, NaN and +-inf as null."""
     out = np.broadcast_to(np.asarray(values, np.float64), (height,))
