@@ -32,8 +32,8 @@ from bench_factors import peak_rss, timed
 
 from screener.bulk import ticker_chunks, write_values
 from screener.engine import factor_values
-from screener.factors.expr.files import check_file
 from screener.factors.expr.execute import fields_frame
+from screener.factors.expr.files import check_file
 
 ROOT = Path(__file__).resolve().parents[1]
 ALPHA158 = ROOT / "strategies" / "factors" / "alpha158.toml"

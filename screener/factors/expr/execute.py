@@ -197,9 +197,8 @@ def fields_frame(frame: pl.DataFrame) -> pl.DataFrame:
     """ticker, date and qlib's seven fields as the expressions read them (float32): what a
     qlib data folder must hold for qlib to compute the same values (benchmarks/)."""
     values = Values(frame)
-    columns = {f: values.of(Op.make("field", (), (f,), 0)) for f in FIELDS}
     return frame.select(TICKER, "date").with_columns(
-        pl.Series(name, column) for name, column in columns.items()
+        pl.Series(name, values._field(name)) for name in FIELDS
     )
 
 
