@@ -43,7 +43,7 @@ from screener.screen import (
     universe_on,
 )
 from screener.store import Store
-from screener.thesis import Thesis
+from screener.thesis import Thesis, factor_catalog
 
 WARMUP_DAYS = 420  # calendar days of history before start: the 250-session factors fill
 
@@ -111,7 +111,7 @@ def _candidates(store: Store, thesis: Thesis) -> list[str] | None:
     read the sector's members too.
     """
     screen = thesis.select
-    if lookup([screen.score])[0].needs or screen.universe == "all":
+    if lookup([screen.score], factor_catalog(thesis))[0].needs or screen.universe == "all":
         return None
     inst = store.read_instruments().filter(pl.col("board") != "hk")
     if screen.universe == "picks":
@@ -130,7 +130,10 @@ def _candidates(store: Store, thesis: Thesis) -> list[str] | None:
 
 def _factors_for(thesis: Thesis) -> list[Any]:
     screen = thesis.select
-    return lookup(list(dict.fromkeys([screen.score, *explained_by(screen), AMOUNT_FACTOR])))
+    known = factor_catalog(thesis)
+    return lookup(
+        [*dict.fromkeys([screen.score, *explained_by(screen, known), AMOUNT_FACTOR])], known
+    )
 
 
 def _subjects(
@@ -280,8 +283,9 @@ def _select(store: Store, prep: Prepared, thesis: Thesis, on: dt.date) -> tuple[
         universe, _ = universe_on(_TablesOnce(store, prep.universes), screen, on=on, as_of=on)
         values = prep.values.filter(pl.col("date") == on)
         flags = _flags(prep, screen.metal_window).filter(pl.col("date") == on).drop("date")
-        facts = join_facts(screen, universe, values, flags, explain=explained_by(screen))
-        passed = rank_facts(screen, facts, universe_size=universe.height)
+        known = factor_catalog(thesis)
+        facts = join_facts(screen, universe, values, flags, explain=explained_by(screen, known))
+        passed = rank_facts(screen, facts, universe_size=universe.height, catalog=known)
         prep.universes[key] = (passed.ranked, passed.universe_size)
     return prep.universes[key]
 
