@@ -68,7 +68,7 @@ def test_errors_name_file_line_and_column(
     ],
 )
 def test_structure_errors_name_the_key(tmp_path: Path, text: str, words: str) -> None:
-    with pytest.raises(ConfigError, match="bad.toml") as err:
+    with pytest.raises(ConfigError, match=r"bad\.toml") as err:
         check_file(write(tmp_path, "bad.toml", text))
     assert words in str(err.value)
 
@@ -84,7 +84,7 @@ def test_the_catalog_reads_files_lazily_and_refuses_a_name_twice(tmp_path: Path)
     with pytest.raises(ConfigError, match=r"b.toml:2:\d+: factor typo"):
         known["typo"]
     write(folder, "c.toml", '[factors.ma_gap_5]\nexpr = "$close"\n')
-    with pytest.raises(ConfigError, match="ma_gap_5 is already defined in .*a.toml:4"):
+    with pytest.raises(ConfigError, match=r"ma_gap_5 is already defined in .*a\.toml:4"):
         catalog(tmp_path)
     with pytest.raises(ConfigError, match="already defined"):
         load_catalog(REGISTRY, exprs=["ret_20d=$close"])
