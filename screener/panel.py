@@ -184,6 +184,9 @@ def _stock_grid(bars: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
             .join(on_cal.drop("_i"), on=["ticker", "date"], how="left")
             .sort("ticker", "date")
         )
+    carry = ("close", "adj_factor", "is_st")
+    if whole and grid.select(pl.any_horizontal(pl.col(carry).is_null().any())).item() is False:
+        return grid.with_columns(pl.col("suspended").fill_null(False))  # nothing to carry
     missing = pl.col("close").is_null()
     last = pl.col("close").forward_fill().over("ticker")
     grid = grid.with_columns(

@@ -72,7 +72,6 @@ KERNELS: dict[str, tuple[Callable[..., None], tuple[object, ...]]] = {
     "Min": (k.extreme, (False, False)),
     "IdxMax": (k.extreme, (True, True)),
     "IdxMin": (k.extreme, (False, True)),
-    "Med": (k.quantile, (0.5,)),
     "Mad": (k.mad, ()),
     "Rank": (k.rank, ()),
     "WMA": (k.wma, ()),
@@ -96,6 +95,15 @@ class Values:
         self.seg = frame.get_column(TICKER).rle_id().to_numpy().astype(np.int64)
         self.cache: dict[str, Array | float] = {}
         self.as_float64: dict[str, Array] = {}  # kernel inputs, converted once per node
+        # (input key, window) -> {node key: q} of every quantile asked for (see ``plan_for``)
+        self.quantiles: dict[tuple[str, int], dict[str, float]] = {}
+
+    def plan_for(self, roots: Sequence[Op]) -> None:
+        """Note the quantiles the graphs ask for, so that those of one window share a pass."""
+        for node in _nodes(roots):
+            if node.name in ("Quantile", "Med"):
+                at = (node.args[0].key, int(node.params[0]))
+                self.quantiles.setdefault(at, {})[node.key] = _q(node)
 
     def of(self, op: Op) -> Array | float:
         """The values of ``op`` on every row (a float for a constant), computed once."""
@@ -119,8 +127,8 @@ class Values:
         inputs = [self._float64(a) for a in op.args]
         if op.name in ("Corr", "Cov"):
             return self._kernel(k.pair, inputs, n, op.name == "Corr")
-        if op.name == "Quantile":
-            return self._kernel(k.quantile, inputs, n, float(op.params[1]))
+        if op.name in ("Quantile", "Med"):
+            return self._quantile(op, inputs[0], n)
         if op.name == "EMA":
             out = np.empty(len(self.seg))
             k.ema(self.seg, inputs[0], float(op.params[0]), out)
@@ -144,7 +152,8 @@ class Values:
 
         if name == "vwap":
             volume = column("volume")
-            vwap = column("amount") / volume * column("adj_factor")
+            with np.errstate(all="ignore"):
+                vwap = column("amount") / volume * column("adj_factor")
             return np.where(volume > 0, vwap, np.nan).astype(np.float32)
         return column(FIELDS.get(name, (name,))[0]).astype(np.float32)
 
@@ -156,6 +165,16 @@ class Values:
             out[n:] = x[:-n]
             out[n:][self.seg[n:] != self.seg[:-n]] = np.nan
         return out
+
+    def _quantile(self, op: Op, x: Array, n: int) -> Array:
+        """Every quantile of ``x`` over ``n`` rows that the graphs ask for, in one pass."""
+        wanted = self.quantiles.get((op.args[0].key, n), {op.key: _q(op)})
+        qs = np.array(list(wanted.values()))
+        out = np.empty((len(qs), len(self.seg)))
+        k.quantile(self.seg, x, n, qs, out)
+        for row, key in zip(out, wanted, strict=True):
+            self.cache[key] = row
+        return self.cache[op.key]  # type: ignore[return-value]
 
     def _float64(self, op: Op) -> Array:
         """A node's values as float64 (pandas' windows compute in float64), converted once."""
@@ -185,6 +204,7 @@ def evaluate_frame(frame: pl.DataFrame, roots: dict[str, Op]) -> pl.DataFrame:
     """ticker, date and one Float32 column per named graph (qlib's precision), sharing
     computed nodes; NaN and +-inf are null."""
     values = Values(frame)
+    values.plan_for(list(roots.values()))
     block = np.empty((len(roots), frame.height), np.float32)
     for at, root in enumerate(roots.values()):
         block[at] = values.of(root)
@@ -200,6 +220,22 @@ def fields_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(TICKER, "date").with_columns(
         pl.Series(name, values._field(name)) for name in FIELDS
     )
+
+
+def _q(op: Op) -> float:
+    return 0.5 if op.name == "Med" else float(op.params[1])
+
+
+def _nodes(roots: Sequence[Op]) -> list[Op]:
+    """Every node of the graphs, each once."""
+    seen: dict[str, Op] = {}
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        if node.key not in seen:
+            seen[node.key] = node
+            stack.extend(node.args)
+    return list(seen.values())
 
 
 def _as_series(name: str, values: Array | float, height: int) -> pl.Series:

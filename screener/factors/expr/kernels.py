@@ -266,30 +266,28 @@ def extreme(seg: I8, x: F8, n: int, largest: bool, position: bool, out: F8) -> N
 
 
 @_jit
-def quantile(seg: I8, x: F8, n: int, q: float, out: F8) -> None:
-    """Rolling quantile of the finite values, linear interpolation as pandas (q = 0.5: Med).
+def quantile(seg: I8, x: F8, n: int, qs: F8, out: F8) -> None:
+    """Rolling quantiles ``qs`` of the finite values, linear interpolation as pandas (q = 0.5:
+    Med); ``out`` has one row per q, so Alpha158's 0.8 and 0.2 share one pass.
 
     The window's finite values are kept sorted: one insertion and one removal per row.
     """
-    lo = _starts(seg, n)
     buf = np.empty(n, np.float64)
-    k = 0
+    k = start = 0
     for i in range(x.shape[0]):
         if i == 0 or seg[i] != seg[i - 1]:
-            k = 0
-        elif lo[i] > lo[i - 1] and math.isfinite(x[lo[i - 1]]):
-            k = _remove(buf, k, x[lo[i - 1]])
+            k, start = 0, i
+        elif i - n >= start and math.isfinite(x[i - n]):
+            k = _remove(buf, k, x[i - n])
         if math.isfinite(x[i]):
             k = _insert(buf, k, x[i])
-        if k == 0:
-            out[i] = np.nan
-            continue
-        at = q * (k - 1)
-        j = int(at)
-        if at == j:
-            out[i] = buf[j]
-        else:
-            out[i] = buf[j] + (buf[j + 1] - buf[j]) * (at - j)
+        for m in range(qs.shape[0]):
+            if k == 0:
+                out[m, i] = np.nan
+                continue
+            at = qs[m] * (k - 1)
+            j = int(at)
+            out[m, i] = buf[j] if at == j else buf[j] + (buf[j + 1] - buf[j]) * (at - j)
 
 
 @_jit
@@ -304,9 +302,7 @@ def _insert(buf: F8, k: int, v: float) -> int:
 
 @_jit
 def _remove(buf: F8, k: int, v: float) -> int:
-    j = 0
-    while buf[j] != v:
-        j += 1
+    j = np.searchsorted(buf[:k], v)
     for m in range(j, k - 1):
         buf[m] = buf[m + 1]
     return k - 1
