@@ -12,13 +12,14 @@ one frame, sharing the cache (bulk.py). Both call ``Values.of``: the same number
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
+from types import ModuleType
 
 import numpy as np
 import polars as pl
 
 from screener.factors.base import TICKER, FactorError
-from screener.factors.expr import kernels as k
 from screener.factors.expr.ops import FIELDS, Op
 from screener.factors.term import Term
 
@@ -59,26 +60,26 @@ NUMPY: dict[str, Callable[..., Array]] = {
     "Not": np.bitwise_not,
     "If": np.where,
 }
-# window operator -> (kernel, its parameters after the window)
-KERNELS: dict[str, tuple[Callable[..., None], tuple[object, ...]]] = {
-    "Sum": (k.moments, (k.SUM,)),
-    "Mean": (k.moments, (k.MEAN,)),
-    "Count": (k.moments, (k.COUNT,)),
-    "Var": (k.moments, (k.VAR,)),
-    "Std": (k.moments, (k.STD,)),
-    "Skew": (k.shape, (False,)),
-    "Kurt": (k.shape, (True,)),
-    "Max": (k.extreme, (True, False)),
-    "Min": (k.extreme, (False, False)),
-    "IdxMax": (k.extreme, (True, True)),
-    "IdxMin": (k.extreme, (False, True)),
-    "Mad": (k.mad, ()),
-    "Rank": (k.rank, ()),
-    "WMA": (k.wma, ()),
-    "Slope": (k.regression, (k.SLOPE,)),
-    "Rsquare": (k.regression, (k.RSQUARE,)),
-    "Resi": (k.regression, (k.RESI,)),
-}
+# window operator -> (kernel of kernels.py, its parameters after the window)
+KERNELS: dict[str, tuple[str, tuple[object, ...]]] = {
+    "Sum": ("moments", ("SUM",)),
+    "Mean": ("moments", ("MEAN",)),
+    "Count": ("moments", ("COUNT",)),
+    "Var": ("moments", ("VAR",)),
+    "Std": ("moments", ("STD",)),
+    "Skew": ("shape", (False,)),
+    "Kurt": ("shape", (True,)),
+    "Max": ("extreme", (True, False)),
+    "Min": ("extreme", (False, False)),
+    "IdxMax": ("extreme", (True, True)),
+    "IdxMin": ("extreme", (False, True)),
+    "Mad": ("mad", ()),
+    "Rank": ("rank", ()),
+    "WMA": ("wma", ()),
+    "Slope": ("regression", ("SLOPE",)),
+    "Rsquare": ("regression", ("RSQUARE",)),
+    "Resi": ("regression", ("RESI",)),
+}  # a str parameter names a constant of kernels.py
 
 
 def constant(name: str, args: Sequence[Op]) -> float:
@@ -126,17 +127,17 @@ class Values:
             return shifted if op.name == "Ref" else args[0] - shifted
         inputs = [self._float64(a) for a in op.args]
         if op.name in ("Corr", "Cov"):
-            return self._kernel(k.pair, inputs, n, op.name == "Corr")
+            return self._kernel("pair", inputs, n, op.name == "Corr")
         if op.name in ("Quantile", "Med"):
             return self._quantile(op, inputs[0], n)
         if op.name == "EMA":
             out = np.empty(len(self.seg))
-            k.ema(self.seg, inputs[0], float(op.params[0]), out)
+            _kernels().ema(self.seg, inputs[0], float(op.params[0]), out)
             return out
         kernel, params = KERNELS[op.name]
         out = self._kernel(kernel, inputs, n, *params)
         if op.name == "Rsquare":  # qlib: NaN where the input's rolling std is near 0
-            std = self._kernel(k.moments, inputs, n, k.STD)
+            std = self._kernel("moments", inputs, n, "STD")
             out[np.isclose(std, 0, atol=2e-05)] = np.nan
         return out
 
@@ -171,7 +172,7 @@ class Values:
         wanted = self.quantiles.get((op.args[0].key, n), {op.key: _q(op)})
         qs = np.array(list(wanted.values()))
         out = np.empty((len(qs), len(self.seg)))
-        k.quantile(self.seg, x, n, qs, out)
+        _kernels().quantile(self.seg, x, n, qs, out)
         for row, key in zip(out, wanted, strict=True):
             self.cache[key] = row
         return self.cache[op.key]  # type: ignore[return-value]
@@ -182,9 +183,11 @@ class Values:
             self.as_float64[op.key] = np.ascontiguousarray(self.of(op), dtype=np.float64)
         return self.as_float64[op.key]
 
-    def _kernel(self, kernel: Callable[..., None], inputs: list, n: int, *params: object) -> Array:
+    def _kernel(self, name: str, inputs: list, n: int, *params: object) -> Array:
+        kernels = _kernels()
         out = np.empty(len(self.seg))
-        kernel(self.seg, *inputs, n, *params, out)
+        args = [getattr(kernels, p) if isinstance(p, str) else p for p in params]
+        getattr(kernels, name)(self.seg, *inputs, n, *args, out)
         return out
 
 
@@ -220,6 +223,14 @@ def fields_frame(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(TICKER, "date").with_columns(
         pl.Series(name, values._field(name)) for name in FIELDS
     )
+
+
+@functools.cache
+def _kernels() -> ModuleType:
+    """kernels.py, imported when something is computed (numba takes a while to load)."""
+    from screener.factors.expr import kernels
+
+    return kernels
 
 
 def _q(op: Op) -> float:
