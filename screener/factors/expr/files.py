@@ -139,8 +139,7 @@ class Catalog(Mapping[str, Factor]):
         return name in self.extra or name in self.library or name in self.definitions
 
     def in_file(self, path: Path) -> list[str]:
-        """The names a file defines, in its order (the file must be in the catalog's folder
-        or be read with ``with_file``)."""
+        """The names a file of the catalog (its folder or its ``files``) defines, in order."""
         resolved = path.resolve()
         return [n for n, d in self.definitions.items() if d.path.resolve() == resolved]
 
