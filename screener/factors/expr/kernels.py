@@ -26,16 +26,10 @@ F8 = NDArray[np.float64]
 I8 = NDArray[np.int64]
 
 
-@_jit
-def _starts(seg: I8, n: int) -> I8:
-    """For each row, the first row of its window: ``n`` rows back, not before its segment."""
-    lo = np.empty(seg.shape[0], np.int64)
-    start = 0
-    for i in range(seg.shape[0]):
-        if i == 0 or seg[i] != seg[i - 1]:
-            start = i
-        lo[i] = max(start, i - n + 1)
-    return lo
+@_inline
+def _segment_start(seg: I8, i: int, start: int) -> int:
+    """The first row of row i's ticker, given the first row of row i - 1's."""
+    return i if i == 0 or seg[i] != seg[i - 1] else start
 
 
 @_jit
@@ -203,15 +197,17 @@ def _window_sums(x: F8, a: int, b: int) -> tuple:
 def shape(seg: I8, x: F8, n: int, kurt: bool, out: F8) -> None:
     """Rolling skewness (3+ values) or excess kurtosis (4+ values), pandas' bias-corrected
     formulas on the finite values; NaN where the variance is below 1e-14, as pandas."""
-    lo = _starts(seg, n)
+    start = 0
     for i in range(x.shape[0]):
-        k, c, s1, _ = _window_sums(x, lo[i], i + 1)
+        start = _segment_start(seg, i, start)
+        a = max(start, i - n + 1)
+        k, c, s1, _ = _window_sums(x, a, i + 1)
         out[i] = np.nan
         if k < (4 if kurt else 3):
             continue
         mean = c + s1 / k
         m2 = m3 = m4 = 0.0
-        for j in range(lo[i], i + 1):
+        for j in range(a, i + 1):
             if math.isfinite(x[j]):
                 d = x[j] - mean
                 m2 += d * d
@@ -236,13 +232,15 @@ def extreme(seg: I8, x: F8, n: int, largest: bool, position: bool, out: F8) -> N
     returns the first NaN of a window that has one, while pandas' max skips NaN and inf alike.
     A monotone queue keeps the candidates, earliest first among equals (argmax's tie rule).
     """
-    lo = _starts(seg, n)
+    start = 0
     queue = np.empty(x.shape[0], np.int64)
     nans = np.empty(x.shape[0], np.int64)
     head = tail = nan_head = nan_tail = 0
     for i in range(x.shape[0]):
         if i == 0 or seg[i] != seg[i - 1]:
             head = tail = nan_head = nan_tail = 0
+            start = i
+        a = max(start, i - n + 1)
         v = x[i]
         usable = (v == v) if position else math.isfinite(v)
         if usable:
@@ -253,16 +251,16 @@ def extreme(seg: I8, x: F8, n: int, largest: bool, position: bool, out: F8) -> N
         elif v != v:
             nans[nan_tail] = i
             nan_tail += 1
-        while head < tail and queue[head] < lo[i]:
+        while head < tail and queue[head] < a:
             head += 1
-        while nan_head < nan_tail and nans[nan_head] < lo[i]:
+        while nan_head < nan_tail and nans[nan_head] < a:
             nan_head += 1
         if position and nan_head < nan_tail and head < tail:
-            out[i] = nans[nan_head] - lo[i] + 1.0
+            out[i] = nans[nan_head] - a + 1.0
         elif head == tail:
             out[i] = np.nan
         else:
-            out[i] = queue[head] - lo[i] + 1.0 if position else x[queue[head]]
+            out[i] = queue[head] - a + 1.0 if position else x[queue[head]]
 
 
 @_jit
@@ -312,14 +310,16 @@ def _remove(buf: F8, k: int, v: float) -> int:
 def rank(seg: I8, x: F8, n: int, out: F8) -> None:
     """pandas' ``rolling(n, min_periods=1).rank(pct=True)``: the average rank of the current
     value among the window's finite values, over their count; NaN if the current is not."""
-    lo = _starts(seg, n)
+    start = 0
     for i in range(x.shape[0]):
+        start = _segment_start(seg, i, start)
+        a = max(start, i - n + 1)
         v = x[i]
         if not math.isfinite(v):
             out[i] = np.nan
             continue
         below = equal = count = 0
-        for j in range(lo[i], i + 1):
+        for j in range(a, i + 1):
             w = x[j]
             if math.isfinite(w):
                 count += 1
@@ -331,11 +331,13 @@ def rank(seg: I8, x: F8, n: int, out: F8) -> None:
 @_jit
 def mad(seg: I8, x: F8, n: int, out: F8) -> None:
     """qlib's Mad: mean absolute deviation from the mean of the window's non-NaN values."""
-    lo = _starts(seg, n)
+    start = 0
     for i in range(x.shape[0]):
+        start = _segment_start(seg, i, start)
+        a = max(start, i - n + 1)
         k = 0
         total = 0.0
-        for j in range(lo[i], i + 1):
+        for j in range(a, i + 1):
             if x[j] == x[j]:
                 k += 1
                 total += x[j]
@@ -344,7 +346,7 @@ def mad(seg: I8, x: F8, n: int, out: F8) -> None:
             continue
         mean = total / k
         dev = 0.0
-        for j in range(lo[i], i + 1):
+        for j in range(a, i + 1):
             if x[j] == x[j]:
                 dev += abs(x[j] - mean)
         out[i] = dev / k
@@ -354,16 +356,18 @@ def mad(seg: I8, x: F8, n: int, out: F8) -> None:
 def wma(seg: I8, x: F8, n: int, out: F8) -> None:
     """qlib's WMA as written: weights 1..L over the window's L rows, normalised to sum 1, then
     ``np.nanmean(w * x)``, i.e. divided by the count of non-NaN values (not by their weights)."""
-    lo = _starts(seg, n)
+    start = 0
     for i in range(x.shape[0]):
-        length = i - lo[i] + 1
+        start = _segment_start(seg, i, start)
+        a = max(start, i - n + 1)
+        length = i - a + 1
         scale = length * (length + 1) * 0.5
         k = 0
         total = 0.0
-        for j in range(lo[i], i + 1):
+        for j in range(a, i + 1):
             if x[j] == x[j]:
                 k += 1
-                total += (j - lo[i] + 1) / scale * x[j]
+                total += (j - a + 1) / scale * x[j]
         out[i] = total / k if k else np.nan
 
 
