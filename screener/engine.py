@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -158,30 +158,37 @@ def _arrow_float(column: pl.Series) -> pa.Array:
     return arrow
 
 
-def resolve(factors: Sequence[Factor]) -> list[list[Factor]]:
+def resolve(
+    factors: Sequence[Factor], catalog: Mapping[str, Factor] = REGISTRY
+) -> list[list[Factor]]:
     """Factors and everything they need, in dependency levels (level 0 reads only the panel).
 
-    A factor in the request wins over a registry factor of the same name.
+    Needs are looked up in the request, then in ``catalog`` (the request wins a name clash).
     """
-    known = {**REGISTRY, **{f.name: f for f in factors}}
+    requested = {f.name: f for f in factors}
     level: dict[str, int] = {}
+    found: dict[str, Factor] = {}
+
+    def known(name: str) -> Factor | None:
+        return requested.get(name) or catalog.get(name)
 
     def visit(f: Factor, path: tuple[str, ...]) -> int:
         if f.name in path:
             raise FactorError(f"factor {f.name} needs itself: {' -> '.join((*path, f.name))}")
         if f.name not in level:
-            missing = [n for n in f.needs if n not in known]
+            missing = [n for n in f.needs if known(n) is None]
             if missing:
                 raise FactorError(f"factor {f.name} needs unknown factor(s) {missing}")
-            deps = [visit(known[n], (*path, f.name)) for n in f.needs]
+            deps = [visit(known(n), (*path, f.name)) for n in f.needs]  # type: ignore[arg-type]
             level[f.name] = 1 + max(deps) if deps else 0
+            found[f.name] = f
         return level[f.name]
 
     for f in factors:
         visit(f, ())
     out: list[list[Factor]] = [[] for _ in range(max(level.values(), default=-1) + 1)]
     for name, k in level.items():
-        out[k].append(known[name])
+        out[k].append(found[name])
     return out
 
 
@@ -237,6 +244,7 @@ def compute_factors(
     metal: str | None = None,
     factors: Sequence[str] | None = None,
     settings: Settings | None = None,
+    catalog: Mapping[str, Factor] = REGISTRY,
 ) -> pl.DataFrame:
     """Factor values and ranks on one date, as ``screener factors`` prints them.
 
@@ -253,9 +261,12 @@ def compute_factors(
         always against every stock in the store on that date, so a ticker's rank does not
         depend on which others were asked for.
     factors
-        Names from ``library.REGISTRY`` (default: all of them, in registry order).
+        Names from ``catalog`` (default: every factor of the library, in registry order).
     settings
         ``max_ffill_sessions`` and the ST limit switch (default: ``Settings()``).
+    catalog
+        The factors one can name: the library (default), or a factor-file catalog
+        (factors/expr/files.py).
 
     Returns
     -------
@@ -264,10 +275,10 @@ def compute_factors(
         sorted by ticker.
     """
     settings = settings or Settings()
-    chosen = lookup(factors) if factors is not None else list(REGISTRY.values())
+    chosen = lookup(factors, catalog) if factors is not None else list(REGISTRY.values())
     if tickers is not None and metal is not None:
         raise FactorError("give tickers or a metal, not both")
-    depth = max(f.lookback for level in resolve(chosen) for f in level) + HISTORY_MARGIN
+    depth = max(f.lookback for level in resolve(chosen, catalog) for f in level) + HISTORY_MARGIN
     days = _sessions_ending(store, on, depth)
     session = days[-1]
     panel = build_panel(store, start=days[0], end=session, settings=settings)

@@ -188,14 +188,23 @@ def _stock_grid(bars: pl.DataFrame, cal: pl.DataFrame) -> pl.DataFrame:
             .join(on_cal.drop("_i"), on=["ticker", "date"], how="left")
             .sort("ticker", "date")
         )
+    # a bar without a vendor amount gets close x volume, flagged (the store keeps none)
+    estimate = pl.col("close") * pl.col("volume")
+    estimated = (pl.col("amount").is_null() & estimate.is_not_null()).alias("amount_estimated")
+    carry = ("close", "adj_factor", "is_st")
+    if whole and grid.select(pl.any_horizontal(pl.col(carry).is_null().any())).item() is False:
+        return grid.with_columns(  # nothing to carry
+            pl.col("suspended").fill_null(False),
+            pl.coalesce("amount", estimate).alias("amount"),
+            estimated,
+        )
     missing = pl.col("close").is_null()
     last = pl.col("close").forward_fill().over("ticker")
-    estimate = pl.col("close") * pl.col("volume")
     grid = grid.with_columns(
         *(pl.when(missing).then(last).otherwise(pl.col(c)).alias(c) for c in PRICE_COLUMNS),
         pl.when(missing).then(0).otherwise(pl.col("volume")).alias("volume"),
         pl.when(missing).then(0.0).otherwise(pl.coalesce("amount", estimate)).alias("amount"),
-        (pl.col("amount").is_null() & estimate.is_not_null()).alias("amount_estimated"),
+        estimated,
         (missing | pl.col("suspended").fill_null(False)).alias("suspended"),
         pl.col("adj_factor", "is_st").forward_fill().over("ticker"),
         missing.alias("_missing"),

@@ -26,10 +26,10 @@ not close at its up limit (no seller at the close; the next open is likely at or
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -41,6 +41,11 @@ from screener.schema import SECTOR_INDEX
 from screener.screen_coverage import Coverage
 from screener.spec import build_spec, read_spec
 from screener.store import Store, Tables
+
+if TYPE_CHECKING:
+    from screener.factors.base import Factor
+
+Catalog = Mapping[str, "Factor"]  # factor name -> Factor (the library, or factors/expr/files.py)
 
 UNIVERSES = ("picks", "sector", "metal", "all")
 AMOUNT_FACTOR = "avg_amount_20d"
@@ -91,10 +96,11 @@ class Screen:
         return fields
 
 
-def problems(screen: Screen) -> Iterator[tuple[str, str]]:
-    """(key, reason) for every invalid field; empty for a valid screen."""
-    from screener.factors.library import REGISTRY
+def problems(screen: Screen, catalog: Catalog | None = None) -> Iterator[tuple[str, str]]:
+    """(key, reason) for every invalid field; empty for a valid screen.
 
+    ``catalog``: the factors a score may name (default: the library; see ``known``).
+    """
     s = screen
     checks = [
         ("universe", s.universe in UNIVERSES, f"must be one of {', '.join(UNIVERSES)}"),
@@ -103,7 +109,7 @@ def problems(screen: Screen) -> Iterator[tuple[str, str]]:
             s.metal in METAL_TAGS if s.metal is not None else s.universe != "metal",
             f"universe 'metal' needs a known metal (one of {', '.join(METAL_TAGS)})",
         ),
-        ("score", s.score in REGISTRY, f"unknown factor {s.score!r}"),
+        ("score", s.score in known(catalog), f"unknown factor {s.score!r}"),
         ("top_n", s.top_n >= 1, "must be >= 1"),
         ("picks_window_days", s.picks_window_days >= 1, "must be >= 1"),
         ("min_avg_amount", s.min_avg_amount >= 0, "must be >= 0"),
@@ -119,14 +125,14 @@ def problems(screen: Screen) -> Iterator[tuple[str, str]]:
             yield key, reason
 
 
-def check(screen: Screen) -> Screen:
+def check(screen: Screen, catalog: Catalog | None = None) -> Screen:
     """The screen itself, or a ConfigError naming its first invalid field."""
-    for key, reason in problems(screen):
+    for key, reason in problems(screen, catalog):
         raise ConfigError(f"screen {screen.name!r}: '{key}': {reason}")
     return screen
 
 
-def load_screen(path: str | Path) -> Screen:
+def load_screen(path: str | Path, catalog: Catalog | None = None) -> Screen:
     """Read a screen file: top-level keys are ``Screen`` fields (the name defaults to the stem).
 
     ConfigError names the file, line and key of an unknown key, a wrong type or a bad value.
@@ -134,7 +140,7 @@ def load_screen(path: str | Path) -> Screen:
     path = Path(path)
     src, raw = read_spec(path, "screen")
     screen: Screen = build_spec(src, Screen, {"name": path.stem, **raw}, "")
-    for key, reason in problems(screen):
+    for key, reason in problems(screen, catalog):
         raise src.error(key, reason)
     return screen
 
@@ -179,15 +185,24 @@ class ScreenResult:
         return frame.to_dicts()
 
 
-def run_screen(store: Store, screen: Screen, *, on: dt.date, settings: Settings) -> ScreenResult:
+def run_screen(
+    store: Store,
+    screen: Screen,
+    *,
+    on: dt.date,
+    settings: Settings,
+    catalog: Catalog | None = None,
+) -> ScreenResult:
     """Run ``screen`` on ``on`` (see the module docstring for each step)."""
-    check(screen)
+    check(screen, catalog)
     sessions = store.sessions()
     past = [d for d in sessions if d <= on]
     as_of = past[-1] if past else None
     previous = past[-2] if len(past) > 1 else None
-    now = _evaluate(store, screen, on=on, as_of=as_of, settings=settings)
-    before = _evaluate(store, screen, on=previous, as_of=previous, settings=settings)
+    now = _evaluate(store, screen, on=on, as_of=as_of, settings=settings, catalog=catalog)
+    before = _evaluate(
+        store, screen, on=previous, as_of=previous, settings=settings, catalog=catalog
+    )
     return ScreenResult(
         screen=screen,
         on=on,
@@ -253,32 +268,51 @@ def _evaluate(
     on: dt.date | None,
     as_of: dt.date | None,
     settings: Settings,
+    catalog: Catalog | None,
 ) -> _Pass:
-    explain = explained_by(screen)
+    explain = explained_by(screen, catalog)
     if on is None or as_of is None:
         none = pl.DataFrame(schema=EXCLUDED_SCHEMA)
         return _Pass(_empty_ranked(explain), none, 0, explain, Coverage())
     universe, hk = universe_on(store, screen, on=on, as_of=as_of)
     if universe.height == 0:
         return _Pass(_empty_ranked(explain), hk, 0, explain, Coverage())
-    facts = _facts(store, screen, universe, as_of=as_of, explain=explain, settings=settings)
-    return rank_facts(screen, facts, hk=hk, universe_size=universe.height)
+    facts = _facts(
+        store,
+        screen,
+        universe,
+        as_of=as_of,
+        explain=explain,
+        settings=settings,
+        catalog=known(catalog),
+    )
+    return rank_facts(screen, facts, hk=hk, universe_size=universe.height, catalog=catalog)
 
 
-def explained_by(screen: Screen) -> tuple[str, ...]:
-    """The factor columns shown next to the score: a composite's components."""
+def known(catalog: Catalog | None) -> Catalog:
+    """The factors a screen may name: ``catalog``, or the factor library."""
+    if catalog is not None:
+        return catalog
     from screener.factors.library import REGISTRY
 
-    return REGISTRY[screen.score].needs
+    return REGISTRY
+
+
+def explained_by(screen: Screen, catalog: Catalog | None = None) -> tuple[str, ...]:
+    """The factor columns shown next to the score: a composite's components."""
+    return known(catalog)[screen.score].needs
 
 
 def rank_facts(
-    screen: Screen, facts: pl.DataFrame, *, hk: pl.DataFrame | None = None, universe_size: int
+    screen: Screen,
+    facts: pl.DataFrame,
+    *,
+    hk: pl.DataFrame | None = None,
+    universe_size: int,
+    catalog: Catalog | None = None,
 ) -> _Pass:
     """Filter and rank one session's facts (see ``join_facts``); pure, no store access."""
-    from screener.factors.library import REGISTRY
-
-    factor = REGISTRY[screen.score]
+    factor = known(catalog)[screen.score]
     explain = factor.needs
     empty = _empty_ranked(explain)
     hk = pl.DataFrame(schema=EXCLUDED_SCHEMA) if hk is None else hk
@@ -366,13 +400,14 @@ def _facts(
     as_of: dt.date,
     explain: tuple[str, ...],
     settings: Settings,
+    catalog: Catalog,
 ) -> pl.DataFrame:
     """The universe with its score, components, liquidity, tradability and metal move."""
     from screener.engine import compute_factors
 
     shown = list(dict.fromkeys([*explain, AMOUNT_FACTOR]))
     wanted = list(dict.fromkeys([screen.score, *shown, ESTIMATED_FACTOR]))
-    values = compute_factors(store, on=as_of, factors=wanted, settings=settings)
+    values = compute_factors(store, on=as_of, factors=wanted, settings=settings, catalog=catalog)
     flags = _tradability(store, universe["ticker"].to_list(), as_of, screen, settings)
     return join_facts(screen, universe, values, flags, explain=explain)
 

@@ -350,8 +350,11 @@ class Store:
         end: dt.date | None = None,
         date_col: str = "date",
         order: str | None = None,
+        columns: Sequence[str] | None = None,
     ) -> pl.DataFrame:
         spec = schema.TABLES[table]
+        keep = set(spec.columns if columns is None else [*spec.key, *columns])
+        wanted = {c: t for c, t in spec.columns.items() if c in keep}
         where: list[str] = ["TRUE"]
         params: list[Any] = []
         if keys is not None and key_col:
@@ -363,10 +366,10 @@ class Store:
         if end is not None:
             where.append(f"{date_col} <= ?")
             params.append(end)
-        sql = f"SELECT {', '.join(spec.columns)} FROM {table} WHERE {' AND '.join(where)}"
+        sql = f"SELECT {', '.join(wanted)} FROM {table} WHERE {' AND '.join(where)}"
         if order:
             sql += f" ORDER BY {order}"
-        return self._frame(sql, params).cast(spec.columns)  # type: ignore[arg-type]
+        return self._frame(sql, params).cast(wanted)  # type: ignore[arg-type]
 
     def _frame(self, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
         table = self._con.sql(sql, params=list(params)).to_arrow_table()
@@ -380,10 +383,17 @@ class Store:
         *,
         start: dt.date | None = None,
         end: dt.date | None = None,
+        columns: Sequence[str] | None = None,
     ) -> pl.DataFrame:
-        """Raw daily bars sorted by (ticker, date)."""
+        """Raw daily bars sorted by (ticker, date); ``columns``: only these (and the key)."""
         return self._select(
-            "bars_daily", key_col="ticker", keys=tickers, start=start, end=end, order="ticker, date"
+            "bars_daily",
+            key_col="ticker",
+            keys=tickers,
+            start=start,
+            end=end,
+            order="ticker, date",
+            columns=columns,
         )
 
     def read_index(

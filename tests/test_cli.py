@@ -134,6 +134,39 @@ def test_factors_json_and_list(demo_db: Path) -> None:
     assert len(json.loads(listing.stdout)) >= 25
 
 
+def test_factors_from_expressions_and_factor_files(demo_db: Path, tmp_path: Path) -> None:
+    on = ("factors", "--date", "2026-02-06", "--format", "json")
+    gap = cli(*on, "--tickers", "600362.SH", "--expr", "gap=$close/$open-1", db=demo_db)
+    assert gap.returncode == 0, gap.stderr
+    [row] = json.loads(gap.stdout)
+    assert set(row) == {"ticker", "date", "gap", "gap_rank", "as_of", "synthetic"}
+    alpha = cli(*on, "--file", "strategies/factors/alpha158.toml", db=demo_db)
+    rows = json.loads(alpha.stdout)
+    assert len(rows) > 100 and {"kmid", "roc60", "vsumd60", "cord5_rank"} <= set(rows[0])
+    bad = cli(*on, "--expr", "m=Mean($close, 5", db=demo_db)
+    assert bad.returncode == 2 and "--expr 'm=Mean($close, 5': column 17" in bad.stderr
+    out = tmp_path / "alpha.parquet"
+    span = ("--start", "2026-02-02", "--end", "2026-02-06", "--out", str(out))
+    done = cli("factors", "--file", "strategies/factors/alpha158.toml", *span, db=demo_db)
+    assert done.returncode == 0, done.stderr
+    import polars as pl
+
+    values = pl.read_parquet(out)
+    assert values.get_column("date").n_unique() == 5 and values.width == 2 + 158
+    assert values.filter(pl.col("ticker") == "600362.SH").get_column("kmid").null_count() == 0
+
+
+def test_screen_scores_by_an_expression(demo_db: Path) -> None:
+    args = ("screen", "--date", "2026-02-06", "--universe", "sector", "--format", "json")
+    expr = ("--expr", "mom_20=$close/Ref($close, 20)", "--score", "mom_20", "--top", "3")
+    done = cli(*args, *expr, db=demo_db)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert len(rows) == 3 and rows[0]["score"] >= rows[1]["score"] >= rows[2]["score"]
+    unknown = cli(*args, "--score", "mom_20", db=demo_db)
+    assert unknown.returncode != 0 and "unknown factor 'mom_20'" in unknown.stderr
+
+
 WIDE_FACTORS = ("factors", "--date", "2026-02-06", "--metal", "copper")
 WIDE_FACTORS += ("--factors", "ret_20d,rsi_14,drawdown_250d,divergence_7d,amihud_20d")
 

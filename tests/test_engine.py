@@ -8,7 +8,7 @@ from unittest import mock
 import numpy as np
 import polars as pl
 import pytest
-from factors.reference import Market, synthetic_market
+from factors.reference import Market, panel_of, synthetic_market
 from polars.testing import assert_frame_equal, assert_series_equal
 
 from screener import engine
@@ -16,7 +16,6 @@ from screener.config import Settings
 from screener.errors import DataUnavailableError
 from screener.factors.base import Factor, FactorError, composite, rank
 from screener.factors.library import REGISTRY
-from screener.panel import assemble_panel
 from screener.store import Store
 
 SETTINGS = Settings(max_ffill_sessions=5)
@@ -29,14 +28,7 @@ def market() -> Market:
 
 @pytest.fixture(scope="module")
 def panel(market: Market) -> pl.DataFrame:
-    return assemble_panel(
-        market.bars,
-        market.instruments,
-        market.index,
-        market.series,
-        sessions=market.sessions,
-        max_ffill=5,
-    )
+    return panel_of(market)
 
 
 @pytest.fixture
@@ -52,15 +44,15 @@ def test_resolve_orders_dependencies_in_levels() -> None:
     levels = engine.resolve([REGISTRY["oversold_score"], REGISTRY["ret_20d"]])
     names = [sorted(f.name for f in level) for level in levels]
     assert names == [["divergence_20d", "drawdown_250d", "ret_20d", "rsi_14"], ["oversold_score"]]
-    double = composite("double", {"oversold_score": 1.0}, "Twice removed.")
+    double = composite("double", {"oversold_score": 1.0}, "Twice removed.", registry=REGISTRY)
     assert len(engine.resolve([double])) == 3
 
 
 def test_resolve_rejects_cycles_and_unknown_needs() -> None:
-    loop = Factor("loop", pl.col("loop"), 1, True, "Itself.", needs=("loop",))
+    loop = Factor("loop", pl.col("loop"), True, "Itself.", needs=("loop",))
     with pytest.raises(FactorError, match="needs itself"):
         engine.resolve([loop])
-    orphan = Factor("orphan", pl.col("x"), 1, True, "Orphan.", needs=("nope",))
+    orphan = Factor("orphan", pl.col("x"), True, "Orphan.", needs=("nope",))
     with pytest.raises(FactorError, match="unknown"):
         engine.resolve([orphan])
 
@@ -98,8 +90,8 @@ def test_dates_lazy_and_unsorted_input_give_the_same_numbers(panel: pl.DataFrame
 
 def test_undefined_values_are_null_not_nan_or_inf() -> None:
     frame = pl.DataFrame({"ticker": ["A", "B"], "date": [1, 1], "x": [0.0, 1.0]})
-    ratio = Factor("ratio", 1.0 / pl.col("x"), 1, True, "Inverse.")
-    nan = Factor("nan", pl.col("x") / pl.col("x"), 1, True, "Self ratio.")
+    ratio = Factor("ratio", 1.0 / pl.col("x"), True, "Inverse.")
+    nan = Factor("nan", pl.col("x") / pl.col("x"), True, "Self ratio.")
     out = engine.evaluate(frame, [ratio, nan])
     assert out.get_column("ratio").to_list() == [None, 1.0]
     assert out.get_column("nan").to_list() == [None, 1.0]
@@ -221,7 +213,7 @@ def rank_frame(seed: int, n_dates: int = 6, width: int = 3000) -> pl.DataFrame:
 def test_ranks_are_base_rank(higher_is_better: bool) -> None:
     """Float32 ranks within RANK_TOLERANCE of polars' Float64 ranks; ties share one rank."""
     frame = rank_frame(7)
-    factor = Factor("x", pl.col("x"), 1, higher_is_better, "X.")
+    factor = Factor("x", pl.col("x"), higher_is_better, "X.")
     for shaped in (frame, frame.drop_nulls(), frame.slice(1234), pl.concat([frame, frame])):
         (got,) = engine.cross_sectional_ranks(shaped, [factor])
         want = shaped.select(rank(pl.col("x"), descending=not higher_is_better).alias("x_rank"))

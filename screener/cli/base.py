@@ -128,8 +128,11 @@ def emit_frame(
     ``synthetic`` (a demo store): the table gets the banner, CSV a ``synthetic`` column and
     each JSON record a ``synthetic`` field.
     """
-    if fmt is Format.json:
-        emit_json(frame.to_dicts(), synthetic=synthetic)
+    if fmt is Format.json:  # serialised by polars from its columns, not row by row
+        import polars as pl
+
+        out = frame.with_columns(pl.lit(True).alias("synthetic")) if synthetic else frame
+        sys.stdout.write(out.write_json() + "\n")
     elif fmt is Format.csv:
         import polars as pl
 

@@ -48,14 +48,23 @@ def screen(
     definition: Annotated[Path | None, typer.Option("--screen", help="A screen TOML file.")] = None,
     by_metal: Annotated[bool, typer.Option("--by-metal", help="Group the table by metal.")] = False,
     include_st: Annotated[bool, typer.Option("--include-st", help="Keep ST names.")] = False,
+    exprs: Annotated[
+        list[str] | None,
+        typer.Option("--expr", help="A qlib expression as a factor, NAME=EXPR (repeatable)."),
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Rank a universe on a date, with the factors that explain each rank."""
+    """Rank a universe on a date, with the factors that explain each rank.
+
+    --score may name any factor: the library's, one of strategies/factors/*.toml, or an --expr.
+    """
     from dataclasses import replace
 
+    from screener.factors.expr.files import catalog
     from screener.screen import Screen, check, load_screen, run_screen
 
-    spec = load_screen(definition) if definition else Screen()
+    known = catalog(settings().strategies_dir, exprs=exprs or ())
+    spec = load_screen(definition, known) if definition else Screen()
     if universe:
         spec = replace(spec, **Screen.parse_universe(universe))
     if score is not None:
@@ -64,13 +73,13 @@ def screen(
         spec = replace(spec, top_n=top)
     if include_st:
         spec = replace(spec, exclude_st=False)
-    check(spec)
+    check(spec, known)
     from screener.report.screen_view import empty_reason, render_screen
     from screener.screen_context import screen_report
 
     with open_store(read_only=True) as store:
         on = session_for(store, date)
-        result = run_screen(store, spec, on=on, settings=settings())
+        result = run_screen(store, spec, on=on, settings=settings(), catalog=known)
         synthetic = is_synthetic(store)
         if fmt is Format.table:
             report = screen_report(store, result, settings())

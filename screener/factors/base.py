@@ -1,20 +1,19 @@
 """Factor values and the cross-section verbs that act on them.
 
-A ``Factor`` is a value, not a computation: a name, a polars expression, how many sessions of
-history it reads (``lookback``) and which way is better. Nothing runs until ``engine.evaluate``
-puts the expressions into one lazy query over a panel (see panel.py).
+A ``Factor`` is a value, not a computation: a name, a ``Term`` (a polars expression and the
+sessions of history it reads, derived from the windows it uses: term.py), and which way is
+better. Nothing runs until ``engine.evaluate`` puts the expressions into one lazy query over a
+panel (see panel.py).
 
 Partitions, said once here and kept everywhere:
 
 - time-series parts run along time per ticker, on a frame sorted by (ticker, date) with exactly
   one row per session between a ticker's first and last bar. ``shift(n)`` is therefore "n
   sessions ago" and a rolling window of n rows is n sessions. Nothing in a time-series part
-  reads a later row, so a value at date t sees only rows at dates <= t. Three ways to say it,
-  fastest first: ``windowed(expr, lookback)`` runs a finite-window expression down the whole
-  column and keeps the rows whose window is one ticker; the ``rolling_*`` verbs and
-  ``wilder_mean`` run array kernels (kernels.py) that restart at each ticker; ``per_ticker``
-  (``expr.over("ticker")``) groups, for anything else. No value reads another ticker's rows,
-  not even as rounding residue (tests/factors/test_kernels.py checks it bit for bit).
+  reads a later row, so a value at date t sees only rows at dates <= t. The verbs live in
+  timeseries.py (``lag``, ``windowed``, the ``rolling_*`` kernels, ``wilder_mean``,
+  ``per_ticker``) and in the expression language (expr/). No value reads another ticker's
+  rows, not even as rounding residue (tests/factors/test_kernels.py checks it bit for bit).
 - cross-section verbs (``rank``, ``zscore``, ``winsorize``, ``demean``) run across tickers per
   date, ``.over("date")``, or per date and group, ``.over(["date", by])`` with ``by`` a static
   panel column such as ``"metal"`` or ``"sw_l2"`` (rows with a null group form their own group);
@@ -30,13 +29,14 @@ from __future__ import annotations
 import functools
 import math
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
 from screener.errors import ScreenerError
+from screener.factors.term import Term, term
 
 TICKER = "ticker"
 DATE = "date"
@@ -51,216 +51,65 @@ class FactorError(ScreenerError):
 
 @dataclass(frozen=True, eq=False)
 class Factor:
-    """A named polars expression over the panel, evaluated by ``engine.evaluate``.
+    """A named term over the panel, evaluated by ``engine.evaluate``.
 
     Parameters
     ----------
     name
         Output column, e.g. ``ret_20d``; snake case, the unit of time last.
-    expr
-        One value per panel row. Time-series parts are per ticker (``windowed``, the
-        ``rolling_*`` verbs or ``per_ticker``; see the module docstring).
-    lookback
-        Sessions of history the value at a row reads, that row included (zipline's
-        ``window_length``): the first non-null value of a ticker is on its ``lookback``-th row.
-        ``ret_20d`` compares today with 20 sessions ago, so its lookback is 21.
+    term
+        One value per panel row and the history it reads (a ``Term``; a bare polars expression
+        reads its own row only). Build time-series parts with the verbs of timeseries.py or
+        the expression language, which derive the lookback from the windows used.
     higher_is_better
         Direction for ranks and composites: the best name gets rank 1.
     doc
         First line: one-sentence meaning (``screener factors --list``); then details.
     needs
-        Other factors whose output columns ``expr`` reads (composites); the engine evaluates
+        Other factors whose output columns the term reads (composites); the engine evaluates
         them first. Panel columns are not listed: the engine reads them from the expression.
+    source
+        Where the definition came from, for messages: ``library``, or an expression's text.
 
     Examples
     --------
-    >>> f = Factor("close_up", pl.col("close") > 10, 1, True, "Close above 10 yuan.")
-    >>> f.summary
-    'Close above 10 yuan.'
+    >>> f = Factor("close_up", pl.col("close") > 10, True, "Close above 10 yuan.")
+    >>> f.summary, f.lookback
+    ('Close above 10 yuan.', 1)
 
     Equality is identity (an expression has no value equality); compare ``name`` instead.
     """
 
     name: str
-    expr: pl.Expr
-    lookback: int
+    term: Term | pl.Expr
     higher_is_better: bool
     doc: str
     needs: tuple[str, ...] = ()
+    source: str = "library"
 
     def __post_init__(self) -> None:
         if not self.name.isidentifier() or self.name != self.name.lower():
             raise FactorError(f"factor name {self.name!r} must be a lower-case identifier")
-        if self.lookback < 1:
-            raise FactorError(f"factor {self.name}: lookback must be >= 1, got {self.lookback}")
         if not self.doc.strip():
             raise FactorError(f"factor {self.name}: doc must say what it means")
+        object.__setattr__(self, "term", term(self.term))
+
+    @property
+    def expr(self) -> pl.Expr:
+        """The polars expression: one value per panel row."""
+        return term(self.term).expr
+
+    @property
+    def lookback(self) -> int:
+        """Sessions of history the value at a row reads, that row included (zipline's
+        ``window_length``), derived from the windows the term uses: ``ret_20d`` compares today
+        with 20 sessions ago, so its lookback is 21."""
+        return term(self.term).lookback
 
     @property
     def summary(self) -> str:
         """The one-line meaning: the first line of ``doc``."""
         return self.doc.strip().splitlines()[0]
-
-
-# -- building blocks for factor expressions ------------------------------------------------
-
-
-def per_ticker(expr: pl.Expr) -> pl.Expr:
-    """Run ``expr`` along time for each ticker by grouping (``.over("ticker")``).
-
-    The general form, for recursions and anything ``windowed`` and the kernels do not cover;
-    it groups the rows once per query and evaluates ``expr`` ticker by ticker.
-    """
-    return expr.over(TICKER)
-
-
-def safe_div(num: pl.Expr, den: pl.Expr) -> pl.Expr:
-    """``num / den``, null where ``den`` is zero or null (undefined rather than inf or NaN)."""
-    return pl.when(den != 0).then(num / den)
-
-
-def pct_change(col: pl.Expr, n: int) -> pl.Expr:
-    """``col / col.shift(n) - 1`` (inside ``windowed`` or ``per_ticker``): an n-session return."""
-    return safe_div(col, col.shift(n)) - 1
-
-
-def windowed(expr: pl.Expr, lookback: int) -> pl.Expr:
-    """A time-series ``expr`` run down the whole column, kept where its window is one ticker.
-
-    For expressions that read at most ``lookback - 1`` rows back (``shift``, polars'
-    ``rolling_max``/``rolling_min``, integer ``rolling_sum`` and the ``rolling_*`` verbs below):
-    on a frame sorted by (ticker, date) the value at a row is then the per-ticker value as soon
-    as the row ``lookback - 1`` above is the same ticker, and null before, with no grouping.
-    Not for float sums of polars' own ``rolling_sum``/``rolling_mean``/``rolling_std``: they
-    carry rounding residue from earlier rows, i.e. from the ticker sorted before.
-
-    Examples
-    --------
-    >>> frame = pl.DataFrame({"ticker": ["A", "A", "B", "B"], "x": [1.0, 2.0, 5.0, 6.0]})
-    >>> frame.select(windowed(pl.col("x").diff(), 2)).to_series().to_list()
-    [None, 1.0, None, 1.0]
-    """
-    if lookback <= 1:
-        return expr
-    return pl.when(pl.col(TICKER) == pl.col(TICKER).shift(lookback - 1)).then(expr)
-
-
-def lag(x: pl.Expr, n: int) -> pl.Expr:
-    """``x`` ``n`` sessions ago on the same ticker; null on each ticker's first ``n`` rows.
-
-    Examples
-    --------
-    >>> frame = pl.DataFrame({"ticker": ["A", "A", "B", "B"], "x": [1.0, 2.0, 5.0, 6.0]})
-    >>> frame.select(lag(pl.col("x"), 1)).to_series().to_list()
-    [None, 1.0, None, 5.0]
-    """
-    return windowed(x.shift(n), n + 1)
-
-
-def _kernel(name: str, n: int, *inputs: pl.Expr, kind: str | None = None) -> pl.Expr:
-    """``kernels.<name>`` over each ticker's rows of ``inputs`` (Float64, null = missing)."""
-    least = 1 if kind is None else 2
-    if n < least:
-        raise FactorError(f"this window needs at least {least} rows, got {n}")
-    segments = pl.col(TICKER).rle_id()
-    columns = [x.cast(pl.Float64).fill_null(float("nan")) for x in inputs]
-    return pl.map_batches([segments, *columns], _runner(name, n, kind), return_dtype=pl.Float64)
-
-
-@functools.cache
-def _runner(name: str, n: int, kind: str | None) -> Callable[[Sequence[pl.Series]], pl.Series]:
-    """One function per (kernel, window, kind): polars computes a repeated call only once
-    when it is the same function object."""
-
-    def run(series: Sequence[pl.Series]) -> pl.Series:
-        from screener.factors import kernels  # numba: imported only when something runs
-
-        seg, *cols = (s.to_numpy() for s in series)
-        out = np.empty(len(seg))
-        args = (*cols, n) if kind is None else (*cols, n, getattr(kernels, kind))
-        getattr(kernels, name)(seg, *args, out)
-        return pl.Series(out, nan_to_null=True)
-
-    return run
-
-
-def rolling_mean(x: pl.Expr, n: int) -> pl.Expr:
-    """Mean of the last ``n`` values per ticker; null unless all ``n`` are present.
-
-    This and the ``rolling_*`` verbs below run per ticker by themselves (kernels.rolling_mean
-    and rolling_stat: the state restarts at each ticker), with no residue from other tickers,
-    provided their inputs are per-ticker series too: panel columns, elementwise functions of
-    them, ``lag``. (A bare ``shift`` on a ticker's first row reads the ticker before it, and a
-    sliding state would remember that value at the 1e-16 level.)
-
-    Examples
-    --------
-    >>> example(Factor("m", rolling_mean(pl.col("x"), 2), 2, True, "Mean."), x=[1.0, 2.0, 4.0])
-    [None, 1.5, 3.0]
-    """
-    return _kernel("rolling_mean", n, x)
-
-
-def rolling_var(x: pl.Expr, n: int) -> pl.Expr:
-    """Sample variance (ddof 1) of the last ``n`` values per ticker; exactly 0 if all equal."""
-    return _kernel("rolling_stat", n, x, x, kind="VAR")
-
-
-def rolling_std(x: pl.Expr, n: int) -> pl.Expr:
-    """Sample standard deviation (ddof 1) of the last ``n`` values per ticker.
-
-    Examples
-    --------
-    >>> example(Factor("s", rolling_std(pl.col("x"), 2), 2, True, "Std."), x=[1.0, 3.0, 3.0])
-    [None, 1.4142, 0.0]
-    """
-    return rolling_var(x, n).sqrt()
-
-
-def rolling_cov(a: pl.Expr, b: pl.Expr, n: int) -> pl.Expr:
-    """Sample covariance (ddof 1) of the last ``n`` pairs per ticker; null unless all present."""
-    return _kernel("rolling_stat", n, a, b, kind="COV")
-
-
-def rolling_corr(a: pl.Expr, b: pl.Expr, n: int) -> pl.Expr:
-    """Pearson correlation of the last ``n`` pairs per ticker; null if either side is constant.
-
-    Examples
-    --------
-    >>> f = Factor("c", rolling_corr(pl.col("a"), pl.col("b"), 3), 3, True, "Corr.")
-    >>> example(f, a=[1.0, 2.0, 4.0, 4.0, 4.0], b=[1.0, 3.0, 5.0, 6.0, 7.0])
-    [None, None, 0.982, 0.9449, None]
-    """
-    return _kernel("rolling_stat", n, a, b, kind="CORR")
-
-
-def rolling_beta(a: pl.Expr, b: pl.Expr, n: int) -> pl.Expr:
-    """OLS slope of ``a`` on ``b`` over the last ``n`` pairs per ticker, cov / var(b).
-
-    Null unless all ``n`` pairs are present, and where ``b`` did not change.
-
-    Examples
-    --------
-    >>> f = Factor("b", rolling_beta(pl.col("a"), pl.col("b"), 2), 2, True, "Beta.")
-    >>> example(f, a=[1.0, 3.0, 3.0, 4.0], b=[1.0, 2.0, 3.0, 3.0])
-    [None, 2.0, 0.0, None]
-    """
-    return _kernel("rolling_stat", n, a, b, kind="BETA")
-
-
-def wilder_mean(x: pl.Expr, n: int) -> pl.Expr:
-    """Wilder's smoothing per ticker: the mean of ``n`` values, then ``(avg * (n-1) + x) / n``.
-
-    A ticker's first row is skipped (a change there would read the previous ticker), so the
-    first value is on its row ``n``. A missing value interrupts the average until ``n`` present
-    values follow. Infinite memory: a value depends on where the ticker's data start.
-
-    Examples
-    --------
-    >>> example(Factor("w", wilder_mean(pl.col("x"), 2), 3, True, "W."), x=[9.0, 1.0, 3.0, 5.0])
-    [None, None, 2.0, 3.5]
-    """
-    return _kernel("wilder_mean", n, x)
 
 
 # -- cross-section verbs -------------------------------------------------------------------
@@ -407,23 +256,22 @@ def composite(
     weights: Mapping[str, float],
     doc: str,
     *,
-    registry: Mapping[str, Factor] | None = None,
+    registry: Mapping[str, Factor],
 ) -> Factor:
     """A weighted sum of the components' cross-sectional z-scores, direction-corrected.
 
     Each component's z-score is negated when its ``higher_is_better`` is False, so a positive
     weight always rewards what that factor calls better and a negative weight the opposite.
-    A name missing any component on a date gets null. ``registry`` defaults to
-    ``screener.factors.library.REGISTRY``; the composite's lookback is its components' largest.
+    A name missing any component on a date gets null. Components are looked up in
+    ``registry``; the composite's lookback is its components' largest.
 
     Examples
     --------
-    >>> f = composite("trend", {"ret_20d": 1.0, "vol_20d": 0.5}, "Up and calm.")
+    >>> from screener.factors.library import REGISTRY
+    >>> f = composite("trend", {"ret_20d": 1.0, "vol_20d": 0.5}, "Up and calm.", registry=REGISTRY)
     >>> f.needs, f.lookback, f.higher_is_better
     (('ret_20d', 'vol_20d'), 21, True)
     """
-    if registry is None:
-        registry = _library_registry()
     if not weights:
         raise FactorError(f"composite {name}: no weights")
     terms: list[pl.Expr] = []
@@ -443,19 +291,11 @@ def composite(
     expr = functools.reduce(operator.add, terms)  # not sum_horizontal: a null term stays null
     return Factor(
         name,
-        expr,
-        lookback=max(f.lookback for f in parts),
+        Term(expr, max(f.lookback for f in parts)),
         higher_is_better=True,
         doc=doc,
         needs=tuple(weights),
     )
-
-
-def _library_registry() -> Mapping[str, Factor]:
-    """The shipped factor set; imported late because the library imports this module."""
-    from screener.factors.library import REGISTRY
-
-    return REGISTRY
 
 
 def example(factor: Factor, **columns: list[float | None]) -> list[float | None]:
@@ -465,8 +305,8 @@ def example(factor: Factor, **columns: list[float | None]) -> list[float | None]
 
     Examples
     --------
-    >>> example(Factor("up", pl.col("close").diff(), 2, True, "Change."), close=[1.0, 1.5])
-    [None, 0.5]
+    >>> example(Factor("twice", 2 * pl.col("close"), True, "Twice."), close=[1.0, 1.5])
+    [2.0, 3.0]
     """
     n = len(next(iter(columns.values())))
     frame = pl.DataFrame({TICKER: ["A"] * n, DATE: list(range(n)), **columns})

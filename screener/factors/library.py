@@ -14,7 +14,7 @@ oversold name ranks 1.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -118,18 +118,18 @@ def describe(names: list[str] | None = None) -> pl.DataFrame:
     )
 
 
-def lookup(names: Sequence[str]) -> list[Factor]:
-    """The registered factors called ``names``, in order; FactorError names any unknown one.
+def lookup(names: Sequence[str], catalog: Mapping[str, Factor] = REGISTRY) -> list[Factor]:
+    """The factors of ``catalog`` called ``names``, in order; FactorError names any unknown one.
 
     Examples
     --------
     >>> [f.lookback for f in lookup(["ret_5d", "drawdown_250d"])]
     [6, 250]
     """
-    unknown = [n for n in names if n not in REGISTRY]
+    unknown = [n for n in names if n not in catalog]
     if unknown:
         raise FactorError(
             f"unknown factor(s): {', '.join(unknown)}",
             hint="`screener factors --list` shows the factor names",
         )
-    return [REGISTRY[n] for n in names]
+    return [catalog[n] for n in names]

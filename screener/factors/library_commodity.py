@@ -4,7 +4,7 @@
 joined as-of on the stock calendar (panel.py): foreign venues (LME, COMEX, FX) enter one session
 late, and a value carried more than ``max_ffill_sessions`` sessions is null, so windows over it
 are null too. Everything runs per ticker over that ticker's session rows (``windowed`` and the
-``rolling_*`` verbs, see base.py); a suspended session is a 0 stock return against the
+``rolling_*`` verbs, see timeseries.py); a suspended session is a 0 stock return against the
 benchmark's actual return (see library_price.py).
 """
 
@@ -12,23 +12,18 @@ from __future__ import annotations
 
 import polars as pl
 
-from screener.factors.base import (
-    Factor,
-    pct_change,
-    rolling_beta,
-    rolling_corr,
-    windowed,
-)
+from screener.factors.base import Factor
+from screener.factors.library_price import CLOSE, RET
+from screener.factors.term import Term
+from screener.factors.timeseries import pct_change, rolling_beta, rolling_corr
 
-CLOSE = pl.col("adj_close")
-RET = pl.col("ret_1d")
 BENCHMARKS = {"sector": "sector_close", "metal": "metal_close"}
 
 
-def _benchmark_ret(against: str) -> pl.Expr:
+def _benchmark_ret(against: str) -> Term:
     if against not in BENCHMARKS:
         raise ValueError(f"against must be one of {sorted(BENCHMARKS)}, got {against!r}")
-    return windowed(pct_change(pl.col(BENCHMARKS[against]), 1), 2)  # per ticker: a kernel input
+    return pct_change(pl.col(BENCHMARKS[against]), 1)  # per ticker: a kernel input
 
 
 def beta(against: str, n: int) -> Factor:
@@ -46,8 +41,7 @@ def beta(against: str, n: int) -> Factor:
     bench = _benchmark_ret(against)
     return Factor(
         f"beta_{against}_{n}d",
-        windowed(rolling_beta(RET, bench, n), n + 1),
-        lookback=n + 1,
+        rolling_beta(RET, bench, n),
         higher_is_better=against == "metal",
         doc=f"Beta of daily returns to the {against} over {n} sessions (OLS slope).\n"
         + (
@@ -72,8 +66,7 @@ def correlation(against: str, n: int) -> Factor:
     bench = _benchmark_ret(against)
     return Factor(
         f"corr_{against}_{n}d",
-        windowed(rolling_corr(RET, bench, n), n + 1),
-        lookback=n + 1,
+        rolling_corr(RET, bench, n),
         higher_is_better=against == "metal",
         doc=f"Correlation of daily returns with the {against} over {n} sessions.\n"
         + (
@@ -94,8 +87,7 @@ def metal_return(n: int) -> Factor:
     """
     return Factor(
         f"metal_ret_{n}d",
-        windowed(pct_change(pl.col("metal_close"), n), n + 1),
-        lookback=n + 1,
+        pct_change(pl.col("metal_close"), n),
         higher_is_better=True,
         doc=f"Return of the stock's metal series over {n} sessions (metal momentum).",
     )
@@ -116,8 +108,7 @@ def divergence(n: int) -> Factor:
     gap = pct_change(CLOSE, n) - pct_change(pl.col("metal_close"), n)
     return Factor(
         f"divergence_{n}d",
-        windowed(gap, n + 1),
-        lookback=n + 1,
+        gap,
         higher_is_better=False,
         doc=f"Stock return minus its metal's return over {n} sessions; most negative ranks best.\n"
         "Very negative: the stock fell far more than its metal (错杀, mis-killed).",
@@ -135,8 +126,7 @@ def relative_strength(n: int) -> Factor:
     gap = pct_change(CLOSE, n) - pct_change(pl.col("sector_close"), n)
     return Factor(
         f"rel_strength_{n}d",
-        windowed(gap, n + 1),
-        lookback=n + 1,
+        gap,
         higher_is_better=True,
         doc=f"Stock return minus the 801050.SI return over {n} sessions; leaders rank better.",
     )

@@ -1,10 +1,9 @@
 """Price, volume and trading-limit factors: constructors that return ``Factor`` values.
 
-Every time-series part runs per ticker on the panel (one row per session, see base.py): shifts
-and rolling maxima down the whole column inside ``windowed``, window statistics through the
-per-ticker ``rolling_*`` verbs and Wilder's mean. They read back-adjusted prices
-(``adj_close``: raw x adj_factor, never forward-adjusted) and the panel's ``ret_1d``. Values are
-null until the lookback is filled.
+Every time-series part runs per ticker on the panel (one row per session) through the verbs of
+timeseries.py, which derive each factor's lookback from the windows it uses. They read
+back-adjusted prices (``adj_close``: raw x adj_factor, never forward-adjusted) and the panel's
+``ret_1d``. Values are null until the lookback is filled.
 
 Suspended sessions are ordinary sessions in every window: the panel carries the last close, so
 their return is 0 and their volume and amount are 0. A long suspension therefore lowers
@@ -18,20 +17,21 @@ import math
 
 import polars as pl
 
-from screener.factors.base import (
-    SESSIONS_PER_YEAR,
-    Factor,
+from screener.factors.base import SESSIONS_PER_YEAR, Factor
+from screener.factors.term import Term, combine, term
+from screener.factors.timeseries import (
     lag,
     pct_change,
+    rolling_count,
+    rolling_max,
     rolling_mean,
     rolling_std,
     safe_div,
     wilder_mean,
-    windowed,
 )
 
-CLOSE = pl.col("adj_close")
-RET = pl.col("ret_1d")
+CLOSE = term(pl.col("adj_close"))
+RET = Term(pl.col("ret_1d"), 2)  # the panel's ret_1d reads the previous close
 ANNUALISE = math.sqrt(SESSIONS_PER_YEAR)
 
 
@@ -49,8 +49,7 @@ def returns(n: int) -> Factor:
     """
     return Factor(
         f"ret_{n}d",
-        windowed(pct_change(CLOSE, n), n + 1),
-        lookback=n + 1,
+        pct_change(CLOSE, n),
         higher_is_better=True,
         doc=f"Return over {_sessions(n)}, adj_close / adj_close {_sessions(n)} ago - 1.\n"
         "Momentum: higher ranks better.",
@@ -67,8 +66,7 @@ def reversal(n: int) -> Factor:
     """
     return Factor(
         f"reversal_{n}d",
-        -windowed(pct_change(CLOSE, n), n + 1),
-        lookback=n + 1,
+        -pct_change(CLOSE, n),
         higher_is_better=True,
         doc=f"Short-term reversal, -ret_{n}d: the biggest recent fall ranks best.",
     )
@@ -86,14 +84,14 @@ def rsi(n: int = 14) -> Factor:
     >>> example(rsi(2), adj_close=[10.0, 11.0, 10.5, 10.8])
     [None, None, 66.6667, 76.1905]
     """
-    change = CLOSE.diff()  # on a ticker's first row this reads the previous ticker: skipped
-    gain = wilder_mean(change.clip(lower_bound=0.0), n)
-    loss = wilder_mean((-change).clip(lower_bound=0.0), n)
+    # on a ticker's first row a change reads the previous ticker: wilder_mean skips that row
+    change = CLOSE.map(pl.Expr.diff)
+    gain = wilder_mean(change.map(lambda c: c.clip(lower_bound=0.0)), n)
+    loss = wilder_mean((-change).map(lambda c: c.clip(lower_bound=0.0)), n)
     return Factor(
         f"rsi_{n}",
         # Wilder's 100 - 100 / (1 + RS): 100 with no losses, 0 with no gains, else null (0/0)
         100.0 - 100.0 / (1.0 + gain / loss),
-        lookback=n + 1,
         higher_is_better=False,
         doc=f"Wilder's {n}-session RSI (0-100); low = oversold, so lower ranks better.\n"
         f"Seed: simple mean of the first {n} gains and losses; then (prev*{n - 1} + x)/{n}.",
@@ -110,8 +108,7 @@ def drawdown(n: int) -> Factor:
     """
     return Factor(
         f"drawdown_{n}d",
-        windowed(CLOSE / CLOSE.rolling_max(n) - 1, n),
-        lookback=n,
+        CLOSE / rolling_max(CLOSE, n) - 1,
         higher_is_better=True,
         doc=f"Distance below the {n}-session high, adj_close / rolling max - 1 (<= 0).\n"
         "Nearer the high ranks better; oversold_score uses it the other way round.",
@@ -128,8 +125,7 @@ def ma_distance(n: int) -> Factor:
     """
     return Factor(
         f"ma_dist_{n}d",
-        windowed(CLOSE / rolling_mean(CLOSE, n) - 1, n),
-        lookback=n,
+        CLOSE / rolling_mean(CLOSE, n) - 1,
         higher_is_better=True,
         doc=f"Distance from the {n}-session moving average, adj_close / SMA - 1 (trend).",
     )
@@ -145,8 +141,7 @@ def volatility(n: int) -> Factor:
     """
     return Factor(
         f"vol_{n}d",
-        windowed(rolling_std(RET, n) * ANNUALISE, n + 1),
-        lookback=n + 1,
+        rolling_std(RET, n) * ANNUALISE,
         higher_is_better=False,
         doc=f"Annualised volatility of {n} daily returns (std x sqrt 242); calmer ranks better.",
     )
@@ -164,19 +159,19 @@ def downside_volatility(n: int) -> Factor:
     """
     return Factor(
         f"downside_vol_{n}d",
-        windowed(rolling_std(RET.clip(upper_bound=0.0), n) * ANNUALISE, n + 1),
-        lookback=n + 1,
+        rolling_std(RET.map(lambda r: r.clip(upper_bound=0.0)), n) * ANNUALISE,
         higher_is_better=False,
         doc=f"Annualised std of min(ret_1d, 0) over {n} sessions; fewer falls rank better.",
     )
 
 
-def _surge(column: str, n: int) -> pl.Expr:
+def _surge(column: str, n: int) -> Term:
     """Today's ``column`` over its mean of the previous ``n`` sessions (null if they were all 0)."""
     x = pl.col(column).cast(pl.Float64)
     before = lag(x, 1)
-    traded = (before > 0).cast(pl.Int32).rolling_sum(n)  # an integer count: exact
-    return windowed(pl.when(traded > 0).then(x / rolling_mean(before, n)), n + 1)
+    traded = rolling_count(before > 0, n)  # an integer count: exact
+    mean = combine(lambda m, t: pl.when(t > 0).then(m), rolling_mean(before, n), traded)
+    return term(x) / mean
 
 
 def volume_surge(n: int) -> Factor:
@@ -190,7 +185,6 @@ def volume_surge(n: int) -> Factor:
     return Factor(
         f"volume_surge_{n}d",
         _surge("volume", n),
-        lookback=n + 1,
         higher_is_better=True,
         doc=f"Volume / mean volume of the previous {n} sessions (attention); higher ranks better.",
     )
@@ -207,7 +201,6 @@ def amount_surge(n: int) -> Factor:
     return Factor(
         f"amount_surge_{n}d",
         _surge("amount", n),
-        lookback=n + 1,
         higher_is_better=True,
         doc=f"Amount (CNY) / mean amount of the previous {n} sessions; higher ranks better.",
     )
@@ -223,11 +216,10 @@ def amihud(n: int) -> Factor:
     >>> example(amihud(2), ret_1d=[None, 0.02, -0.01], amount=[1e8, 2e8, 5e7])
     [None, None, 0.015]
     """
-    daily = safe_div(RET.abs(), pl.col("amount") / 1e8)
+    daily = safe_div(abs(RET), pl.col("amount") / 1e8)
     return Factor(
         f"amihud_{n}d",
-        windowed(rolling_mean(daily, n), n + 1),
-        lookback=n + 1,
+        rolling_mean(daily, n),
         higher_is_better=False,
         doc=f"Amihud illiquidity: mean |ret_1d| per 1e8 CNY traded over {n} sessions; "
         "more liquid ranks better.",
@@ -245,8 +237,7 @@ def avg_amount(n: int) -> Factor:
     return Factor(
         f"avg_amount_{n}d",
         # clip: a sliding mean can leave a -1e-9 residue after large values
-        windowed(rolling_mean(pl.col("amount"), n).clip(lower_bound=0.0), n),
-        lookback=n,
+        rolling_mean(pl.col("amount"), n).map(lambda m: m.clip(lower_bound=0.0)),
         higher_is_better=True,
         doc=f"Mean amount traded (CNY) over {n} sessions (liquidity); higher ranks better.",
     )
@@ -263,11 +254,9 @@ def amount_estimated(n: int) -> Factor:
     >>> example(amount_estimated(2), amount_estimated=[True, True, False])
     [None, 2.0, 1.0]
     """
-    flag = pl.col("amount_estimated").cast(pl.Int64)
     return Factor(
         f"amount_estimated_{n}d",
-        windowed(flag.rolling_sum(n), n),
-        lookback=n,
+        rolling_count(pl.col("amount_estimated"), n),
         higher_is_better=False,
         doc=f"Sessions among the last {n} whose amount is close x volume (no vendor amount); "
         "fewer ranks better.",
@@ -287,11 +276,10 @@ def limit_count(n: int, side: str) -> Factor:
     """
     if side not in ("up", "down"):
         raise ValueError(f"side must be 'up' or 'down', got {side!r}")
-    flag = pl.col(f"closed_limit_{side}").cast(pl.Int64)
+    flag = pl.col(f"closed_limit_{side}")
     return Factor(
         f"limit_{side}_count_{n}d",
-        windowed(flag.rolling_sum(n), n),
-        lookback=n,
+        rolling_count(flag, n),
         higher_is_better=side == "up",
         doc=f"Sessions closed at the limit-{side} price among the last {n}; "
         + ("more ranks better (strength)." if side == "up" else "fewer ranks better."),

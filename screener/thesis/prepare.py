@@ -27,7 +27,7 @@ from screener.point_in_time import read_subject
 from screener.schema import MARKET_INDEX, SECTOR_INDEX
 from screener.screen import AMOUNT_FACTOR, ESTIMATED_FACTOR, explained_by
 from screener.store import Store, TableSnapshot
-from screener.thesis.spec import Thesis
+from screener.thesis.spec import Thesis, factor_catalog
 
 
 @dataclass
@@ -110,7 +110,7 @@ def _candidates(store: Store, thesis: Thesis) -> list[str] | None:
     read the sector's members too.
     """
     screen = thesis.select
-    if lookup([screen.score])[0].needs or screen.universe == "all":
+    if lookup([screen.score], factor_catalog(thesis))[0].needs or screen.universe == "all":
         return None
     inst = store.read_instruments().filter(pl.col("board") != "hk")
     if screen.universe == "picks":
@@ -129,8 +129,9 @@ def _candidates(store: Store, thesis: Thesis) -> list[str] | None:
 
 def _factors_for(thesis: Thesis) -> list[Any]:
     screen = thesis.select
-    names = [screen.score, *explained_by(screen), AMOUNT_FACTOR, ESTIMATED_FACTOR]
-    return lookup(list(dict.fromkeys(names)))
+    known = factor_catalog(thesis)
+    names = [screen.score, *explained_by(screen, known), AMOUNT_FACTOR, ESTIMATED_FACTOR]
+    return lookup(list(dict.fromkeys(names)), known)
 
 
 def _subjects(

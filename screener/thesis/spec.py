@@ -14,10 +14,13 @@ import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import TYPE_CHECKING, Any, get_type_hints
 
 from screener.screen import Screen
 from screener.spec import TomlSource, build_spec, check_type, coerce, read_spec
+
+if TYPE_CHECKING:
+    from screener.factors.base import Factor
 
 CONDITION_KINDS = ("change", "breakout_high", "breakdown_low", "breadth")
 WEIGH_METHODS = ("equal", "score")
@@ -242,6 +245,17 @@ def validate(
             raise src.error(key, reason)
 
 
+def factor_catalog(t: Thesis) -> Mapping[str, Factor]:
+    """The factors a thesis may score by: the library, and the factor files of ``factors/``
+    beside the thesis file (strategies/factors/*.toml), read only when the score needs them."""
+    from screener.factors.expr.files import catalog
+    from screener.factors.library import REGISTRY
+
+    if t.select.score in REGISTRY or not t.path:
+        return REGISTRY
+    return catalog(Path(t.path).parent)
+
+
 def _rules(t: Thesis) -> Iterator[tuple[str, bool, str]]:
     from screener.metals import METAL_SERIES, SERIES
     from screener.screen import problems
@@ -267,7 +281,7 @@ def _rules(t: Thesis) -> Iterator[tuple[str, bool, str]]:
             yield f"{k}.min_share_pct", share_ok, "breadth needs min_share_pct in (0, 100]"
     yield "trigger.cooldown_sessions", t.trigger.cooldown_sessions >= 0, "must be >= 0"
     yield "trigger.select_within_sessions", t.trigger.select_within_sessions >= 0, "must be >= 0"
-    for key, reason in problems(t.select):
+    for key, reason in problems(t.select, factor_catalog(t)):
         yield f"select.{key}", False, reason
     w = t.weigh
     yield "weigh.method", w.method in WEIGH_METHODS, f"must be one of {WEIGH_METHODS}"

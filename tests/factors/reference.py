@@ -11,12 +11,14 @@ import datetime as dt
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from screener import calendar, rules
+from screener import calendar, metals, rules
 from screener.factors.library import OVERSOLD_WEIGHTS, REGISTRY
+from screener.panel import assemble_panel
 
 NAN = float("nan")
 ANNUAL = math.sqrt(242)
@@ -182,6 +184,92 @@ def _series(rng: np.random.Generator, days: list[dt.date]) -> pl.DataFrame:
         )
     )
     return pl.concat(out).unique(["series_id", "date"], keep="first").sort("series_id", "date")
+
+
+def panel_of(market: Market, max_ffill: int = 5) -> pl.DataFrame:
+    return assemble_panel(
+        market.bars,
+        market.instruments,
+        market.index,
+        market.series,
+        sessions=market.sessions,
+        max_ffill=max_ffill,
+    )
+
+
+def perturb_after(market: Market, cut: dt.date, seed: int) -> Market:
+    """Change every value after ``cut`` (foreign series: from ``cut`` on), drop some rows."""
+    rng = np.random.default_rng(seed)
+
+    def jiggle(frame: pl.DataFrame, late: pl.Expr, cols: list[str]) -> pl.DataFrame:
+        k = frame.height
+        scaled = [
+            pl.when(late).then(pl.col(c) * pl.Series(rng.uniform(0.5, 1.5, k))).otherwise(c)
+            for c in cols
+        ]
+        drop = late & pl.Series(rng.random(k) < 0.2)
+        return frame.with_columns(scaled).filter(~drop)
+
+    after = pl.col("date") > cut
+    prices = ["open", "high", "low", "close", "prev_close", "amount", "adj_factor"]
+    prices += ["up_limit", "down_limit"]
+    bars = jiggle(market.bars, after, prices).with_columns(
+        pl.when(after).then(pl.col("volume") * 3).otherwise("volume").alias("volume"),
+        pl.when(after).then(~pl.col("suspended")).otherwise("suspended").alias("suspended"),
+        pl.when(after).then(~pl.col("is_st")).otherwise("is_st").alias("is_st"),
+    )
+    lagged = [s for s, v in metals.SERIES.items() if v.settles_after_close]
+    foreign = pl.col("series_id").is_in(lagged)
+    series = jiggle(market.series, after | (foreign & (pl.col("date") == cut)), ["close"])
+    extra = pl.DataFrame({"series_id": ["LME.CU.CASH"], "date": [cut], "close": [1.0]})
+    series = pl.concat([series.filter(~(foreign & (pl.col("date") == cut))), extra])
+    index = jiggle(market.index, after, ["close"])
+    return Market(bars, market.instruments, index, series, market.sessions)
+
+
+def realdata_market(root: Path) -> Market:
+    """Four real copper and gold stocks, 2015-2022, with their indices and metal series."""
+    start, end = dt.date(2015, 1, 5), dt.date(2022, 1, 14)
+    tags = {
+        "600362.SH": "copper",
+        "000630.SZ": "copper",
+        "600490.SH": "copper",
+        "601899.SH": "gold",
+    }
+    stocks = (
+        pl.scan_parquet(root / "stocks_daily.parquet")
+        .filter(pl.col("ticker").is_in(list(tags)), pl.col("date").is_between(start, end))
+        .sort("ticker", "date")
+        .with_columns(
+            (pl.col("close").shift(1) / pl.col("prev_close"))
+            .fill_null(1.0)
+            .cum_prod()
+            .over("ticker")
+            .alias("adj_factor")
+        )
+        .collect()
+    )
+    index = (
+        pl.scan_parquet(root / "indices_daily.parquet")
+        .filter(pl.col("index_code").is_in(["801050.SI", "000300.SH"]))
+        .collect()
+    )
+    series = (
+        pl.scan_parquet(root / "commodities_daily.parquet")
+        .filter(pl.col("series_id").is_in(["SHFE.CU", "SHFE.AU"]))
+        .collect()
+    )
+    instruments = pl.DataFrame(
+        {
+            "ticker": list(tags),
+            "board": ["main"] * len(tags),
+            "sw_l2": [None] * len(tags),
+            "metals": [[m] for m in tags.values()],
+            "list_date": [None] * len(tags),
+        },
+        schema_overrides={"sw_l2": pl.String, "list_date": pl.Date},
+    )
+    return Market(stocks, instruments, index, series, calendar.sessions(start, end))
 
 
 # -- per-ticker time-series references -----------------------------------------------------

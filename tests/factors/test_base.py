@@ -22,6 +22,8 @@ from screener.factors.base import (
     zscore,
 )
 from screener.factors.library import REGISTRY
+from screener.factors.term import Term, term
+from screener.factors.timeseries import lag, per_ticker, rolling_mean
 
 
 def cross_frame(seed: int, n_dates: int = 12, n_tickers: int = 40) -> pl.DataFrame:
@@ -120,7 +122,7 @@ def test_composite_is_the_weighted_sum_of_direction_corrected_zscores() -> None:
             "rsi_14": rng.uniform(10, 90, 12),
         }
     )
-    f = composite("mix", {"ret_20d": 2.0, "rsi_14": 0.5}, "Momentum, oversold.")
+    f = composite("mix", {"ret_20d": 2.0, "rsi_14": 0.5}, "Momentum, oversold.", registry=REGISTRY)
     assert f.needs == ("ret_20d", "rsi_14") and f.lookback == 21 and f.higher_is_better
     got = frame.select(f.expr).to_series().to_list()
     z_ret = cross_section(frame, "ret_20d", "zscore")
@@ -133,28 +135,38 @@ def test_composite_null_component_gives_null() -> None:
     frame = pl.DataFrame(
         {"date": [0, 0, 0], "ret_20d": [0.1, 0.2, 0.3], "rsi_14": [30.0, None, 50.0]}
     )
-    f = composite("mix", {"ret_20d": 1.0, "rsi_14": 1.0}, "Mix.")
+    f = composite("mix", {"ret_20d": 1.0, "rsi_14": 1.0}, "Mix.", registry=REGISTRY)
     assert frame.select(f.expr).to_series().to_list()[1] is None
 
 
 def test_composite_rejects_unknown_or_bad_weights() -> None:
     with pytest.raises(FactorError, match="unknown factor"):
-        composite("c", {"nope": 1.0}, "C.")
+        composite("c", {"nope": 1.0}, "C.", registry=REGISTRY)
     with pytest.raises(FactorError, match="weight"):
-        composite("c", {"ret_20d": float("nan")}, "C.")
+        composite("c", {"ret_20d": float("nan")}, "C.", registry=REGISTRY)
     with pytest.raises(FactorError, match="no weights"):
         composite("c", {}, "C.", registry=REGISTRY)
 
 
-@pytest.mark.parametrize(
-    ("name", "lookback", "doc"),
-    [("Bad-Name", 1, "Doc."), ("ok", 0, "Doc."), ("ok", 1, "  ")],
-)
-def test_factor_validates_its_fields(name: str, lookback: int, doc: str) -> None:
+@pytest.mark.parametrize(("name", "doc"), [("Bad-Name", "Doc."), ("ok", "  ")])
+def test_factor_validates_its_fields(name: str, doc: str) -> None:
     with pytest.raises(FactorError):
-        Factor(name, pl.col("close"), lookback, True, doc)
+        Factor(name, pl.col("close"), True, doc)
+
+
+def test_a_term_cannot_claim_less_than_its_own_row() -> None:
+    with pytest.raises(ValueError, match="at least its own row"):
+        Term(pl.col("close"), 0)
+
+
+def test_lookback_is_derived_from_the_windows_used() -> None:
+    x = term(pl.col("x"))
+    assert Factor("p", x, True, "Plain.").lookback == 1
+    assert Factor("l", x - lag(x, 3), True, "Lag.").lookback == 4
+    assert Factor("m", rolling_mean(lag(x, 1), 5) / x, True, "Mean.").lookback == 6
+    assert Factor("g", per_ticker(x.expr.cum_sum(), 9), True, "Grouped.").lookback == 9
 
 
 def test_example_runs_a_factor_on_one_ticker() -> None:
-    f = Factor("chg", (pl.col("x") - pl.col("x").shift(1)).over("ticker"), 2, True, "Change.")
+    f = Factor("chg", per_ticker(pl.col("x") - pl.col("x").shift(1), 2), True, "Change.")
     assert example(f, x=[1.0, 1.25, 1.0]) == [None, 0.25, -0.25]

@@ -11,10 +11,8 @@ from factors.reference import cross_section
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from screener.factors.base import (
-    FactorError,
-    demean,
-    partition_codes,
+from screener.factors.base import FactorError, demean, partition_codes, zscore
+from screener.factors.timeseries import (
     rolling_beta,
     rolling_corr,
     rolling_cov,
@@ -23,7 +21,6 @@ from screener.factors.base import (
     rolling_var,
     wilder_mean,
     windowed,
-    zscore,
 )
 
 NAN = float("nan")
@@ -87,12 +84,12 @@ def _var_exact(w: np.ndarray) -> float:
 
 
 VERBS = {
-    "mean": (lambda n: rolling_mean(pl.col("a"), n), lambda a, b: float(np.mean(a))),
-    "var": (lambda n: rolling_var(pl.col("a"), n), lambda a, b: _var_exact(a)),
-    "std": (lambda n: rolling_std(pl.col("a"), n), lambda a, b: math.sqrt(_var_exact(a))),
-    "cov": (lambda n: rolling_cov(pl.col("a"), pl.col("b"), n), _cov),
-    "corr": (lambda n: rolling_corr(pl.col("a"), pl.col("b"), n), _corr),
-    "beta": (lambda n: rolling_beta(pl.col("a"), pl.col("b"), n), _beta),
+    "mean": (lambda n: rolling_mean(pl.col("a"), n).expr, lambda a, b: float(np.mean(a))),
+    "var": (lambda n: rolling_var(pl.col("a"), n).expr, lambda a, b: _var_exact(a)),
+    "std": (lambda n: rolling_std(pl.col("a"), n).expr, lambda a, b: math.sqrt(_var_exact(a))),
+    "cov": (lambda n: rolling_cov(pl.col("a"), pl.col("b"), n).expr, _cov),
+    "corr": (lambda n: rolling_corr(pl.col("a"), pl.col("b"), n).expr, _corr),
+    "beta": (lambda n: rolling_beta(pl.col("a"), pl.col("b"), n).expr, _beta),
 }
 
 
@@ -111,7 +108,7 @@ def test_rolling_verbs_match_loops(verb: str, n: int, seed: int) -> None:
     make, fn = VERBS[verb]
     if verb == "mean":  # the 1-row window is allowed for a mean only
         assert (
-            frame.select(rolling_mean(pl.col("a"), 1))
+            frame.select(rolling_mean(pl.col("a"), 1).expr)
             .to_series()
             .equals(frame.get_column("a").fill_nan(None), null_equal=True)
         )
@@ -124,10 +121,10 @@ def test_flat_windows_are_exactly_flat() -> None:
     b = [1e9, -3e8, 7.5e8] + [0.1] * 6
     frame = pl.DataFrame({"ticker": "A", "a": np.linspace(0.0, 1.0, 9), "b": b})
     tail = frame.select(
-        rolling_var(pl.col("b"), 3).alias("var"),
-        rolling_mean(pl.col("b"), 3).alias("mean"),
-        rolling_corr(pl.col("a"), pl.col("b"), 3).alias("corr"),
-        rolling_beta(pl.col("a"), pl.col("b"), 3).alias("beta"),
+        rolling_var(pl.col("b"), 3).expr.alias("var"),
+        rolling_mean(pl.col("b"), 3).expr.alias("mean"),
+        rolling_corr(pl.col("a"), pl.col("b"), 3).expr.alias("corr"),
+        rolling_beta(pl.col("a"), pl.col("b"), 3).expr.alias("beta"),
     ).tail(4)
     assert tail.get_column("var").to_list() == [0.0] * 4
     assert tail.get_column("mean").to_list() == [0.1] * 4
@@ -159,7 +156,7 @@ def wilder_loop(x: np.ndarray, n: int) -> list[float | None]:
 
 def test_wilder_mean_matches_its_loop_per_ticker() -> None:
     frame = series_frame(4)
-    fast = frame.select(wilder_mean(pl.col("a"), 14)).to_series().to_list()
+    fast = frame.select(wilder_mean(pl.col("a"), 14).expr).to_series().to_list()
     slow: list[float | None] = []
     for (_,), g in frame.group_by("ticker", maintain_order=True):
         slow += wilder_loop(g.get_column("a").fill_null(NAN).to_numpy(), 14)
@@ -189,8 +186,8 @@ def test_one_ticker_never_reads_another(values: list[float | None], split: int) 
         schema={k: v for k, v in schema.items() if k != "b"},
     ).with_columns(b=pl.col("a") * -3.0)
     exprs = [make(5).alias(name) for name, (make, _) in VERBS.items()]
-    exprs.append(wilder_mean(pl.col("a"), 3).alias("wilder"))
-    exprs.append(windowed(pl.col("a") - pl.col("a").shift(4), 5).alias("windowed"))
+    exprs.append(wilder_mean(pl.col("a"), 3).expr.alias("wilder"))
+    exprs.append(windowed(pl.col("a"), 5, lambda a: a - a.shift(4)).expr.alias("windowed"))
     alone = b.select(exprs)
     within = pl.concat([a, b]).select(exprs).slice(split)
     assert alone.equals(within, null_equal=True)

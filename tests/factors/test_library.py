@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import doctest
 import functools
 from pathlib import Path
@@ -13,6 +12,9 @@ import polars as pl
 import pytest
 from factors.reference import (
     Market,
+    panel_of,
+    perturb_after,
+    realdata_market,
     reference_factors,
     reference_oversold,
     synthetic_market,
@@ -21,11 +23,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from screener import calendar, metals
+from screener import metals
 from screener.engine import evaluate
-from screener.factors import base, library, library_commodity, library_price
+from screener.factors import base, library, library_commodity, library_price, term, timeseries
 from screener.factors.library import REGISTRY
-from screener.panel import assemble_panel
 
 REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
 BASE_FACTORS = [f for f in REGISTRY.values() if not f.needs]
@@ -62,17 +63,6 @@ REQUIRED = (
     "amount_estimated_20d",
     "oversold_score",
 )
-
-
-def panel_of(market: Market, max_ffill: int = 5) -> pl.DataFrame:
-    return assemble_panel(
-        market.bars,
-        market.instruments,
-        market.index,
-        market.series,
-        sessions=market.sessions,
-        max_ffill=max_ffill,
-    )
 
 
 def assert_matches(fast: pl.DataFrame, ref: pl.DataFrame, names: list[str]) -> None:
@@ -114,9 +104,12 @@ def test_unknown_names_are_factor_errors() -> None:
         library.lookup(["ret_5d", "nope"])
 
 
-@pytest.mark.parametrize("module", [base, library_price, library_commodity, library])
+@pytest.mark.parametrize(
+    "module", [base, term, timeseries, library_price, library_commodity, library]
+)
 def test_docstring_examples(module: object) -> None:
-    result = doctest.testmod(module, extraglobs={"example": base.example})  # type: ignore[arg-type]
+    names = {"example": base.example, "Factor": base.Factor, "pl": pl}
+    result = doctest.testmod(module, extraglobs=names)  # type: ignore[arg-type]
     assert result.attempted > 0 and result.failed == 0
 
 
@@ -157,54 +150,10 @@ def test_first_value_arrives_exactly_after_the_lookback() -> None:
             assert first == f.lookback - 1, f"{f.name}: first value on row {first}"
 
 
-def _realdata_market(root: Path) -> Market:
-    start, end = dt.date(2015, 1, 5), dt.date(2022, 1, 14)
-    tags = {
-        "600362.SH": "copper",
-        "000630.SZ": "copper",
-        "600490.SH": "copper",
-        "601899.SH": "gold",
-    }
-    stocks = (
-        pl.scan_parquet(root / "stocks_daily.parquet")
-        .filter(pl.col("ticker").is_in(list(tags)), pl.col("date").is_between(start, end))
-        .sort("ticker", "date")
-        .with_columns(
-            (pl.col("close").shift(1) / pl.col("prev_close"))
-            .fill_null(1.0)
-            .cum_prod()
-            .over("ticker")
-            .alias("adj_factor")
-        )
-        .collect()
-    )
-    index = (
-        pl.scan_parquet(root / "indices_daily.parquet")
-        .filter(pl.col("index_code").is_in(["801050.SI", "000300.SH"]))
-        .collect()
-    )
-    series = (
-        pl.scan_parquet(root / "commodities_daily.parquet")
-        .filter(pl.col("series_id").is_in(["SHFE.CU", "SHFE.AU"]))
-        .collect()
-    )
-    instruments = pl.DataFrame(
-        {
-            "ticker": list(tags),
-            "board": ["main"] * len(tags),
-            "sw_l2": [None] * len(tags),
-            "metals": [[m] for m in tags.values()],
-            "list_date": [None] * len(tags),
-        },
-        schema_overrides={"sw_l2": pl.String, "list_date": pl.Date},
-    )
-    return Market(stocks, instruments, index, series, calendar.sessions(start, end))
-
-
 def test_every_factor_matches_its_reference_on_real_data() -> None:
     if not REALDATA.exists():
         pytest.skip(f"{REALDATA} is absent: real-data validation needs ../shared/realdata")
-    panel = panel_of(_realdata_market(REALDATA))
+    panel = panel_of(realdata_market(REALDATA))
     assert panel.get_column("suspended").sum() > 50  # real suspensions are in the window
     fast = evaluate(panel, list(REGISTRY.values()))
     ref = reference_factors(panel)
@@ -221,36 +170,6 @@ def _market(seed: int) -> Market:
     return synthetic_market(seed)
 
 
-def _perturb_after(market: Market, cut: dt.date, seed: int) -> Market:
-    """Change every value after ``cut`` (foreign series: from ``cut`` on), drop some rows."""
-    rng = np.random.default_rng(seed)
-
-    def jiggle(frame: pl.DataFrame, late: pl.Expr, cols: list[str]) -> pl.DataFrame:
-        k = frame.height
-        scaled = [
-            pl.when(late).then(pl.col(c) * pl.Series(rng.uniform(0.5, 1.5, k))).otherwise(c)
-            for c in cols
-        ]
-        drop = late & pl.Series(rng.random(k) < 0.2)
-        return frame.with_columns(scaled).filter(~drop)
-
-    after = pl.col("date") > cut
-    prices = ["open", "high", "low", "close", "prev_close", "amount", "adj_factor"]
-    prices += ["up_limit", "down_limit"]
-    bars = jiggle(market.bars, after, prices).with_columns(
-        pl.when(after).then(pl.col("volume") * 3).otherwise("volume").alias("volume"),
-        pl.when(after).then(~pl.col("suspended")).otherwise("suspended").alias("suspended"),
-        pl.when(after).then(~pl.col("is_st")).otherwise("is_st").alias("is_st"),
-    )
-    lagged = [s for s, v in metals.SERIES.items() if v.settles_after_close]
-    foreign = pl.col("series_id").is_in(lagged)
-    series = jiggle(market.series, after | (foreign & (pl.col("date") == cut)), ["close"])
-    extra = pl.DataFrame({"series_id": ["LME.CU.CASH"], "date": [cut], "close": [1.0]})
-    series = pl.concat([series.filter(~(foreign & (pl.col("date") == cut))), extra])
-    index = jiggle(market.index, after, ["close"])
-    return Market(bars, market.instruments, index, series, market.sessions)
-
-
 @settings(max_examples=30, deadline=None)
 @given(
     seed=st.sampled_from([1, 2, 3]),
@@ -263,7 +182,7 @@ def test_nothing_after_t_changes_anything_up_to_t(
 ) -> None:
     market = _market(seed)
     cut = market.sessions[cut_at]
-    changed = _perturb_after(market, cut, noise)
+    changed = perturb_after(market, cut, noise)
     # foreign=True: copper names follow LME (a value dated t is known only on the next session)
     copper = {"copper": ("LME.CU.CASH",)} if foreign else {}
     with mock.patch.dict(metals.METAL_SERIES, copper):

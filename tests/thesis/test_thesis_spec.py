@@ -106,3 +106,16 @@ def test_not_toml_and_missing_file(tmp_path: Path) -> None:
         load_thesis(tmp_path / "missing.toml")
     with pytest.raises(ConfigError, match="at least one"):
         load_thesis(write(tmp_path, 'name = "t"\n'))
+
+
+def test_a_thesis_may_score_by_an_expression_in_its_factor_files(tmp_path: Path) -> None:
+    text = (STRATEGIES / "copper_breakout.toml").read_text(encoding="utf-8")
+    thesis = tmp_path / "mine.toml"
+    thesis.write_text(text.replace('"beta_metal_60d"', '"mom_20"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown factor 'mom_20'"):
+        load_thesis(thesis)
+    (tmp_path / "factors").mkdir()
+    (tmp_path / "factors" / "mine.toml").write_text(
+        '[factors.mom_20]\nexpr = "$close / Ref($close, 20)"\n', encoding="utf-8"
+    )
+    assert load_thesis(thesis).select.score == "mom_20"
