@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from screener.errors import InputError
+from screener.hanzi import to_simplified, to_traditional
 from screener.instruments import (
     COLUMNS,
     METAL_TAGS,
@@ -18,8 +19,6 @@ from screener.instruments import (
     load_master,
     name_index,
     strip_st,
-    to_simplified,
-    to_traditional,
 )
 from screener.metals import METALS
 from screener.schema import INSTRUMENTS, SECTOR_INDEX, SW_L2
@@ -207,12 +206,6 @@ def test_traditional_aliases_map_back_to_their_name(master: pl.DataFrame) -> Non
         for alias in aliases:
             if to_simplified(alias) != alias:  # written with traditional characters
                 assert to_simplified(alias) == name, (name, alias)
-
-
-def test_character_conversion_leaves_other_text_alone() -> None:
-    assert to_traditional("北方稀土") == "北方稀土"
-    assert to_traditional("云南铜业 601899.SH") == "雲南銅業 601899.SH"
-    assert to_simplified("雲南銅業") == "云南铜业"
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from screener.instruments import name_index, strip_st, to_simplified
+from screener.hanzi import to_simplified
+from screener.instruments import name_index, strip_st
 
 RESOLVED = "resolved"
 HK_ONLY = "hk_only"
@@ -22,7 +23,7 @@ AMBIGUOUS = "ambiguous"
 
 _WIDTH = str.maketrans({chr(0xFF01 + i): chr(0x21 + i) for i in range(94)} | {"\u3000": " "})
 # Traditional forms of the marker, heading and metal words a note uses around the names; the
-# master's own table (instruments.to_simplified) covers the characters of company names only.
+# table in hanzi.py covers the characters of company names and more.
 _MORE_T2S = str.maketrans(
     "議關標薦點鎳屬證們頭為與個產鏈類價漲報題銻鈮鈾釩鈀鎵銦應對於從這將續繼來佈噸億週須險錳級",
     "议关标荐点镍属证们头为与个产链类价涨报题锑铌铀钒钯镓铟应对于从这将续继来布吨亿周须险锰级",
