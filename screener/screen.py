@@ -41,7 +41,7 @@ from screener.store import Store, Tables
 
 UNIVERSES = ("picks", "sector", "metal", "all")
 AMOUNT_FACTOR = "avg_amount_20d"
-HK_REASON = "HK-only"
+HK_REASON = "HK-listed: no A-share bars"
 
 
 @dataclass(frozen=True)

@@ -254,8 +254,8 @@ def test_store_init_and_check_on_a_store_of_ones_own(tmp_path: Path) -> None:
     assert check["master_rows"] == 0 and check["next"][0]["command"] == "screener store init"
     first, again = cli("store", "init", db=db), cli("store", "init", db=db)
     assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
-    assert "instruments: 179 new, 0 updated, 0 unchanged (changed)" in first.stdout
-    assert "instruments: 0 new, 0 updated, 179 unchanged (unchanged)" in again.stdout
+    assert "instruments: 196 new, 0 updated, 0 unchanged (changed)" in first.stdout
+    assert "instruments: 0 new, 0 updated, 196 unchanged (unchanged)" in again.stdout
     table = cli("store", "check", db=db)
     assert table.returncode == 0 and "what to import next:" in table.stdout
     assert "no 801050.SI" in table.stdout and "screener store init" not in table.stdout
