@@ -23,7 +23,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ from screener.brokers.findings import (
     ArticleInfo,
 )
 from screener.brokers.lexicon import Lexicon
-from screener.brokers.text import fold, normalise
+from screener.brokers.text import PhraseFinder, fold, normalise, phrase_breaks
 from screener.errors import InputError
 from screener.schema import BROKER_NOTES
 
@@ -186,35 +186,48 @@ def _date_lines(text: str) -> dict[int, tuple[str | None, date]]:
     return found
 
 
-def split_articles(text: str) -> list[Article]:
+def split_articles(text: str, phrases: PhraseFinder | None = None) -> list[Article]:
     """Cut a news file into articles at each title line followed by an outlet/date line.
 
     Lines before the first title (page furniture) are dropped. Text without any date line is one
-    article whose body is the whole text (its first line doubles as the title).
+    article whose body is the whole text (its first line doubles as the title). With
+    ``phrases`` (``text.fold``'s finder), a line break inside a phrase ("建议\\n关注") ends no
+    line, so a title keeps all of its lines.
     """
     clean = _clean(text)
     lines = clean.split("\n")
     dated = _date_lines(clean)
-    heads = [
-        (i, found)
-        for i, found in sorted(dated.items())
-        if i > 0
-        and lines[i - 1].strip()
-        and i - 1 not in dated
-        and found[0] is not None  # a bare date under a line is a note's header, not a new article
-    ]
+    heads = [i for i, (outlet, _) in sorted(dated.items()) if i > 0 and outlet is not None]
     if not heads:
         body = "\n".join(lines).rstrip()
         first = next((n for n, line in enumerate(lines) if line.strip()), 0)
         title = lines[first].strip() if lines else ""
         return [Article(title, None, None, body, first + 1, 1, body.strip())] if title else []
+    start_of = _logical_lines(lines, phrase_breaks(clean, phrases) if phrases else set())
+    heads = [
+        i for i in heads if lines[i - 1].strip() and start_of[i] == i and i - 1 not in dated
+    ]  # a bare date under a line is a note's header, not a new article
     articles = []
-    for n, (i, (outlet, day)) in enumerate(heads):
-        end = heads[n + 1][0] - 1 if n + 1 < len(heads) else len(lines)
+    for n, i in enumerate(heads):
+        outlet, day = dated[i]
+        top = start_of[i - 1]  # the title's first line
+        end = start_of[heads[n + 1] - 1] if n + 1 < len(heads) else len(lines)
+        title = "".join(lines[top:i]).strip()
         body = "\n".join(lines[i + 1 : end]).rstrip()
-        whole = "\n".join(lines[i - 1 : end]).strip()
-        articles.append(Article(lines[i - 1].strip(), outlet, day, body, i, i + 2, whole))
+        whole = "\n".join(lines[top:end]).strip()
+        articles.append(Article(title, outlet, day, body, top + 1, i + 2, whole))
     return articles
+
+
+def _logical_lines(lines: list[str], joined: set[int]) -> list[int]:
+    """For each line, the first line of the logical line it belongs to: lines run on past a
+    break in ``joined`` (offsets of line breaks in the text of ``lines``)."""
+    start_of: list[int] = []
+    pos = 0
+    for i, line in enumerate(lines):
+        start_of.append(start_of[i - 1] if i and pos - 1 in joined else i)
+        pos += len(line) + 1
+    return start_of
 
 
 def read_note(
@@ -225,16 +238,18 @@ def read_note(
     ``date``, when given, is the report date of every article, whatever the text says; without
     it an article is dated by its date line, else by its header (``dates.note_date``).
     """
-    articles = tuple(_dated(a, date) for a in split_articles(text))
-    found = []
-    for number, article in enumerate(articles, start=1):
-        folded = fold(article.text, lambda flat: _phrases(flat, lexicon))
+    phrases: PhraseFinder = partial(_phrases, lexicon=lexicon)
+    articles, found = [], []
+    for number, raw in enumerate(split_articles(text, phrases), start=1):
+        folded = fold(raw.text, phrases)
+        article = _dated(raw, date, folded.text)
+        articles.append(article)
         info = ArticleInfo(
             article.note_id, number, article.broker, article.published, article.title,
             article.line,
         )  # fmt: skip
         found.append(ArticleFindings(info, folded, read_article(folded, lexicon), lexicon))
-    return ParsedNote(source, articles, tuple(found))
+    return ParsedNote(source, tuple(articles), tuple(found))
 
 
 def _frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -246,13 +261,14 @@ def _phrases(flat: str, lexicon: Lexicon) -> list[tuple[int, int, Any, bool]]:
     return [*lexicon.phrases(flat), *cue_spans(flat)]
 
 
-def _dated(article: Article, date: date | None) -> Article:
-    """The article with its report date: ``date`` if given, its date line, else its header."""
+def _dated(article: Article, date: date | None, folded: str) -> Article:
+    """The article with its report date: ``date`` if given, its date line, else its header
+    (read in the ``folded`` text, where no line break inside a phrase adds a line)."""
     if date is not None:
         return dataclasses.replace(article, published=date, dated_by="--date")
     if article.published is not None:
         return dataclasses.replace(article, dated_by="date line")
-    found = note_date(article.text)
+    found = note_date(folded)
     if found is None:
         return article
     return dataclasses.replace(article, published=found[0], dated_by=f"text: {found[1]}")

@@ -103,16 +103,7 @@ def fold(source: str, phrases: PhraseFinder) -> Folded:
     ``Folded.phrases``, at their offsets there.
     """
     norm = normalise(source)
-    flat, flat_origin = _without_whitespace(norm)
-    inner: set[int] = set()
-    found: list[tuple[int, int, int, Any]] = []
-    for start, end, what, joins in phrases(flat):
-        a, b = int(flat_origin[start]), int(flat_origin[end - 1]) + 1
-        if (norm[a].isascii() or norm[b - 1].isascii()) and not _word_edges(norm, a, b):
-            continue
-        if b - a > end - start and joins:
-            inner.update(i for i in range(a, b) if norm[i].isspace())
-        found.append((a, b, end - start, what))
+    inner, found = _inside_phrases(norm, phrases)
     dropped = _runs(sorted(inner))
     kept_origin = _origin_map(dropped)
     breaks, spaces = _wrapped_breaks(_remove(norm, dropped))
@@ -127,6 +118,31 @@ def fold(source: str, phrases: PhraseFinder) -> Folded:
     newlines = tuple(m.start() for m in _BREAK.finditer(source))
     folded = Folded(_remove(text, dropped), source, cuts, shifts, newlines)
     return dataclasses.replace(folded, phrases=_whole(found, dropped))
+
+
+def phrase_breaks(source: str, phrases: PhraseFinder) -> set[int]:
+    """Offsets of the line breaks of ``source`` that fall inside a phrase ("建议\\n关注"): no
+    line ends there, for splitting a file into articles as for reading one."""
+    norm = normalise(source)
+    return {i for i in _inside_phrases(norm, phrases)[0] if norm[i] == "\n"}
+
+
+def _inside_phrases(
+    norm: str, phrases: PhraseFinder
+) -> tuple[set[int], list[tuple[int, int, int, Any]]]:
+    """The whitespace inside joinable phrases of ``norm``, and every phrase found: (start, end,
+    its length without whitespace, what) in ``norm``."""
+    flat, flat_origin = _without_whitespace(norm)
+    inner: set[int] = set()
+    found: list[tuple[int, int, int, Any]] = []
+    for start, end, what, joins in phrases(flat):
+        a, b = int(flat_origin[start]), int(flat_origin[end - 1]) + 1
+        if (norm[a].isascii() or norm[b - 1].isascii()) and not _word_edges(norm, a, b):
+            continue
+        if b - a > end - start and joins:
+            inner.update(i for i in range(a, b) if norm[i].isspace())
+        found.append((a, b, end - start, what))
+    return inner, found
 
 
 def _without_whitespace(text: str) -> tuple[str, np.ndarray]:
