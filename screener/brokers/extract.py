@@ -66,6 +66,7 @@ _SENTENCE_AFTER = re.compile(r"[\s*]*(?:[。!?]|$)")
 _OPENERS = tuple(CUES)  # a two-character name right after a cue stands alone
 _RATING_WORD = re.compile(r"评级|rating")
 _RATING_REACH = 40  # characters a rating phrase may run before its 评级
+_PHRASE = 24  # characters before a cue that may name its metal ("稀土永磁方面，我们建议关注")
 _SHORT = 20  # a segment this short may be a heading; a label sits within this many characters
 _BLOCK_TITLE = 8  # "相关标的估值表": a cue and a few words of heading open a block
 _TABLE_HEADER = 2  # nameless lines a block passes over before its first row
@@ -162,14 +163,22 @@ def cue_spans(flat: str) -> list[tuple[int, int, str, bool]]:
     return [(m.start(), m.end(), m[0], True) for m in CUE_PATTERN.finditer(lower_ascii(flat))]
 
 
-def find_cues(text: str) -> list[Cue]:
+def find_cues(
+    text: str, *, phrases: tuple[tuple[int, int, object], ...] | None = None
+) -> list[Cue]:
     """The cues of a folded text: every ``vocab.CUES`` phrase and rating, in order, except
-    those a negation or another subject takes ("不建议关注", "市场关注")."""
+    those a negation or another subject takes ("不建议关注", "市场关注"). ``phrases``: what
+    ``text.fold`` found (the cue phrases among them need no second search)."""
     low = lower_ascii(text)
+    spans = (
+        [(a, b) for a, b, what in phrases if isinstance(what, str)]
+        if phrases is not None
+        else [m.span() for m in CUE_PATTERN.finditer(low)]
+    )
     found = [
-        Cue(m.start(), m.end(), m[0], CUES[m[0]])
-        for m in CUE_PATTERN.finditer(low)
-        if _whole_word(low, m.start(), m.end()) and not _taken(low, m.start())
+        Cue(a, b, low[a:b], CUES[low[a:b]])
+        for a, b in spans
+        if _whole_word(low, a, b) and not _taken(low, a)
     ]
     ratings = []
     for word in _RATING_WORD.finditer(low):  # a rating ends with 评级: look just before it
@@ -223,7 +232,7 @@ class _Walker:
         self.t = folded.text
         names = lexicon.names(folded, openers=_OPENERS)
         self.lists = ListReader(folded, names, lexicon.codes(self.t), lexicon)
-        self.cues = find_cues(self.t)
+        self.cues = find_cues(self.t, phrases=folded.phrases)
         self._cue_starts = [c.start for c in self.cues]
         self.section: list[str] = []
         self.block: _Block | None = None
@@ -256,8 +265,9 @@ class _Walker:
         no label near its start and no colon at its end (most of a note, skipped quickly)."""
         if self.block is not None or seg.end - seg.start <= _SHORT:
             return False
-        text = self.t[seg.start : seg.end]
-        if ":" in text[:_SHORT] or text.rstrip(" *").endswith(":"):
+        t = self.t
+        tail = t[max(seg.start, seg.end - 4) : seg.end].rstrip(" *")
+        if t.find(":", seg.start, seg.start + _SHORT) >= 0 or tail.endswith(":"):
             return False
         lo = bisect_left(self._cue_starts, seg.start)
         return lo == len(self.cues) or self.cues[lo].start >= seg.end
@@ -292,14 +302,16 @@ class _Walker:
         for i, cue in enumerate(cues):
             stop = cues[i + 1].start if i + 1 < len(cues) else len(self.t)
             floor = max(seg.start, body, self.consumed)
-            if cue.kind in (TRAIL, RATING) or _ends_sentence(self.t, _lead_end(self.t, cue.end)):
+            lead = _lead_end(self.t, cue.end)
+            if cue.kind in (TRAIL, RATING) or _ends_sentence(self.t, lead):
                 self._before(cue, floor, item_metal)  # "…，建议关注。" looks back too
                 continue
-            metal = phrase_metal(self.t[body : cue.start]) or item_metal
+            before = self.t[max(body, cue.start - _PHRASE) : cue.start]
+            metal = phrase_metal(before) or item_metal
             read = self._after(cue, stop, metal)
             if read is None or i + 1 < len(cues):
                 continue
-            rest = _PARENS.sub("", self.t[_lead_end(self.t, cue.end) : seg.end]).strip(" *:")
+            rest = _PARENS.sub("", self.t[lead : seg.end]).strip(" *:")
             if not read.mentions and len(rest) <= _BLOCK_TITLE:
                 self.block = _Block(cue, metal)  # "建议关注：" and nothing else: lists follow
             elif read.mentions and _SEMICOLON.match(self.t, read.end):

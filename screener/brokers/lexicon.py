@@ -19,7 +19,7 @@ hk_only. Stock codes are read in the usual forms (601899, 601899.SH, SH601899, 6
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ahocorasick
@@ -120,8 +120,8 @@ class Lexicon:
     def __init__(self, keys: Sequence[Key], master: pl.DataFrame) -> None:
         self._keys = tuple(keys)
         self._auto = ahocorasick.Automaton()
-        for i, key in enumerate(self._keys):
-            self._auto.add_word(key.text, i)
+        for key in self._keys:  # what a match gives back, ready for ``phrases``
+            self._auto.add_word(key.text, (len(key.text), key, not key.short))
         self._auto.make_automaton()
         rows = master.select("ticker", "name", "board", "metals").rows()
         self._name = {t: n for t, n, _, _ in rows}
@@ -161,12 +161,13 @@ class Lexicon:
         return self._metals.get(ticker, ())
 
     # -- scanning -----------------------------------------------------------------------------
-    def phrases(self, flat: str) -> Iterator[tuple[int, int, Key, bool]]:
+    def phrases(self, flat: str) -> list[tuple[int, int, Key, bool]]:
         """Names in ``flat`` (a text without whitespace) for ``text.fold``: each with its key,
         and whether the whitespace a PDF put inside it may go (not in a two-character key)."""
-        for end, i in self._auto.iter_long(lower_ascii(flat)):
-            key = self._keys[i]
-            yield end + 1 - len(key.text), end + 1, key, not key.short
+        return [
+            (last + 1 - size, last + 1, key, joins)
+            for last, (size, key, joins) in self._auto.iter_long(lower_ascii(flat))
+        ]
 
     def names(self, folded: Folded, *, openers: tuple[str, ...] = ()) -> list[Hit]:
         """Every name of a folded text (the phrases ``fold`` kept whole), longest first where

@@ -313,7 +313,9 @@ class ListReader:
 
     def _resolve(self, hit: Hit, entry: _Entry, names: list[Hit]) -> tuple[Resolution, str | None]:
         """A name with the codes that stand beside it (up to the next name) and 'H股'."""
-        h_shares = _H_SHARES.match(self.low, hit.end) is not None
+        h_shares = "h" in self.low[hit.end : hit.end + 3] and bool(
+            _H_SHARES.match(self.low, hit.end)
+        )
         if not self._codes_in(entry.start, entry.end):
             return self.lex.resolve(hit, h_shares=h_shares), None
         after = [h.start for h in names if h.start > hit.start]

@@ -44,6 +44,7 @@ from screener.brokers.text import PhraseFinder, fold, normalise, phrase_breaks
 from screener.errors import InputError
 from screener.schema import BROKER_NOTES
 
+_TITLE_LINES = 4  # lines above a date line that may hold a title broken inside a phrase
 _ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK (and of GB2312)
 _DATE_LINE = re.compile(
     r"^[ \t]*(?:(?:来源:[ \t]*)?(?P<outlet>[^\d\n]{1,30}?)[ \t]*(?:[·•|｜]|[ \t])[ \t]*)?"
@@ -51,6 +52,7 @@ _DATE_LINE = re.compile(
     r"(?:[ \t]*\d{1,2}:\d{2}(?::\d{2})?)?[ \t]*$",
     re.MULTILINE,
 )
+_YEAR_SEP = re.compile(r"\d{4}[ \t]*[-/.年]")  # what every date line holds
 _BROKER = r"[\u4e00-\u9fff]{2,4}(?:证券|期货)|中金公司|中信建投|申万宏源"
 _BROKER_OUTLET = re.compile(rf"({_BROKER})(?:股份有限公司)?(?:研究所|研究院|研究部)?")
 _BROKER_TITLE = re.compile(rf"\s*({_BROKER})(?:研究所)?\s*[:|]")
@@ -176,7 +178,11 @@ def _clean(text: str) -> str:
 def _date_lines(text: str) -> dict[int, tuple[str | None, date]]:
     """Line number (0-based) → ``(outlet, date)`` of every "outlet· 2026-02-08 14:13" line."""
     found: dict[int, tuple[str | None, date]] = {}
-    for m in _DATE_LINE.finditer(normalise(text)):
+    norm = normalise(text)
+    starts = {norm.rfind("\n", 0, y.start()) + 1 for y in _YEAR_SEP.finditer(norm)}
+    for m in (_DATE_LINE.match(norm, at) for at in sorted(starts)):  # lines with a year only
+        if m is None:
+            continue
         try:
             day = date(int(m["y"]), int(m["m"]), int(m["d"]))
         except ValueError:
@@ -203,7 +209,7 @@ def split_articles(text: str, phrases: PhraseFinder | None = None) -> list[Artic
         first = next((n for n, line in enumerate(lines) if line.strip()), 0)
         title = lines[first].strip() if lines else ""
         return [Article(title, None, None, body, first + 1, 1, body.strip())] if title else []
-    start_of = _logical_lines(lines, phrase_breaks(clean, phrases) if phrases else set())
+    start_of = _logical_lines(lines, _title_breaks(lines, heads, phrases) if phrases else set())
     heads = [
         i for i in heads if lines[i - 1].strip() and start_of[i] == i and i - 1 not in dated
     ]  # a bare date under a line is a note's header, not a new article
@@ -217,6 +223,20 @@ def split_articles(text: str, phrases: PhraseFinder | None = None) -> list[Artic
         whole = "\n".join(lines[top:end]).strip()
         articles.append(Article(title, outlet, day, body, top + 1, i + 2, whole))
     return articles
+
+
+def _title_breaks(lines: list[str], heads: list[int], phrases: PhraseFinder) -> set[int]:
+    """Offsets of the line breaks inside phrases in the few lines above each date line (where
+    a title is; scanning only there keeps splitting a file cheap)."""
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    joined: set[int] = set()
+    for i in heads:
+        top = max(0, i - _TITLE_LINES)
+        window = "\n".join(lines[top:i])
+        joined |= {starts[top] + k for k in phrase_breaks(window, phrases)}
+    return joined
 
 
 def _logical_lines(lines: list[str], joined: set[int]) -> list[int]:

@@ -135,9 +135,12 @@ def _inside_phrases(
     flat, flat_origin = _without_whitespace(norm)
     inner: set[int] = set()
     found: list[tuple[int, int, int, Any]] = []
-    for start, end, what, joins in phrases(flat):
-        a, b = int(flat_origin[start]), int(flat_origin[end - 1]) + 1
-        if (norm[a].isascii() or norm[b - 1].isascii()) and not _word_edges(norm, a, b):
+    spans = list(phrases(flat))
+    starts = flat_origin[[s for s, _, _, _ in spans]].tolist() if spans else []
+    lasts = flat_origin[[e - 1 for _, e, _, _ in spans]].tolist() if spans else []
+    for (start, end, what, joins), a, last in zip(spans, starts, lasts, strict=True):
+        b = last + 1
+        if (norm[a].isascii() or norm[last].isascii()) and not _word_edges(norm, a, b):
             continue
         if b - a > end - start and joins:
             inner.update(i for i in range(a, b) if norm[i].isspace())
@@ -227,15 +230,18 @@ def _wrapped_breaks(text: str) -> tuple[list[int], list[int]]:
     wrapped at a space get the space back.
     """
     lines = text.split("\n")
-    lengths = sorted(len(line.rstrip()) for line in lines if line.strip())
-    if len(lengths) < _MIN_WRAPPED:
+    sizes = [len(line.rstrip()) for line in lines]
+    lengths = sorted(n for n in sizes if n)
+    if len(lengths) < _MIN_WRAPPED or lengths[(3 * len(lengths)) // 4] < _MIN_WIDTH:
         return [], []
     width = lengths[(3 * len(lengths)) // 4]
+    enough = max(_MIN_WRAPPED, len(lengths) / 2)
+    if sum(n >= 0.8 * width for n in sizes) < enough:  # most text: not wrapped, said quickly
+        return [], []
     full = [
-        width >= _MIN_WIDTH and len(line.rstrip()) >= 0.8 * width and not _TABLE_ROW.search(line)
-        for line in lines
+        n >= 0.8 * width and not _TABLE_ROW.search(ln) for n, ln in zip(sizes, lines, strict=True)
     ]
-    if sum(full) < max(_MIN_WRAPPED, len(lengths) / 2):
+    if sum(full) < enough:
         return [], []
     breaks: list[int] = []
     spaces: list[int] = []
