@@ -159,8 +159,8 @@ def _boundary(text: str, i: int) -> tuple[str, int] | None:
 
 
 def cue_spans(flat: str) -> list[tuple[int, int, str, bool]]:
-    """Cue phrases in a text without whitespace, for ``text.fold`` to join."""
-    return [(m.start(), m.end(), m[0], True) for m in CUE_PATTERN.finditer(lower_ascii(flat))]
+    """Cue phrases in a lower-case text without whitespace, for ``text.fold`` to join."""
+    return [(m.start(), m.end(), m[0], True) for m in CUE_PATTERN.finditer(flat)]
 
 
 def find_cues(
@@ -232,7 +232,7 @@ class _Walker:
         self.t = folded.text
         names = lexicon.names(folded, openers=_OPENERS)
         self.lists = ListReader(folded, names, lexicon.codes(self.t), lexicon)
-        self.cues = find_cues(self.t, phrases=folded.phrases)
+        self.cues = find_cues(folded.low, phrases=folded.phrases)
         self._cue_starts = [c.start for c in self.cues]
         self.section: list[str] = []
         self.block: _Block | None = None

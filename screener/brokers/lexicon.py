@@ -162,19 +162,18 @@ class Lexicon:
 
     # -- scanning -----------------------------------------------------------------------------
     def phrases(self, flat: str) -> list[tuple[int, int, Key, bool]]:
-        """Names in ``flat`` (a text without whitespace) for ``text.fold``: each with its key,
+        """Names in ``flat`` (lower-case, without whitespace) for ``text.fold``: each with its key,
         and whether the whitespace a PDF put inside it may go (not in a two-character key)."""
         return [
             (last + 1 - size, last + 1, key, joins)
-            for last, (size, key, joins) in self._auto.iter_long(lower_ascii(flat))
+            for last, (size, key, joins) in self._auto.iter_long(flat)
         ]
 
     def names(self, folded: Folded, *, openers: tuple[str, ...] = ()) -> list[Hit]:
         """Every name of a folded text (the phrases ``fold`` kept whole), longest first where
         keys overlap. A two-character name right after one of ``openers`` (cue words:
         "看好云铝") stands alone too."""
-        text = folded.text
-        low = lower_ascii(text)
+        text, low = folded.text, folded.low
         return [
             Hit(start, end, key)
             for start, end, key in folded.phrases

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from screener.brokers.lexicon import NOT_FOUND, Code, Hit, Lexicon, Resolution
-from screener.brokers.text import Folded, lower_ascii
+from screener.brokers.text import Folded
 from screener.brokers.vocab import CONJUNCTIONS, GROUP_WORDS, LIST_STOPS, metal_of
 
 # Sentence ends; a Latin full stop only before whitespace and not after a digit ("1. "), an
@@ -46,6 +46,7 @@ GOES_ON = re.compile(rf"\s*(?:{_HAN_CONJ}|(?:{_LATIN_CONJ})(?![a-z]))", re.IGNOR
 _OPEN, _CLOSE = "([【", ")]】"
 _BULLET = re.compile(r"[ \t]*(?:[-•*]+[ \t]*|\(?[一二三四五六七八九十\d]{1,2}[).、][ \t]*)?")
 _H_SHARES = re.compile(r"\s*\(?\s*h股?\s*\)?(?![a-z0-9、,/+&])", re.IGNORECASE)
+_STOP_FIRST = {w[0] for w in LIST_STOPS}
 # Characters (and words) where an entry may end or change; everything else is read past.
 _SPECIAL = re.compile(
     r"[、,/|:;()\[\]【】\n。!?.等及和与&•\-]|(?<=\s)(?:and|as well as|"
@@ -135,7 +136,7 @@ class ListReader:
         self, folded: Folded, hits: Sequence[Hit], codes: Sequence[Code], lexicon: Lexicon
     ) -> None:
         self.f, self.t, self.lex = folded, folded.text, lexicon
-        self.low = lower_ascii(folded.text)
+        self.low = folded.low
         self.hits, self.codes = hits, codes
         self._hit_starts = [h.start for h in hits]
         self._code_starts = [c.start for c in codes]
@@ -173,6 +174,13 @@ class ListReader:
         found: list[_Part] = []
         pos, ended_by, last_end, prose = start, "end of text", start, False
         while pos < stop:
+            hit = self.hit_at(pos)
+            if hit is not None and hit.end < stop and self.t[hit.end] in _SEPARATORS:
+                # the common entry, a name and a separator: nothing else to look at
+                res = self.lex.resolve(hit)
+                found.append(_Part(hit.start, hit.end, res, None, metal, ()))
+                last_end, pos = max(last_end, hit.end), hit.end + 1
+                continue
             entry, nxt, why = self._entry(pos, stop)
             if entry is not None:
                 parts = self._parts(entry, metal, unknown=not prose)
@@ -206,7 +214,8 @@ class ListReader:
         entry.after_comma = pos > 0 and t[pos - 1] == ","
         lead = GOES_ON.match(low, pos)  # "、以及…", "，和…": the conjunction opens the entry
         j = lead.end() if lead else pos
-        if stop_word := _STOP.match(low, j):  # "，而洛阳钼业…": a contrast, not a list entry
+        stop_word = _STOP.match(low, j) if low[j : j + 1] in _STOP_FIRST else None
+        if stop_word:  # "，而洛阳钼业…": a contrast, not a list entry
             return self._close(entry, j), j, f"contrast: {stop_word[0]}"
         while j < stop:
             special = _SPECIAL.search(low, j, stop)

@@ -22,6 +22,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import accumulate
 from typing import Any
 
@@ -29,8 +30,9 @@ import numpy as np
 
 from screener.hanzi import plain
 
-# Finds known phrases in a text with no whitespace: (start, end, what, joins) where ``what`` is
-# anything the caller wants back and ``joins`` says whether whitespace inside it may go.
+# Finds known phrases in a lower-case text with no whitespace: (start, end, what, joins) where
+# ``what`` is anything the caller wants back and ``joins`` says whether whitespace inside it may
+# go.
 PhraseFinder = Callable[[str], Iterable[tuple[int, int, Any, bool]]]
 
 _SPACE = re.compile(r"\s+")
@@ -80,6 +82,11 @@ class Folded:
         """The original characters of ``text[start:end]`` (traditional, full-width), its line
         breaks and spaces tidied: none between Chinese characters, one elsewhere."""
         return tidy(self.source[self.origin(start) : self.origin_end(end)])
+
+    @cached_property
+    def low(self) -> str:
+        """``text`` in lower case (same offsets): what names and cues are matched in."""
+        return lower_ascii(self.text)
 
     def line(self, i: int) -> int:
         """1-based line of ``source`` that holds the character at ``i`` in ``text``."""
@@ -135,7 +142,7 @@ def _inside_phrases(
     flat, flat_origin = _without_whitespace(norm)
     inner: set[int] = set()
     found: list[tuple[int, int, int, Any]] = []
-    spans = list(phrases(flat))
+    spans = list(phrases(lower_ascii(flat)))
     starts = flat_origin[[s for s, _, _, _ in spans]].tolist() if spans else []
     lasts = flat_origin[[e - 1 for _, e, _, _ in spans]].tolist() if spans else []
     for (start, end, what, joins), a, last in zip(spans, starts, lasts, strict=True):
