@@ -314,8 +314,20 @@ class _Walker:
             rest = _PARENS.sub("", self.t[lead : seg.end]).strip(" *:")
             if not read.mentions and len(rest) <= _BLOCK_TITLE:
                 self.block = _Block(cue, metal)  # "建议关注：" and nothing else: lists follow
-            elif read.mentions and _SEMICOLON.match(self.t, read.end):
-                self.block = _Block(cue, metal)  # "铜：…；铝：…": parallel lists follow
+            elif read.mentions and self._more_follow(read):
+                self.block = _Block(cue, metal)  # "铜：…；铝：…", "（1）紫金矿业：…（2）…"
+
+    def _more_follow(self, read: ListRead) -> bool:
+        """Whether parallel lists follow a list: it ended at "；", at the colon of an item
+        "（1）紫金矿业：…", or at a line break before a labelled line ("铜：紫金矿业")."""
+        if read.ended_by == "colon" or _SEMICOLON.match(self.t, read.end):
+            return True
+        if read.ended_by != "line break":
+            return False
+        line = self.t.find("\n", read.end) + 1
+        head = _HEAD.match(self.t, line)
+        label = _LABEL.match(self.t, head.end() if head else line)
+        return label is not None and self.lists.hit_at(label.start()) is None
 
     def _after(self, cue: Cue, stop: int, metal: str | None) -> ListRead | None:
         """Read the list after a LIST or LEAD cue. A LEAD word not followed by a company at

@@ -50,12 +50,10 @@ _STOP_FIRST = {w[0] for w in LIST_STOPS}
 # Characters (and words) where an entry may end or change; everything else is read past.
 _SPECIAL = re.compile(
     r"[、,/|:;()\[\]【】\n。!?.等及和与&•\-]|(?<=\s)(?:and|as well as|"
-    + "|".join(re.escape(w) for w in LIST_STOPS if w.isascii())
+    + "|".join(w for w in LIST_STOPS if w.isascii())
     + r")(?![a-z])"
 )
-_STOP = re.compile(
-    "|".join(rf"(?<![a-z]){re.escape(w)}(?![a-z])" for w in LIST_STOPS), re.IGNORECASE
-)
+_STOP = re.compile("|".join(rf"(?<![a-z])(?:{w})(?![a-z])" for w in LIST_STOPS), re.IGNORECASE)
 _NAME_SHAPE = re.compile(r"(?:\*?ST)?[\u4e00-\u9fffA-Za-z]{2,8}")
 _NOT_NAME = re.compile(
     r"[的了是在将把被对价]|板块|行业|方面|走势|需求|供给|机会|配置|趋势|以下|如下|龙头|标的|个股"

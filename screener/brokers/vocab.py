@@ -49,8 +49,9 @@ NOT_BEFORE_CUE = ("不", "无需", "避免", "市场", "投资者", "资金", "n
 # Words that join the entries of a list ("紫金矿业和洛阳钼业", "CMOC and Zijin"), longest first.
 CONJUNCTIONS = ("以及", "及", "和", "与", "as well as", "and", "&")
 
-# Words that end a list: a contrast ("而", "but") or a comparison ("相比", "over").
-LIST_STOPS = ("而", "但", "不过", "然而", "相比", "相较", "相对于", "但是", "but", "over",
+# Words that end a list: a contrast ("而", "but") or a comparison ("相比", "over"). Patterns:
+# 但 is no contrast in 包括但不限于.
+LIST_STOPS = ("而", "但(?!不限)", "不过", "然而", "相比", "相较", "相对于", "但是", "but", "over",
               "rather than", "instead of", "while", "whereas", "versus", "vs")  # fmt: skip
 
 # A broker's rating of the company it writes about is a recommendation of it ("维持买入评级").
