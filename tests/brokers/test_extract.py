@@ -80,8 +80,9 @@ def test_a_list_ends_where_it_visibly_ends(master: Lexicon) -> None:
 
 
 def test_parallel_lists_after_a_list(master: Lexicon) -> None:
-    items = "建议关注：\n（1）紫金矿业：铜产量增长；\n（2）洛阳钼业：钴价上行。\n风险提示：价格下跌。"
-    assert tickers(master, items) == ["601899.SH", "603993.SH"]
+    items = ["建议关注：", "（1）紫金矿业：铜产量增长；", "（2）洛阳钼业：钴价上行。",
+             "风险提示：价格下跌。"]  # fmt: skip
+    assert tickers(master, "\n".join(items)) == ["601899.SH", "603993.SH"]
     labelled = "受益标的：\n黄金：山东黄金、中金黄金\n铜：紫金矿业\n风险提示"
     assert tickers(master, labelled) == ["600547.SH", "600489.SH", "601899.SH"]
     assert tickers(master, "相关标的包括但不限于紫金矿业、洛阳钼业。") == ["601899.SH", "603993.SH"]
