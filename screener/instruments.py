@@ -5,14 +5,16 @@ loaded into a frame conformed to ``schema.INSTRUMENTS`` after every row has been
 edit fails at load time with the file, line and field instead of surfacing later as a wrong join.
 
 Names matter as much as tickers: broker notes write former names (银泰黄金 for 山金国际), names
-with or without the ST prefix, and sometimes traditional characters (紫金礦業). ``name_index``
-maps every such spelling to the tickers that carry it; a list, so an ambiguous name stays visible.
+with or without the ST prefix, and sometimes traditional characters (紫金礦業, see ``hanzi.py``).
+``name_index`` maps every such spelling to the tickers that carry it; a list, so an ambiguous name
+stays visible. A company listed in Shanghai or Shenzhen and in Hong Kong has a row per line under
+the same name: readers prefer the A-share line unless told otherwise (brokers/lexicon.py).
 
 Example
 -------
 >>> master = load_master()
->>> name_index(master)["紫金礦業"]
-['601899.SH']
+>>> name_index(master)["洛陽鉬業"]
+['603993.SH', '03993.HK']
 """
 
 from __future__ import annotations
@@ -78,35 +80,6 @@ _ST_PREFIX = re.compile(r"^S?[*＊]?ST\s*")  # ST, *ST, SST, S*ST
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 _Fail = Callable[[str, str], InputError]  # (field, reason) -> the error to raise
-
-# Simplified -> traditional for the characters of the names in the master whose forms differ.
-# One traditional form per character, as Hong Kong and Taiwan write company names (眾, 雲).
-_S2T: dict[str, str] = {
-    "万": "萬", "丽": "麗", "云": "雲", "亚": "亞", "业": "業", "东": "東", "众": "眾",
-    "伟": "偉", "体": "體", "兴": "興", "刚": "剛", "创": "創", "华": "華", "厦": "廈", "恒": "恆",
-    "发": "發", "团": "團", "园": "園", "国": "國", "图": "圖", "宁": "寧", "宝": "寶",
-    "实": "實", "导": "導", "岛": "島", "岭": "嶺", "悦": "悅", "晓": "曉", "机": "機",
-    "桥": "橋", "泽": "澤", "济": "濟", "炼": "煉", "环": "環", "电": "電", "盐": "鹽",
-    "矿": "礦", "纳": "納", "线": "線", "缆": "纜", "罗": "羅", "胜": "勝", "腾": "騰",
-    "艺": "藝", "荣": "榮", "诚": "誠", "贵": "貴", "资": "資", "赣": "贛", "达": "達",
-    "迁": "遷", "远": "遠", "钛": "鈦", "钢": "鋼", "钨": "鎢", "钰": "鈺", "钴": "鈷",
-    "钼": "鉬", "钽": "鉭", "铂": "鉑", "铅": "鉛", "铜": "銅", "铝": "鋁", "银": "銀",
-    "锂": "鋰", "锆": "鋯", "锋": "鋒", "锌": "鋅", "锐": "銳", "锗": "鍺", "锡": "錫",
-    "镁": "鎂", "门": "門", "闽": "閩", "阳": "陽", "际": "際", "韵": "韻", "顺": "順",
-    "领": "領", "驰": "馳", "鹏": "鵬", "鹭": "鷺", "黄": "黃", "齐": "齊", "龙": "龍",
-}  # fmt: skip
-_TO_TRADITIONAL = str.maketrans(_S2T)
-_TO_SIMPLIFIED = str.maketrans({t: s for s, t in _S2T.items()})
-
-
-def to_traditional(text: str) -> str:
-    """Traditional-character form of ``text`` (only the characters the master needs)."""
-    return text.translate(_TO_TRADITIONAL)
-
-
-def to_simplified(text: str) -> str:
-    """Simplified form of ``text``: the inverse of ``to_traditional``, so 紫金礦業 -> 紫金矿业."""
-    return text.translate(_TO_SIMPLIFIED)
 
 
 def strip_st(name: str) -> str:

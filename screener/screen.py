@@ -50,7 +50,7 @@ Catalog = Mapping[str, "Factor"]  # factor name -> Factor (the library, or facto
 UNIVERSES = ("picks", "sector", "metal", "all")
 AMOUNT_FACTOR = "avg_amount_20d"
 ESTIMATED_FACTOR = "amount_estimated_20d"  # sessions of AMOUNT_FACTOR's window estimated
-HK_REASON = "HK-only"
+HK_REASON = "HK-listed: no A-share bars"
 
 
 @dataclass(frozen=True)

@@ -295,8 +295,8 @@ def test_store_init_and_check_on_a_store_of_ones_own(tmp_path: Path) -> None:
     assert check["master_rows"] == 0 and check["next"][0]["command"] == "screener store init"
     first, again = cli("store", "init", db=db), cli("store", "init", db=db)
     assert first.returncode == 0 and again.returncode == 0, first.stderr + again.stderr
-    assert "instruments: 179 new, 0 updated, 0 unchanged (changed)" in first.stdout
-    assert "instruments: 0 new, 0 updated, 179 unchanged (unchanged)" in again.stdout
+    assert "instruments: 196 new, 0 updated, 0 unchanged (changed)" in first.stdout
+    assert "instruments: 0 new, 0 updated, 196 unchanged (unchanged)" in again.stdout
     table = cli("store", "check", db=db)
     assert table.returncode == 0 and "what to import next:" in table.stdout
     assert "no 801050.SI" in table.stdout and "screener store init" not in table.stdout
@@ -419,3 +419,34 @@ def test_cron_lines_are_never_wrapped(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 3 and str(deep) in lines[2] and lines[2].endswith("2>&1")
+
+
+def test_picks_parse_explain_and_import_of_a_note_read_as_empty(tmp_path: Path) -> None:
+    unread = tmp_path / "unread.txt"
+    unread.write_text("有色周评 2026-03-05\n建议 关注铜价走势与库存变化。\n", encoding="utf-8")
+    db = tmp_path / "picks.duckdb"
+    refused = cli("picks", "import", str(unread), db=db)
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "1 recommendation cue(s) but no resolved pick" in refused.stderr
+    assert f"screener picks parse {unread} --explain" in refused.stderr
+    allowed = cli("picks", "import", str(unread), "--allow-empty", db=db)
+    assert allowed.returncode == 0, allowed.stderr
+    assert "notes: 0 new" in allowed.stdout and "unresolved names: 0; warnings: 0" in allowed.stdout
+    explained = cli("picks", "parse", str(unread), "--explain", "--format", "json")
+    assert json.loads(explained.stdout)["cues"][0]["cue"] == "建议关注"
+    table = cli("picks", "parse", str(unread), "--explain")
+    assert table.returncode == 0 and "cues: what each gave" in table.stdout
+
+
+def test_picks_import_with_a_date_for_an_undated_note(tmp_path: Path) -> None:
+    note = tmp_path / "undated.txt"
+    note.write_text("铜的机会\n铜方面，建议关注江西铜业、洛阳钼业。\n", encoding="utf-8")
+    db = tmp_path / "picks.duckdb"
+    refused = cli("picks", "import", str(note), db=db)
+    assert refused.returncode == 1 and "pass --date YYYY-MM-DD" in refused.stderr
+    done = cli("picks", "import", str(note), "--date", "2026-02-06", db=db)
+    assert done.returncode == 0, done.stderr
+    assert "picks: 2 new" in done.stdout
+    listed = cli("picks", "list", "--format", "json", db=db)
+    assert {p["report_date"] for p in json.loads(listed.stdout)} == {"2026-02-06"}

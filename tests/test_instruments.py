@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 
 from screener.errors import InputError
+from screener.hanzi import to_simplified, to_traditional
 from screener.instruments import (
     COLUMNS,
     METAL_TAGS,
@@ -18,8 +19,6 @@ from screener.instruments import (
     load_master,
     name_index,
     strip_st,
-    to_simplified,
-    to_traditional,
 )
 from screener.metals import METALS
 from screener.schema import INSTRUMENTS, SECTOR_INDEX, SW_L2
@@ -62,7 +61,7 @@ def test_master_conforms_to_the_instruments_table(master: pl.DataFrame) -> None:
     assert master["ticker"].n_unique() == master.height
     assert master["name"].null_count() == 0
     a_shares = master.filter(pl.col("board") != "hk").height
-    assert 130 <= a_shares <= 200
+    assert 130 <= a_shares <= 200 and master.height - a_shares == 20
 
 
 def test_every_board_agrees_with_the_code_prefix(master: pl.DataFrame) -> None:
@@ -111,12 +110,24 @@ def test_metal_tags_are_known_and_cover_every_series_tag(master: pl.DataFrame) -
     assert master.filter(pl.col("ticker") == "601899.SH")["metals"].item().to_list()[0] == "copper"
 
 
-def test_hk_rows_are_hk_listed_only(master: pl.DataFrame) -> None:
+# H shares of A+H nonferrous companies, and the main miners and smelters listed only in Hong Kong.
+H_SHARES = {"02899.HK": "601899.SH", "03993.HK": "603993.SH", "00358.HK": "600362.SH",
+            "02600.HK": "601600.SH", "01772.HK": "002460.SZ", "09696.HK": "002466.SZ",
+            "01787.HK": "600547.SH", "06680.HK": "300748.SZ", "06693.HK": "600988.SH"}  # fmt: skip
+HK_ONLY = ["00486.HK", "01208.HK", "01258.HK", "01378.HK", "01818.HK", "02099.HK", "02245.HK",
+           "02259.HK", "02788.HK", "03330.HK", "03858.HK"]  # fmt: skip
+
+
+def test_hk_rows_are_h_shares_of_a_shares_or_hk_listed_only(master: pl.DataFrame) -> None:
     hk = master.filter(pl.col("board") == "hk")
-    assert sorted(hk["ticker"]) == ["01378.HK", "02245.HK", "02788.HK"]
-    assert set(hk["exchange"]) == {"HKEX"}
-    assert all("HK-listed only" in note for note in hk["note"])
-    assert hk["sw_l1"].null_count() == hk.height
+    assert sorted(hk["ticker"]) == sorted([*H_SHARES, *HK_ONLY])
+    assert set(hk["exchange"]) == {"HKEX"} and hk["sw_l1"].null_count() == hk.height
+    rows = _rows(master)
+    for h, a in H_SHARES.items():
+        assert rows[h]["note"].startswith(f"H shares of {a}"), h
+        assert rows[h]["metals"] == rows[a]["metals"], h
+        assert rows[a]["name"] in (rows[h]["name"], *rows[h]["aliases"]), h
+    assert all("HK-listed only" in rows[t]["note"] for t in HK_ONLY)
 
 
 # --- against the shared reference data ---------------------------------------------------
@@ -192,10 +203,11 @@ def test_former_names_resolve(index: dict[str, list[str]], alias: str, ticker: s
         ("洛陽鉬業", "603993.SH"),
         ("天齊鋰業", "002466.SZ"),
         ("中國宏橋", "01378.HK"),
+        ("招金礦業", "01818.HK"),
     ],
 )
 def test_traditional_forms_resolve(index: dict[str, list[str]], text: str, ticker: str) -> None:
-    assert index[text] == [ticker]
+    assert index[text][0] == ticker  # an A+H company: the A-share line first
 
 
 def test_traditional_aliases_map_back_to_their_name(master: pl.DataFrame) -> None:
@@ -207,12 +219,6 @@ def test_traditional_aliases_map_back_to_their_name(master: pl.DataFrame) -> Non
         for alias in aliases:
             if to_simplified(alias) != alias:  # written with traditional characters
                 assert to_simplified(alias) == name, (name, alias)
-
-
-def test_character_conversion_leaves_other_text_alone() -> None:
-    assert to_traditional("北方稀土") == "北方稀土"
-    assert to_traditional("云南铜业 601899.SH") == "雲南銅業 601899.SH"
-    assert to_simplified("雲南銅業") == "云南铜业"
 
 
 @pytest.mark.parametrize(
@@ -229,8 +235,12 @@ def test_st_names_resolve_with_and_without_prefix(index: dict[str, list[str]]) -
     assert index["全新"] == ["000007.SZ"]
 
 
-def test_names_are_unambiguous_in_the_shipped_master(index: dict[str, list[str]]) -> None:
-    assert {k: v for k, v in index.items() if len(v) > 1} == {}
+def test_a_shared_name_is_one_company_listed_twice(index: dict[str, list[str]]) -> None:
+    """The only names two securities share are an A-share and the H shares of the same company."""
+    shared = {k: v for k, v in index.items() if len(v) > 1}
+    assert shared, "A+H companies share their names"
+    for key, tickers in shared.items():
+        assert len(tickers) == 2 and H_SHARES.get(tickers[1]) == tickers[0], key
 
 
 # --- validation of hand-edited files -----------------------------------------------------

@@ -219,7 +219,7 @@ def test_picks_screen_ranks_filters_and_explains(market: Store) -> None:
         "601600.SH": "suspended",
         "000807.SZ": "ST",
         "603993.SH": "illiquid",
-        "01378.HK": "HK-only",
+        "01378.HK": "HK-listed: no A-share bars",
     }
     # the 7 A-share picks (the HK-only one is outside): all have ret_5d, 3 pass, 4 reasons
     reasons = (("ST", 1), ("illiquid", 1), ("limit-up", 1), ("suspended", 1))
@@ -281,7 +281,7 @@ def test_switched_off_filters_become_flags(market: Store) -> None:
     assert flags["601600.SH"] == "suspended"
     assert flags["601899.SH"] is None
     assert dict(result.excluded.select("ticker", "reason").iter_rows()) == {
-        "603993.SH": "illiquid", "01378.HK": "HK-only"}  # fmt: skip
+        "603993.SH": "illiquid", "01378.HK": "HK-listed: no A-share bars"}  # fmt: skip
     top2 = run_screen(market, dataclasses.replace(loose, top_n=2), on=AS_OF, settings=SETTINGS)
     assert top2.ranked["ticker"].to_list() == result.ranked["ticker"].to_list()[:2]
 

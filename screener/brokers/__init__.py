@@ -1,12 +1,21 @@
 """Broker notes: news text → recommendation picks resolved against the instrument master."""
 
+from screener.brokers.lexicon import Lexicon
 from screener.brokers.notes import (
     Article,
     ParsedNote,
     decode_note,
     parse_file,
-    parse_note,
+    read_note,
     split_articles,
 )
 
-__all__ = ["Article", "ParsedNote", "decode_note", "parse_file", "parse_note", "split_articles"]
+__all__ = [
+    "Article",
+    "Lexicon",
+    "ParsedNote",
+    "decode_note",
+    "parse_file",
+    "read_note",
+    "split_articles",
+]

@@ -32,8 +32,9 @@ from pathlib import Path
 import polars as pl
 
 from screener import rules
-from screener.brokers.notes import UNRESOLVED_SCHEMA, ParsedNote, parse_file
-from screener.brokers.resolve import HK_ONLY, RESOLVED
+from screener.brokers.findings import UNRESOLVED_SCHEMA
+from screener.brokers.lexicon import HK_ONLY, RESOLVED, Lexicon
+from screener.brokers.notes import ParsedNote, parse_file
 from screener.errors import InputError
 from screener.schema import BROKER_NOTES, BROKER_PICKS, MARKET_INDEX, SECTOR_INDEX
 from screener.store import Store, Tables
@@ -51,7 +52,9 @@ PICK_KEY = ("note_id", "seq")
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What ``import_notes`` did; ``unresolved`` lists names to add to the instrument master."""
+    """What ``import_notes`` did; ``unresolved`` lists names to add to the instrument master and
+    ``warnings`` what a reader of the notes should check (a code beside a name that names
+    another company, an ambiguous name)."""
 
     files: tuple[str, ...]
     notes_new: int
@@ -62,6 +65,7 @@ class ImportSummary:
     picks_removed: int
     files_without_picks: tuple[str, ...]
     unresolved: pl.DataFrame
+    warnings: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -73,18 +77,22 @@ def import_notes(
     paths: Iterable[str | Path],
     master: pl.DataFrame,
     *,
+    date: dt.date | None = None,
+    allow_empty: bool = False,
     now: dt.datetime | None = None,
 ) -> ImportSummary:
     """Parse note files and store their notes and picks in one transaction.
 
-    Every file is parsed before anything is written, so one bad file (unreadable, empty, or
-    with picks but no date line) raises InputError naming it and the store is unchanged.
-    Notes already stored keep their first ``source`` and ``imported_at``. Picks of a
-    re-imported note are replaced when a re-parse differs (e.g. after the master learnt a name);
-    picks the re-parse no longer finds are removed.
+    Every file is parsed before anything is written, so one bad file raises InputError naming
+    it and the store is unchanged: unreadable, empty, with picks but no date (pass ``date``),
+    or with a recommendation cue but no resolved pick (a note the reader could not read; pass
+    ``allow_empty`` to import it anyway). Notes already stored keep their first ``source`` and
+    ``imported_at``. Picks of a re-imported note are replaced when a re-parse differs (e.g.
+    after the master learnt a name); picks the re-parse no longer finds are removed.
     """
     files = tuple(str(p) for p in paths)
-    parsed = [_parse(Path(p), master) for p in files]
+    lexicon = Lexicon.from_master(master)
+    parsed = [_parse(Path(p), lexicon, date=date, allow_empty=allow_empty) for p in files]
     notes = _unique(
         [p.notes() for p in parsed], BROKER_NOTES.columns, ("note_id",), exclude="imported_at"
     )
@@ -109,19 +117,26 @@ def import_notes(
         picks_removed=removed,
         files_without_picks=tuple(p.source for p in parsed if p.picks.height == 0),
         unresolved=pl.concat(unresolved) if unresolved else pl.DataFrame(schema=UNRESOLVED_SCHEMA),
+        warnings=tuple(w for p in parsed for w in p.warnings),
     )
 
 
-def _parse(path: Path, master: pl.DataFrame) -> ParsedNote:
-    """Parse one file; a pick without a report date cannot be placed in time, so it is an error."""
-    note = parse_file(path, master)
+def _parse(path: Path, lexicon: Lexicon, *, date: dt.date | None, allow_empty: bool) -> ParsedNote:
+    """Parse one file and refuse what cannot be placed in time or was not read at all."""
+    note = parse_file(path, lexicon, date=date)
     undated = note.picks.filter(pl.col("report_date").is_null())
     if undated.height:
         title = undated["title"][0]
         raise InputError(
-            f"article {title!r} has picks but no date line, so they cannot be placed in time",
+            f"article {title!r} has picks but no date, so they cannot be placed in time",
             path=path,
-            hint="add an 'outlet· YYYY-MM-DD' line under the title",
+            hint="pass --date YYYY-MM-DD (or add an 'outlet· YYYY-MM-DD' line under the title)",
+        )
+    if note.cue_count and not note.resolved and not allow_empty:
+        raise InputError(
+            f"{note.cue_count} recommendation cue(s) but no resolved pick, so nothing was imported",
+            path=path,
+            hint=f"see `screener picks parse {path} --explain`; --allow-empty imports it anyway",
         )
     return note
 

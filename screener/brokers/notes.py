@@ -1,51 +1,58 @@
 """Broker-note text → articles → picks: one row per company a note recommends, per metal.
 
-A file of financial news holds several articles, each a title line, an ``outlet· date`` line and a
-body. Picks come from the lists after markers such as 建议关注 (see ``extract.py``); names are
-resolved against the instrument master (see ``resolve.py``). Nothing is guessed: a name the master
-does not know stays ``unresolved`` and a name two A-shares answer to stays ``ambiguous``.
+``read_note(text, lexicon, date=None)`` is the reader's entry point and takes plain text, so a
+PDF or HTML extractor can plug in before it. A file of financial news holds several articles,
+each a title line, an ``outlet· date`` line and a body; a note without such lines is one
+article, dated by its header (``dates.py``) or by ``date``. Each article is folded
+(``text.py``), its names found by dictionary (``lexicon.py``) and its cues and lists read
+(``extract.py``, ``lists.py``). Nothing is guessed: a name the master does not know stays
+``unresolved``, a name two A-shares answer to stays ``ambiguous``, and a name no cue governs is
+a mention, not a pick (``findings.py`` says why for each).
 
 Example::
 
-    note = parse_file("data/broker_notes/2026-02-08_sample_weekly_note.txt", load_master())
+    lexicon = Lexicon.from_master(load_master())
+    note = parse_file("data/broker_notes/2026-02-08_sample_weekly_note.txt", lexicon)
     note.picks.select("metal", "name_as_written", "ticker", "status")  # 56 rows
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from screener.brokers.extract import find_mentions, reflow
-from screener.brokers.lists import Mention
-from screener.brokers.resolve import AMBIGUOUS, UNRESOLVED, NameResolver, Resolution, normalise
+from screener.brokers.dates import note_date
+from screener.brokers.extract import cue_spans, read_article
+from screener.brokers.findings import (
+    CANDIDATES_SCHEMA,
+    CUES_SCHEMA,
+    PICKS_SCHEMA,
+    UNRESOLVED_SCHEMA,
+    ArticleFindings,
+    ArticleInfo,
+)
+from screener.brokers.lexicon import Lexicon
+from screener.brokers.text import PhraseFinder, fold, normalise, phrase_breaks
 from screener.errors import InputError
-from screener.schema import BROKER_NOTES, BROKER_PICKS
+from screener.schema import BROKER_NOTES
 
-# BROKER_PICKS plus ``candidates``: every ticker the name matched (two or more if ambiguous).
-PICKS_SCHEMA: dict[str, pl.DataType] = {**BROKER_PICKS.columns, "candidates": pl.List(pl.String())}
-
-UNRESOLVED_SCHEMA: dict[str, pl.DataType] = {
-    "note_id": pl.String(),
-    "seq": pl.Int64(),
-    "name_as_written": pl.String(),
-    "status": pl.String(),
-    "candidates": pl.List(pl.String()),
-    "context": pl.String(),
-}
-
+_TITLE_LINES = 4  # lines above a date line that may hold a title broken inside a phrase
 _ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK (and of GB2312)
 _DATE_LINE = re.compile(
-    r"^\s*(?:(?:来源:\s*)?(?P<outlet>[^\d\n]{1,30}?)\s*(?:[·•|｜]|\s)\s*)?"
-    r"(?P<y>\d{4})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
-    r"(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?\s*$"
+    r"^[ \t]*(?:(?:来源:[ \t]*)?(?P<outlet>[^\d\n]{1,30}?)[ \t]*(?:[·•|｜]|[ \t])[ \t]*)?"
+    r"(?P<y>\d{4})[ \t]*[-/.年][ \t]*(?P<m>\d{1,2})[ \t]*[-/.月][ \t]*(?P<d>\d{1,2})[ \t]*日?"
+    r"(?:[ \t]*\d{1,2}:\d{2}(?::\d{2})?)?[ \t]*$",
+    re.MULTILINE,
 )
+_YEAR_SEP = re.compile(r"\d{4}[ \t]*[-/.年]")  # what every date line holds
 _BROKER = r"[\u4e00-\u9fff]{2,4}(?:证券|期货)|中金公司|中信建投|申万宏源"
 _BROKER_OUTLET = re.compile(rf"({_BROKER})(?:股份有限公司)?(?:研究所|研究院|研究部)?")
 _BROKER_TITLE = re.compile(rf"\s*({_BROKER})(?:研究所)?\s*[:|]")
@@ -53,11 +60,6 @@ _BROKER_BODY = re.compile(
     rf"(?:据|近日|日前|今日|^|[^\u4e00-\u9fff])({_BROKER})(?:研究所)?"
     r"(?:研报|发布|认为|表示|指出|称|最新)"
 )
-_RATING = re.compile(
-    r"(?:强烈推荐|谨慎推荐|审慎增持|谨慎增持|优于大市|强于大市|跑赢行业|推荐|买入|增持|持有|中性|"
-    r"减持|卖出)(?:-[A-Z])?"
-)
-_CONTEXT = 24  # characters of text kept either side of an unresolved name
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Article:
     line: int
     body_line: int
     text: str  # the article as it stands in the file, title to end: what note_id hashes
+    dated_by: str | None = None  # where ``published`` comes from: "date line", "text: …"
 
     @property
     def note_id(self) -> str:
@@ -91,17 +94,60 @@ class Article:
 
 @dataclass(frozen=True)
 class ParsedNote:
-    """The articles of one text and the picks found in them.
+    """The articles of one text and what was found in them.
 
     ``picks`` has the ``BROKER_PICKS`` columns plus ``candidates``; ``unresolved`` lists the
-    entries that did not resolve to one security (status unresolved or ambiguous) with the text
-    around them, so the master can be extended by hand.
+    picks that did not resolve to one security (status unresolved or ambiguous) with the text
+    around them, so the master can be extended by hand. ``candidates`` and ``cues`` explain the
+    reading (``findings.py``); ``warnings`` are things a reader of the note should check. The
+    frames are built on first use: a frame costs about as much as reading a note.
     """
 
     source: str
     articles: tuple[Article, ...]
-    picks: pl.DataFrame
-    unresolved: pl.DataFrame
+    found: tuple[ArticleFindings, ...]
+
+    @cached_property
+    def picks(self) -> pl.DataFrame:
+        return _frame([r for f in self.found for r in f.picks], PICKS_SCHEMA)
+
+    @cached_property
+    def unresolved(self) -> pl.DataFrame:
+        return _frame([r for f in self.found for r in f.unresolved], UNRESOLVED_SCHEMA)
+
+    @cached_property
+    def candidates(self) -> pl.DataFrame:
+        return _frame([r for f in self.found for r in f.candidates()], CANDIDATES_SCHEMA)
+
+    @cached_property
+    def cues(self) -> pl.DataFrame:
+        return _frame([r for f in self.found for r in f.cues()], CUES_SCHEMA)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(w for f in self.found for w in f.warnings))
+
+    @property
+    def pick_count(self) -> int:
+        return sum(len(f.picks) for f in self.found)
+
+    @property
+    def resolved(self) -> int:
+        """Picks that name one security (A-share or Hong Kong)."""
+        return sum(p["ticker"] is not None for f in self.found for p in f.picks)
+
+    @property
+    def cue_count(self) -> int:
+        return sum(len(f.reading.cues) for f in self.found)
+
+    def article_frame(self) -> pl.DataFrame:
+        """One row per article: where it starts, its broker, date and where the date came from."""
+        rows = [
+            (n, a.line, a.title, a.broker, a.published, a.dated_by)
+            for n, a in enumerate(self.articles, start=1)
+        ]
+        schema = ["article", "line", "title", "broker", "report_date", "dated_by"]
+        return pl.DataFrame(rows, schema=schema, orient="row")
 
     def notes(self) -> pl.DataFrame:
         """``BROKER_NOTES`` rows for the articles that gave picks (imported_at left null)."""
@@ -129,77 +175,123 @@ def _clean(text: str) -> str:
     return text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _date_line(line: str) -> tuple[str | None, date] | None:
-    """``(outlet, date)`` when ``line`` is an "outlet· 2026-02-08 14:13" line, else None."""
-    m = _DATE_LINE.match(normalise(line))
-    if m is None:
-        return None
-    try:
-        day = date(int(m["y"]), int(m["m"]), int(m["d"]))
-    except ValueError:
-        return None
-    outlet = (m["outlet"] or "").strip(" ·•|:")
-    return (outlet or None), day
+def _date_lines(text: str) -> dict[int, tuple[str | None, date]]:
+    """Line number (0-based) → ``(outlet, date)`` of every "outlet· 2026-02-08 14:13" line."""
+    found: dict[int, tuple[str | None, date]] = {}
+    norm = normalise(text)
+    starts = {norm.rfind("\n", 0, y.start()) + 1 for y in _YEAR_SEP.finditer(norm)}
+    for m in (_DATE_LINE.match(norm, at) for at in sorted(starts)):  # lines with a year only
+        if m is None:
+            continue
+        try:
+            day = date(int(m["y"]), int(m["m"]), int(m["d"]))
+        except ValueError:
+            continue
+        outlet = (m["outlet"] or "").strip(" ·•|:")
+        found[text.count("\n", 0, m.start())] = ((outlet or None), day)
+    return found
 
 
-def split_articles(text: str) -> list[Article]:
+def split_articles(text: str, phrases: PhraseFinder | None = None) -> list[Article]:
     """Cut a news file into articles at each title line followed by an outlet/date line.
 
     Lines before the first title (page furniture) are dropped. Text without any date line is one
-    article whose body is the whole text (its first line doubles as the title).
+    article whose body is the whole text (its first line doubles as the title). With
+    ``phrases`` (``text.fold``'s finder), a line break inside a phrase ("建议\\n关注") ends no
+    line, so a title keeps all of its lines.
     """
-    lines = _clean(text).split("\n")
-    heads = [
-        (i, found)
-        for i in range(1, len(lines))
-        if lines[i - 1].strip()
-        and _date_line(lines[i - 1]) is None
-        and (found := _date_line(lines[i])) is not None
-    ]
+    clean = _clean(text)
+    lines = clean.split("\n")
+    dated = _date_lines(clean)
+    heads = [i for i, (outlet, _) in sorted(dated.items()) if i > 0 and outlet is not None]
     if not heads:
         body = "\n".join(lines).rstrip()
         first = next((n for n, line in enumerate(lines) if line.strip()), 0)
         title = lines[first].strip() if lines else ""
         return [Article(title, None, None, body, first + 1, 1, body.strip())] if title else []
+    start_of = _logical_lines(lines, _title_breaks(lines, heads, phrases) if phrases else set())
+    heads = [
+        i for i in heads if lines[i - 1].strip() and start_of[i] == i and i - 1 not in dated
+    ]  # a bare date under a line is a note's header, not a new article
     articles = []
-    for n, (i, (outlet, day)) in enumerate(heads):
-        end = heads[n + 1][0] - 1 if n + 1 < len(heads) else len(lines)
+    for n, i in enumerate(heads):
+        outlet, day = dated[i]
+        top = start_of[i - 1]  # the title's first line
+        end = start_of[heads[n + 1] - 1] if n + 1 < len(heads) else len(lines)
+        title = "".join(lines[top:i]).strip()
         body = "\n".join(lines[i + 1 : end]).rstrip()
-        whole = "\n".join(lines[i - 1 : end]).strip()
-        articles.append(Article(lines[i - 1].strip(), outlet, day, body, i, i + 2, whole))
+        whole = "\n".join(lines[top:end]).strip()
+        articles.append(Article(title, outlet, day, body, top + 1, i + 2, whole))
     return articles
 
 
-def parse_note(text: str, master: pl.DataFrame, *, source: str = "<text>") -> ParsedNote:
-    """Find the picks of every article in ``text``.
+def _title_breaks(lines: list[str], heads: list[int], phrases: PhraseFinder) -> set[int]:
+    """Offsets of the line breaks inside phrases in the few lines above each date line (where
+    a title is; scanning only there keeps splitting a file cheap)."""
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    joined: set[int] = set()
+    for i in heads:
+        top = max(0, i - _TITLE_LINES)
+        window = "\n".join(lines[top:i])
+        joined |= {starts[top] + k for k in phrase_breaks(window, phrases)}
+    return joined
 
-    ``master`` is the instrument master (``screener.instruments.load_master()``): columns ticker,
-    name, aliases, board, metals.
+
+def _logical_lines(lines: list[str], joined: set[int]) -> list[int]:
+    """For each line, the first line of the logical line it belongs to: lines run on past a
+    break in ``joined`` (offsets of line breaks in the text of ``lines``)."""
+    start_of: list[int] = []
+    pos = 0
+    for i, line in enumerate(lines):
+        start_of.append(start_of[i - 1] if i and pos - 1 in joined else i)
+        pos += len(line) + 1
+    return start_of
+
+
+def read_note(
+    text: str, lexicon: Lexicon, *, date: date | None = None, source: str = "<text>"
+) -> ParsedNote:
+    """Find the picks of every article in ``text`` (plain text, as decoded from a file).
+
+    ``date``, when given, is the report date of every article, whatever the text says; without
+    it an article is dated by its date line, else by its header (``dates.note_date``).
     """
-    resolver = NameResolver(master)
-    articles = tuple(split_articles(text))
-    picks: list[dict[str, Any]] = []
-    issues: list[dict[str, Any]] = []
-    for article in articles:
-        orig = reflow(article.body)
-        norm = normalise(orig)  # same length as orig: offsets point into both
-        fixed = {
-            "note_id": article.note_id,
-            "broker": article.broker,
-            "report_date": article.published,
-            "title": article.title,
-        }
-        for seq, mention in enumerate(find_mentions(norm, orig, resolver), start=1):
-            row = fixed | {"seq": seq} | _pick_fields(orig, mention, resolver)
-            picks.append(row)
-            if row["status"] in (UNRESOLVED, AMBIGUOUS):
-                issues.append(_issue_row(row, orig, mention))
-    return ParsedNote(
-        source=source,
-        articles=articles,
-        picks=pl.DataFrame(picks, schema=PICKS_SCHEMA),
-        unresolved=pl.DataFrame(issues, schema=UNRESOLVED_SCHEMA),
-    )
+    phrases: PhraseFinder = partial(_phrases, lexicon=lexicon)
+    articles, found = [], []
+    for number, raw in enumerate(split_articles(text, phrases), start=1):
+        folded = fold(raw.text, phrases)
+        article = _dated(raw, date, folded.text)
+        articles.append(article)
+        info = ArticleInfo(
+            article.note_id, number, article.broker, article.published, article.title,
+            article.line,
+        )  # fmt: skip
+        found.append(ArticleFindings(info, folded, read_article(folded, lexicon), lexicon))
+    return ParsedNote(source, tuple(articles), tuple(found))
+
+
+def _frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Rows → a frame, column by column (several times faster than from a list of dicts)."""
+    return pl.DataFrame({c: [r[c] for r in rows] for c in schema}, schema=schema)
+
+
+def _phrases(flat: str, lexicon: Lexicon) -> list[tuple[int, int, Any, bool]]:
+    return [*lexicon.phrases(flat), *cue_spans(flat)]
+
+
+def _dated(article: Article, date: date | None, folded: str) -> Article:
+    """The article with its report date: ``date`` if given, its date line, else its header
+    (read in the ``folded`` text, where no line break inside a phrase adds a line)."""
+    if date is not None:
+        return dataclasses.replace(article, published=date, dated_by="--date")
+    if article.published is not None:
+        return dataclasses.replace(article, dated_by="date line")
+    found = note_date(folded)
+    if found is None:
+        return article
+    return dataclasses.replace(article, published=found[0], dated_by=f"text: {found[1]}")
 
 
 def decode_note(raw: bytes, *, path: str | Path) -> str:
@@ -217,7 +309,7 @@ def decode_note(raw: bytes, *, path: str | Path) -> str:
     )
 
 
-def parse_file(path: str | Path, master: pl.DataFrame) -> ParsedNote:
+def parse_file(path: str | Path, lexicon: Lexicon, *, date: date | None = None) -> ParsedNote:
     """Read a note file (UTF-8, UTF-8 with BOM, GBK or GB18030) and parse it."""
     try:
         raw = Path(path).read_bytes()
@@ -226,39 +318,4 @@ def parse_file(path: str | Path, master: pl.DataFrame) -> ParsedNote:
     text = decode_note(raw, path=path)
     if not text.strip():
         raise InputError("the note is empty", path=path)
-    return parse_note(text, master, source=str(path))
-
-
-def _pick_fields(body: str, mention: Mention, resolver: NameResolver) -> dict[str, Any]:
-    """The columns of a pick that come from the list entry itself."""
-    res = mention.resolution
-    return {
-        "metal": mention.metal or _section_metal(mention.section, res, resolver),
-        "name_as_written": mention.written,
-        "ticker": res.ticker,
-        "board": res.board,
-        "rating": next((m[0] for r in mention.remarks if (m := _RATING.search(r))), None),
-        "status": res.status,
-        "span": body[mention.span[0] : mention.span[1]].replace("**", ""),
-        "candidates": list(res.tickers),
-    }
-
-
-def _section_metal(section: tuple[str, ...], res: Resolution, resolver: NameResolver) -> str | None:
-    """A list without a metal of its own: the one section metal the company is tagged with,
-    else the section's lead metal (贵金属 → 黄金 before 白银)."""
-    if not section:
-        return None
-    if res.ticker is not None:
-        tagged = [m for m in section if m in resolver.metals(res.ticker)]
-        if len(tagged) == 1:
-            return tagged[0]
-    return section[0]
-
-
-def _issue_row(row: dict[str, Any], body: str, mention: Mention) -> dict[str, Any]:
-    lo, hi = max(0, mention.start - _CONTEXT), mention.end + _CONTEXT
-    context = re.sub(r"\s+", " ", body[lo:hi]).strip()
-    return {k: row[k] for k in ("note_id", "seq", "name_as_written", "status", "candidates")} | {
-        "context": context
-    }
+    return read_note(text, lexicon, date=date, source=str(path))

@@ -392,48 +392,94 @@ def _export_factors(
     console().print(f"{done.rows:,} rows x {done.factors} factors -> {out}", markup=False)
 
 
+DateOpt = Annotated[
+    str | None,
+    typer.Option("--date", help="Report date YYYY-MM-DD of every article (else from the text)."),
+]
+
+
 @picks_app.command("parse")
-def picks_parse(path: Annotated[Path, typer.Argument()], fmt: FormatOpt = Format.table) -> None:
+def picks_parse(
+    path: Annotated[Path, typer.Argument()],
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Every cue and every name or code: read how, and why.")
+    ] = False,
+    date: DateOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
     """One row per recommendation in a note file (nothing is stored)."""
     import polars as pl
 
-    from screener.brokers.notes import parse_file
+    from screener.brokers import Lexicon, parse_file
     from screener.instruments import load_master
 
-    parsed = parse_file(path, load_master())
-    cols = [
-        "broker",
-        "report_date",
-        "title",
-        "metal",
-        "name_as_written",
-        "ticker",
-        "board",
-        "rating",
-        "status",
-        "span",
-    ]
-    emit_frame(parsed.picks.select(cols).with_columns(pl.col("report_date").cast(pl.String)), fmt)
-    if fmt is Format.table and parsed.unresolved.height:
-        console(stderr=True).print(f"{parsed.unresolved.height} name(s) unresolved or ambiguous")
+    day = parse_date(date) if date else None
+    note = parse_file(path, Lexicon.from_master(load_master()), date=day)
+    if explain:
+        _explain(note, fmt)
+        return
+    cols = ["broker", "report_date", "title", "metal", "name_as_written", "ticker", "board",
+            "rating", "status", "span"]  # fmt: skip
+    emit_frame(note.picks.select(cols).with_columns(pl.col("report_date").cast(pl.String)), fmt)
+    err = console(stderr=True)
+    if note.unresolved.height:
+        err.print(f"{note.unresolved.height} name(s) unresolved or ambiguous")
+    if note.cue_count and not note.resolved:
+        err.print(f"{note.cue_count} recommendation cue(s) but no resolved pick: see --explain")
+
+
+def _explain(note: Any, fmt: Format) -> None:
+    """Articles, cues and every candidate with its decision; warnings last (stderr in JSON)."""
+    import polars as pl
+
+    articles = note.article_frame().with_columns(pl.col("report_date").cast(pl.String))
+    if fmt is Format.json:
+        emit_json(
+            {
+                "articles": articles.to_dicts(),
+                "cues": note.cues.to_dicts(),
+                "candidates": note.candidates.to_dicts(),
+                "warnings": list(note.warnings),
+            }
+        )
+        return
+    if fmt is Format.csv:
+        emit_frame(note.candidates, fmt)
+        return
+    emit_frame(articles, fmt, title="articles")
+    emit_frame(note.cues, fmt, title="cues: what each gave")
+    emit_frame(note.candidates.drop("context"), fmt, title="names and codes: decision and why")
+    for warning in note.warnings:
+        console().print(f"warning: {warning}", markup=False)
 
 
 @picks_app.command("import")
-def picks_import(paths: Annotated[list[Path], typer.Argument()]) -> None:
+def picks_import(
+    paths: Annotated[list[Path], typer.Argument()],
+    date: DateOpt = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option("--allow-empty", help="Import a note with recommendation cues but no pick."),
+    ] = False,
+) -> None:
     """Store notes and their picks (by content hash: importing twice changes nothing)."""
     from screener.brokers.ledger import import_notes
     from screener.instruments import load_master
 
+    day = parse_date(date) if date else None
     with open_store() as store:
-        s = import_notes(store, paths, load_master())
+        s = import_notes(store, paths, load_master(), date=day, allow_empty=allow_empty)
     console().print(
         f"notes: {s.notes_new} new, {s.notes_unchanged} unchanged; picks: {s.picks_new} new, "
-        f"{s.picks_updated} updated, {s.picks_unchanged} unchanged, {s.picks_removed} removed"
+        f"{s.picks_updated} updated, {s.picks_unchanged} unchanged, {s.picks_removed} removed; "
+        f"unresolved names: {s.unresolved.height}; warnings: {len(s.warnings)}"
     )
     for row in s.unresolved.iter_rows(named=True):
         console().print(
             f"  {row['status']}: {row['name_as_written']} ({row['context']})", markup=False
         )
+    for warning in s.warnings:
+        console().print(f"  warning: {warning}", markup=False)
 
 
 @picks_app.command("list")

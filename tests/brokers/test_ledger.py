@@ -67,7 +67,7 @@ def test_import_resolves_after_the_master_learns_a_name(
 ) -> None:
     note = tmp_path / "n.txt"
     note.write_text(GOLD_NOTE, encoding="utf-8")
-    partial = master.filter(pl.col("ticker") != "601600.SH")  # 中国铝业 unknown
+    partial = master.filter(~pl.col("ticker").is_in(["601600.SH", "02600.HK"]))  # 中国铝业 unknown
     first = import_notes(store, [note], partial)
     assert "中国铝业" in first.unresolved["name_as_written"].to_list()
     again = import_notes(store, [note], master)
@@ -86,6 +86,44 @@ def test_a_bad_file_writes_nothing(store: Store, master: pl.DataFrame, tmp_path:
             import_notes(store, [good, bad], master)
         assert store.read_table("broker_notes").height == 0
         assert store.read_table("broker_picks").height == 0
+
+
+def test_a_note_with_cues_but_no_pick_is_refused_unless_allowed(
+    store: Store, master: pl.DataFrame, tmp_path: Path
+) -> None:
+    good, unread = tmp_path / "good.txt", tmp_path / "unread.txt"
+    good.write_text(GOLD_NOTE, encoding="utf-8")
+    unread.write_text("有色周评 2026-03-05\n建议关注铜价走势与库存变化。\n", encoding="utf-8")
+    with pytest.raises(InputError, match="recommendation cue") as err:
+        import_notes(store, [good, unread], master)
+    assert "unread.txt" in str(err.value) and "--explain" in str(err.value)
+    assert "\n" not in str(err.value)
+    assert store.read_table("broker_notes").height == 0
+    allowed = import_notes(store, [good, unread], master, allow_empty=True)
+    assert allowed.notes_new == 2 and allowed.files_without_picks == (str(unread),)
+
+
+def test_a_date_given_places_an_undated_note(
+    store: Store, master: pl.DataFrame, tmp_path: Path
+) -> None:
+    note = tmp_path / "undated.txt"
+    note.write_text("铜的机会\n铜方面,建议关注江西铜业、洛阳钼业。\n", encoding="utf-8")
+    with pytest.raises(InputError, match="no date") as err:
+        import_notes(store, [note], master)
+    assert "--date" in str(err.value)
+    done = import_notes(store, [note], master, date=D("2026-02-06"))
+    assert done.picks_new == 2
+    assert set(list_picks(store)["report_date"]) == {D("2026-02-06")}
+
+
+def test_the_summary_counts_unresolved_names_and_warnings(
+    store: Store, master: pl.DataFrame, tmp_path: Path
+) -> None:
+    note = tmp_path / "n.txt"
+    note.write_text("铝周报 2026-03-04\n铝：建议关注中国铝业（601899.SH）、示范铝业。\n", "utf-8")
+    done = import_notes(store, [note], master)
+    assert done.unresolved["name_as_written"].to_list() == ["示范铝业"]
+    assert done.warnings == ("中国铝业: code 601899.SH names another company",)
 
 
 def test_list_and_point_in_time(store: Store, master: pl.DataFrame, tmp_path: Path) -> None:

@@ -29,7 +29,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from screener import calendar
-from screener.brokers.notes import ParsedNote, decode_note, parse_file, parse_note
+from screener.brokers.lexicon import Lexicon
+from screener.brokers.notes import ParsedNote, decode_note, parse_file, read_note
 from screener.config import Settings
 from screener.engine import compute_factors
 from screener.errors import ConfigError, InputError
@@ -291,20 +292,20 @@ def test_mutated_screen_files_give_a_config_error_or_a_valid_screen(
 
 # -- broker notes ---------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def master() -> pl.DataFrame:
-    return load_master()
+def master() -> Lexicon:
+    return Lexicon.from_master(load_master())
 
 
-def test_a_gbk_note_gives_the_same_picks_as_utf8(master: pl.DataFrame, tmp_path: Path) -> None:
+def test_a_gbk_note_gives_the_same_picks_as_utf8(master: Lexicon, tmp_path: Path) -> None:
     text = NOTE.read_text(encoding="utf-8")
     path = tmp_path / "gbk_note.txt"
     path.write_bytes(text.encode("gbk"))
-    got, want = parse_file(path, master).picks, parse_note(text, master).picks
+    got, want = parse_file(path, master).picks, read_note(text, master).picks
     assert got.height == 56 and got.equals(want)
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
-def test_a_utf16_note_is_a_clear_error(master: pl.DataFrame, tmp_path: Path, encoding: str) -> None:
+def test_a_utf16_note_is_a_clear_error(master: Lexicon, tmp_path: Path, encoding: str) -> None:
     path = tmp_path / "note.txt"
     path.write_bytes(NOTE.read_text(encoding="utf-8").encode(encoding))
     with pytest.raises(InputError, match="not text in UTF-8, GBK or GB18030") as err:
@@ -333,7 +334,7 @@ EDITS = st.lists(st.tuples(st.sampled_from(["delete", "repeat", "insert", "cut"]
 @FUZZ
 @given(st.sampled_from(FRAGMENTS), EDITS, NOISE)
 def test_mangled_note_text_parses_without_crashing(
-    master: pl.DataFrame, text: str, edits: list[tuple[str, int]], extra: str
+    master: Lexicon, text: str, edits: list[tuple[str, int]], extra: str
 ) -> None:
     lines = text.splitlines()
     for how, at in edits[:5]:
@@ -346,7 +347,7 @@ def test_mangled_note_text_parses_without_crashing(
             lines.insert(i, extra)
         elif how == "cut" and lines:
             lines[i] = lines[i][: at % (len(lines[i]) + 1)]
-    note = parse_note("\n".join(lines), master, source="fuzz")
+    note = read_note("\n".join(lines), master, source="fuzz")
     assert isinstance(note, ParsedNote)
     statuses = set(note.picks.get_column("status").to_list())
     assert statuses <= {"resolved", "hk_only", "unresolved", "ambiguous"}, statuses
@@ -368,7 +369,7 @@ NOTE_BYTES = st.one_of(
 @FUZZ
 @given(NOTE_BYTES)
 def test_note_files_of_any_bytes_parse_or_fail_with_an_input_error(
-    master: pl.DataFrame, folder: Path, data: bytes
+    master: Lexicon, folder: Path, data: bytes
 ) -> None:
     path = folder / "note.txt"
     path.write_bytes(data)

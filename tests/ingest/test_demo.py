@@ -300,7 +300,7 @@ def test_load_twice_changes_nothing(tmp_path: Path) -> None:
 
 
 def test_full_master_generation_time() -> None:
-    """~180 tickers 2015..2026-11-26; the time is printed for the record, not asserted."""
+    """~180 A-shares 2015..2026-11-26; the time is printed for the record, not asserted."""
     from screener.instruments import load_master
 
     master = load_master()
@@ -309,3 +309,8 @@ def test_full_master_generation_time() -> None:
     took = time.perf_counter() - began
     print(f"demo.generate: {master.height} instruments, {m.bars.height} bars in {took:.2f} s")
     assert m.bars["ticker"].n_unique() > 100
+    hk = set(master.filter(pl.col("board") == "hk")["ticker"])
+    assert len(hk) == 20 and not hk & set(m.bars["ticker"])  # the HK lines get no bars
+    a_shares = master.filter(pl.col("board") != "hk")
+    same = demo.generate(a_shares, end=D("2026-11-26"))
+    assert same.bars.equals(m.bars)  # and change nothing for the A-shares
