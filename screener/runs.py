@@ -96,7 +96,9 @@ def prepare(
         subjects=_subjects(store, thesis, sessions, settings),
         arrays=_arrays(panel, sessions, tickers),
         benchmarks={
-            code: store.read_index([code], start=sessions[0], end=end).select("date", "close")
+            code: store.read_index([code], start=sessions[0], end=end).select(
+                "date", "open", "close"
+            )
             for code in (SECTOR_INDEX, MARKET_INDEX)
         },
         synthetic=store.get_meta("data_source") == "demo",
@@ -438,23 +440,39 @@ def _equity(run: Any) -> pl.DataFrame:
     return eq.with_columns(positions_value=pl.col("value") - pl.col("cash"))
 
 
-def study(prep: Prepared, compiled: Compiled) -> Any:
-    """Event study of the selected names around each trigger (None without episodes)."""
+def study(prep: Prepared, thesis: Thesis, compiled: Compiled) -> Any:
+    """Event study of the selected names around each selection session, its windows set by the
+    thesis: the trigger's lookback, the entry fill, the hold (None without episodes)."""
     from screener.event_study import event_study
+    from screener.event_windows import EventWindows
 
     if compiled.selections.height == 0:
         return None
     picked = compiled.selections.get_column("ticker").unique().implode()
     # the study reads each event's own ticker only: leave the other names out of its joins
-    returns = prep.panel.filter(pl.col("ticker").is_in(picked)).select(
-        "date", "ticker", ret="ret_1d"
+    gap = pl.col("adj_open") / pl.col("adj_close").shift(1).over("ticker") - 1.0
+    returns = (
+        prep.panel.filter(pl.col("ticker").is_in(picked))
+        .sort("ticker", "date")
+        .select("date", "ticker", ret="ret_1d", gap=gap)
     )
     bench = {
-        code: f.sort("date").select("date", ret=pl.col("close").pct_change()).drop_nulls()
+        code: f.sort("date")
+        .select(
+            "date",
+            ret=pl.col("close").pct_change(),
+            gap=pl.col("open") / pl.col("close").shift(1) - 1.0,
+        )
+        .filter(pl.col("ret").is_not_null())
         for code, f in prep.benchmarks.items()
     }
     events = compiled.selections.select(event_date="selection_date", ticker="ticker")
-    return event_study(returns, bench[MARKET_INDEX], bench[SECTOR_INDEX], events)
+    windows = EventWindows(
+        selection=(-max(c.window for c in thesis.trigger.when), 0),
+        holding_end=thesis.exit.hold_sessions,
+        entry_at=thesis.entry.at,
+    )
+    return event_study(returns, bench[MARKET_INDEX], bench[SECTOR_INDEX], events, windows=windows)
 
 
 def calendar_time(prep: Prepared, compiled: Compiled, equity: pl.DataFrame) -> dict[str, Any]:
@@ -486,6 +504,7 @@ def run_backtest(
     run, trades = execute(prep, thesis, compiled)
     metrics = measure(prep, thesis, compiled, run, trades)
     metrics["calendar_time"] = calendar_time(prep, compiled, _equity(run))
+    event = study(prep, thesis, compiled)
     result = BacktestResult(
         run_id=_run_id(thesis, params or {}),
         thesis=thesis,
@@ -495,7 +514,7 @@ def run_backtest(
         orders=run.orders,
         trades=trades,
         metrics=metrics,
-        event_study=study(prep, compiled),
+        event_study=event,
         benchmarks=prep.benchmarks,
         manifest=run_manifest(store, thesis, prep),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,16 @@ from screener.store import Store
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 REALDATA = SHARED / "realdata"
+
+
+def weekdays(n: int, start: dt.date = dt.date(2020, 1, 2)) -> list[dt.date]:
+    """``n`` consecutive weekdays from ``start``: synthetic sessions for statistics tests."""
+    out, day = [], start
+    while len(out) < n:
+        if day.weekday() < 5:
+            out.append(day)
+        day += dt.timedelta(days=1)
+    return out
 
 
 @pytest.fixture

@@ -84,7 +84,7 @@ def test_hand_computed_trades_and_cash(tiny: Store, tmp_path: Path) -> None:
     assert result.metrics["costs_paid"] == pytest.approx(buy_cost + sell_cost, abs=0.01)
     held = result.metrics["calendar_time"]
     assert held["n_episodes"] == 1 and held["n_obs"] == 3  # sessions 12-14 follow a held close
-    assert "only 1 episode" in held["warning"]
+    assert held["warning"] == "1 episode: too few to conclude"
 
 
 def test_run_is_recorded_and_reloadable(tiny: Store, tmp_path: Path) -> None:
