@@ -498,6 +498,8 @@ def run_backtest(
     record_run: bool = True,
 ) -> BacktestResult:
     """The whole thesis run on the store's data (``params`` override numeric fields)."""
+    from screener.scrutiny import honest_numbers
+
     thesis = thesis.with_params(params or {})
     prep = prepare(store, thesis, start=start, end=end, settings=settings)
     compiled = compile_thesis(store, prep, thesis)
@@ -505,6 +507,15 @@ def run_backtest(
     metrics = measure(prep, thesis, compiled, run, trades)
     metrics["calendar_time"] = calendar_time(prep, compiled, _equity(run))
     event = study(prep, thesis, compiled)
+    metrics |= honest_numbers(
+        prep,
+        thesis,
+        compiled,
+        equity=_equity(run),
+        metrics=metrics,
+        event=None if event is None else event.summary,
+        pick=lambda t: _weights_on(store, prep, thesis, t),
+    )
     result = BacktestResult(
         run_id=_run_id(thesis, params or {}),
         thesis=thesis,
@@ -521,6 +532,12 @@ def run_backtest(
     if record_run:
         record(store, result)
     return result
+
+
+def _weights_on(store: Store, prep: Prepared, thesis: Thesis, t: int) -> dict[str, float]:
+    """The thesis's screen and weighing on session ``t`` alone (no retry): a placebo entry."""
+    ranked, _ = _select(store, prep, thesis, prep.sessions[t])
+    return signals.weights(ranked.select("ticker", "score"), thesis.weigh, thesis.select.top_n)
 
 
 def _run_id(thesis: Thesis, params: Mapping[str, float]) -> str:
