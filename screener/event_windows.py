@@ -107,7 +107,9 @@ def split_abnormal(
     return daily, held, float(g[e] - b * mg[e])
 
 
-def holding_bench_sum(w: EventWindows, rel: np.ndarray, bench: tuple[np.ndarray, np.ndarray]):
+def holding_bench_sum(
+    w: EventWindows, rel: np.ndarray, bench: tuple[np.ndarray, np.ndarray]
+) -> float:
     """Sum of the benchmark's returns over the holding window (from the fill on the entry day),
     which the market model's forecast variance of the holding CAR needs."""
     m, mg = bench

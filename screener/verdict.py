@@ -30,10 +30,13 @@ def _count(n: int) -> str:
     return f"{n} episode{'s' if n != 1 else ''}"
 
 
-def _ordinal(x: float) -> str:
-    k = round(x)
+def _rank(percentile: float) -> str:
+    """Where a number falls among placebos, in words: 'at the 61st percentile', 'below all'."""
+    if percentile in (0.0, 100.0):
+        return "below all" if percentile == 0.0 else "above all"
+    k = min(max(round(percentile), 1), 99)
     suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
-    return f"{k}{suffix}"
+    return f"at the {k}{suffix} percentile"
 
 
 def _interval(low: float | None, high: float | None, fmt: Any = _pct) -> str:
@@ -101,9 +104,9 @@ def backtest_verdict(
     parts.append(holding_clause(event) if event else "no event study (no names picked)")
     if placebo and placebo.get("percentile") is not None:
         parts.append(
-            f"raw holding return {_pct(placebo['thesis_return'])} per episode at the "
-            f"{_ordinal(placebo['percentile'])} percentile of {placebo['draws']:,} matched "
-            "random-date placebos"
+            f"raw holding return {_pct(placebo['thesis_return'])} per episode, "
+            f"{_rank(placebo['percentile'])} of {placebo['draws']:,} matched random-date "
+            "placebos"
         )
     elif placebo:
         parts.append(f"no placebo: {placebo.get('reason')}")

@@ -50,7 +50,7 @@ def test_one_verdict_line_from_the_same_numbers(run: tuple[Store, BacktestResult
     event = result.event_study.summary
     assert verdict.startswith(f"small copper breakout, 2015-01-05..{END}: ")
     assert event["verdict"].removeprefix("Event study: ").removesuffix(".") in verdict
-    assert "of 1,000 matched random-date placebos" in verdict
+    assert "of 1,000 matched random-date placebos" in verdict and "percentile" in verdict
     low, high = result.metrics["bootstrap"]["sharpe"]
     assert f"Sharpe {result.metrics['sharpe']:.2f} (95% CI {low:.2f} to {high:.2f})" in verdict
     assert "\n" not in verdict
