@@ -27,18 +27,18 @@ METRICS = ("sharpe", "annual_return", "max_drawdown")
 def stationary_indices(
     n: int, resamples: int, mean_block: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """(resamples, n) indices into a series of n: blocks start at random sessions, each next
-    session continues the block (wrapping at the end) with probability 1 - 1 / mean_block."""
-    p = 1.0 / mean_block
-    u = rng.random((resamples, n), dtype=np.float32)
-    u[:, 0] *= p  # every path opens a block on its first session
-    new = u < p
-    starts = (u * (n / p)).astype(np.int64)  # given u < p, u / p is uniform: a uniform start
-    pos = np.arange(n)
-    opened = np.maximum.accumulate(np.where(new, pos, 0), axis=1)  # where the block began
-    index = np.take_along_axis(starts, opened, axis=1) + (pos - opened)
-    index[index >= n] -= n  # a block runs on past the last session from the first
-    return index
+    """(resamples, n) indices into a series of n: blocks of geometric length (mean
+    ``mean_block``) from uniform starts, wrapping past the last session to the first."""
+    # three times the expected number of blocks: falling short of n is vanishingly rare, and
+    # then the last block runs on to the end
+    k = int(3 * n / mean_block) + 32
+    ends = np.minimum(np.cumsum(rng.geometric(1.0 / mean_block, size=(resamples, k)), axis=1), n)
+    ends[:, -1] = n
+    lengths = np.diff(ends, axis=1, prepend=0).ravel()
+    begins = np.cumsum(lengths) - lengths  # where each block begins in the flattened paths
+    starts = rng.integers(0, n, size=lengths.size)
+    index = np.repeat(starts - begins, lengths) + np.arange(resamples * n)
+    return (index % n).reshape(resamples, n)
 
 
 def path_metrics(returns: np.ndarray) -> dict[str, np.ndarray]:

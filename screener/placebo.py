@@ -15,6 +15,8 @@ those years (a rising sector, a score that pays everywhere). So:
 3. Each of ``DRAWS`` draws takes, for every episode, a pool session of the episode's year (with
    replacement, so a finite pool does not shrink the spread) and averages as in (1).
 4. The percentile is the share of draws below the thesis's number, ties counting half.
+   ``percentile_range`` (5th to 95th) is the same percentile over ``POOL_RESAMPLES``
+   resamples of the pools: how much a different pool of sessions could move it.
 
 A screen costs ~5 ms, so a pool of sessions is screened, not every session of those years:
 ``pool`` in the result says how many sessions each year's draws came from.
@@ -32,6 +34,7 @@ import numpy as np
 DRAWS = 1_000
 POOL_SCREENS = 100  # ~0.5 s of screens on the demo market
 MIN_SCREENS_PER_YEAR = 4
+POOL_RESAMPLES = 100
 SEED = 0
 
 Weights = Mapping[str, float]
@@ -98,19 +101,28 @@ def placebo(
         reason = f"no non-trigger session of {', '.join(map(str, empty))} picks a name"
         return out | {"percentile": None, "reason": reason}
     stat = float(np.mean(list(own.values())))
-    total = np.zeros(draws)
-    for y, k in years.items():
-        pool = np.array(pools[y])
-        total += pool[rng.integers(0, pool.size, size=(draws, k))].sum(axis=1)
-    placebos = total / len(own)
-    below, tied = float(np.sum(placebos < stat)), float(np.sum(placebos == stat))
+    draw = {y: rng.integers(0, len(pools[y]), size=(draws, k)) for y, k in years.items()}
+    placebos = sum(np.array(pools[y])[i].sum(axis=1) for y, i in draw.items()) / len(own)
+    # the pool is a sample of each year's sessions: resampling it shows how far another pool
+    # could move the percentile
+    again = {y: rng.integers(0, len(p), size=(POOL_RESAMPLES, len(p))) for y, p in pools.items()}
+    moved = sum(np.array(pools[y])[again[y][:, i]].sum(axis=2) for y, i in draw.items())
+    spread = _percentile(stat, moved / len(own))
     return out | {
         "thesis_return": stat,
         "placebo_mean": float(placebos.mean()),
         "placebo_low": float(np.percentile(placebos, 2.5)),
         "placebo_high": float(np.percentile(placebos, 97.5)),
-        "percentile": 100.0 * (below + tied / 2.0) / draws,
+        "percentile": float(_percentile(stat, placebos[None, :])[0]),
+        "percentile_range": [float(np.percentile(spread, 5)), float(np.percentile(spread, 95))],
     }
+
+
+def _percentile(stat: float, placebos: np.ndarray) -> np.ndarray:
+    """Per row of draws: the share below ``stat``, ties counting half, in percent."""
+    below = (placebos < stat).sum(axis=1)
+    tied = (placebos == stat).sum(axis=1)
+    return 100.0 * (below + tied / 2.0) / placebos.shape[1]
 
 
 def _pool(

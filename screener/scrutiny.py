@@ -29,15 +29,17 @@ def honest_numbers(
     metrics: Mapping[str, Any],
     event: Mapping[str, Any] | None,
     pick: Callable[[int], placebo.Weights],
+    seed: int = 0,
 ) -> dict[str, Any]:
     """``bootstrap``, ``placebo`` and ``verdict`` for a run's metrics (JSON-safe).
 
     ``pick``: the thesis's weights on a session index (its screen and weighing, no retry). The
     bootstrap's mean block is the thesis's hold: returns that share positions stay together.
+    ``seed`` seeds the resampling, the placebo's pool and its draws.
     """
     hold = thesis.exit.hold_sessions
     values = equity.sort("date").get_column("value").to_numpy()
-    intervals = bootstrap.metric_intervals(values, mean_block=float(hold))
+    intervals = bootstrap.metric_intervals(values, mean_block=float(hold), seed=seed)
     column = {t: j for j, t in enumerate(prep.tickers)}
     entry = prep.arrays["adj_open" if thesis.entry.at == "open" else "adj_close"]
 
@@ -53,6 +55,7 @@ def honest_numbers(
         pick=pick,
         measure=measure,
         hold=hold,
+        seed=seed,
     )
     line = backtest_verdict(
         thesis=thesis.name,

@@ -103,10 +103,11 @@ def backtest_verdict(
     parts = [f"{thesis}, {span[0]}..{span[1]}: {tested}{of} tested"]
     parts.append(holding_clause(event) if event else "no event study (no names picked)")
     if placebo and placebo.get("percentile") is not None:
+        low, high = placebo["percentile_range"]
         parts.append(
             f"raw holding return {_pct(placebo['thesis_return'])} per episode, "
             f"{_rank(placebo['percentile'])} of {placebo['draws']:,} matched random-date "
-            "placebos"
+            f"placebos ({low:.0f} to {high:.0f} over resampled pools of sessions)"
         )
     elif placebo:
         parts.append(f"no placebo: {placebo.get('reason')}")

@@ -70,6 +70,28 @@ def test_matched_sessions_come_from_the_episode_years_and_never_fire() -> None:
         sessions=sessions, fired=fired, episodes=episodes, pick=pick, measure=measure, hold=20
     )
     assert again == out  # seeded
+    low, high = out["percentile_range"]
+    assert low <= out["percentile"] <= high
+
+
+def test_a_larger_pool_moves_the_percentile_less(monkeypatch: pytest.MonkeyPatch) -> None:
+    sessions, fired, episodes, measure = _world(2, edge=0.0)
+
+    def spread() -> float:
+        out = placebo(
+            sessions=sessions,
+            fired=fired,
+            episodes=episodes,
+            pick=lambda t: {"A": 1.0},
+            measure=measure,
+            hold=20,
+        )
+        low, high = out["percentile_range"]
+        return high - low
+
+    small = spread()
+    monkeypatch.setattr("screener.placebo.POOL_SCREENS", 600)
+    assert spread() < 0.7 * small
 
 
 def test_a_real_edge_ranks_high_and_none_ranks_anywhere() -> None:

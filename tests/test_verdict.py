@@ -47,6 +47,7 @@ def test_missing_interval_and_no_episode() -> None:
 
 def test_the_backtest_line_names_what_was_tested_and_the_chance_references() -> None:
     placebo = {"percentile": 61.3, "draws": 1_000, "thesis_return": 0.024}
+    placebo |= {"percentile_range": [40.2, 79.9]}
     line = backtest_verdict(
         thesis="Dip",
         span=(dt.date(2015, 1, 5), dt.date(2021, 12, 31)),
@@ -58,6 +59,7 @@ def test_the_backtest_line_names_what_was_tested_and_the_chance_references() -> 
     )
     assert line.startswith("Dip, 2015-01-05..2021-12-31: 6 of 7 trigger episodes tested; ")
     assert "raw holding return +2.4% per episode, at the 61st percentile of 1,000 matched" in line
+    assert "placebos (40 to 80 over resampled pools of sessions)" in line
     assert line.endswith("; Sharpe 0.41 (95% CI -0.50 to 1.30).")
     for pct, words in ((0.0, "below all"), (100.0, "above all"), (12.0, "at the 12th")):
         placed = backtest_verdict(

@@ -105,7 +105,8 @@ def render_backtest(result: Any, *, synthetic: bool) -> Group:
             f"placebo: holding return {placebo['thesis_return']:+.2%} per episode, at "
             f"{placebo['percentile']:.1f}% of {placebo['draws']:,} draws of matched random "
             f"sessions (their mean {placebo['placebo_mean']:+.2%}, 95% of them "
-            f"{placebo['placebo_low']:+.2%} to {placebo['placebo_high']:+.2%})"
+            f"{placebo['placebo_low']:+.2%} to {placebo['placebo_high']:+.2%}; resampled pools "
+            "move the percentile {:.0f} to {:.0f})".format(*placebo["percentile_range"])
         )
     if result.metrics.get("verdict"):
         parts.append(Text(result.metrics["verdict"], style="bold"))

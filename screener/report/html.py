@@ -295,6 +295,10 @@ def _placebo_rows(placebo: Mapping[str, Any] | None) -> list[tuple[str, str]]:
     return [
         ("Thesis holding return (per episode)", fmt_pct(placebo["thesis_return"])),
         ("Percentile among placebos", fmt_num(placebo["percentile"], 1)),
+        (
+            "Percentile over resampled pools (5th to 95th)",
+            " to ".join(fmt_num(p, 1) for p in placebo["percentile_range"]),
+        ),
         ("Placebo mean", fmt_pct(placebo["placebo_mean"])),
         (
             "Placebo 95% range",

@@ -134,7 +134,8 @@ def test_intervals_placebo_and_the_verdict_close_the_run() -> None:
         **METRICS,
         "bootstrap": {"level": 0.95, "sharpe": [-0.2, 0.9], "max_drawdown": [-0.5, -0.2]},
         "placebo": {"percentile": 61.3, "draws": 1_000, "thesis_return": 0.024}
-        | {"placebo_mean": 0.02, "placebo_low": -0.011, "placebo_high": 0.053},
+        | {"placebo_mean": 0.02, "placebo_low": -0.011, "placebo_high": 0.053}
+        | {"percentile_range": [40.2, 79.9]},
         "verdict": "Copper breakout, 2015-01-05..2026-11-27: 37 independent episodes tested.",
     }
     shown = rows(metrics_table(metrics))
@@ -145,6 +146,7 @@ def test_intervals_placebo_and_the_verdict_close_the_run() -> None:
     run.metrics = {**metrics, "calendar_time": {}}
     out = plain_text(render_backtest(run, synthetic=False))
     assert "placebo: holding return +2.40% per episode, at 61.3% of 1,000 draws" in out
+    assert "resampled pools move the percentile 40 to 80)" in out
     assert out.rstrip().endswith(metrics["verdict"])
 
 

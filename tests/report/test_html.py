@@ -267,7 +267,7 @@ def test_verdict_intervals_and_placebo_when_the_run_has_them() -> None:
     metrics = {**METRICS, "bootstrap": {"level": 0.95, "sharpe": [-0.2, 1.4]}}
     placebo = {"percentile": 61.25, "draws": 1_000, "episodes": 12, "thesis_return": 0.024}
     placebo |= {"placebo_mean": 0.02, "placebo_low": -0.011, "placebo_high": 0.053}
-    placebo |= {"pool": {"2023": 40, "2024": 60}}
+    placebo |= {"pool": {"2023": 40, "2024": 60}, "percentile_range": [40.25, 79.9]}
     page = render_backtest(
         backtest_data(metrics=metrics, placebo=placebo, verdict=f"17 episodes: too few {EVIL}")
     )
@@ -278,6 +278,7 @@ def test_verdict_intervals_and_placebo_when_the_run_has_them() -> None:
     assert "<td>11.23%</td>" in page  # no interval given: the value alone
     assert "<td>2.40%</td>" in page and "<td>61.2</td>" in page and "<td>1,000 x 12</td>" in page
     assert "<td>2023: 40, 2024: 60</td>" in page and "<td>-1.10% to 5.30%</td>" in page
+    assert "<td>40.2 to 79.9</td>" in page
     none = render_backtest(backtest_data(placebo={"percentile": None, "reason": "no year"}))
     assert "<td>none: no year</td>" in none
 
