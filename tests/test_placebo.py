@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,10 +31,34 @@ def test_holding_return_by_hand() -> None:
     assert only_c is None
 
 
-def _world(
-    seed: int, *, edge: float, years: int = 3
-) -> tuple[list[dt.date], np.ndarray, dict[int, dict[str, float]], Callable[..., float | None]]:
+@dataclass(frozen=True)
+class World:
     """A session's 'holding return' is noise plus ``edge`` on the thesis's signal sessions."""
+
+    sessions: list[dt.date]
+    fired: np.ndarray
+    episodes: dict[int, dict[str, float]]
+    value: np.ndarray
+
+    def measure(self, weights: Mapping[str, float], t: int) -> float | None:
+        return float(self.value[t]) if weights else None
+
+    def run(
+        self,
+        pick: Callable[[int], dict[str, float]] = lambda t: {"A": 1.0},
+        episodes: dict[int, dict[str, float]] | None = None,
+    ) -> dict[str, Any]:
+        return placebo(
+            sessions=self.sessions,
+            fired=self.fired,
+            episodes=self.episodes if episodes is None else episodes,
+            pick=pick,
+            measure=self.measure,
+            hold=20,
+        )
+
+
+def _world(seed: int, *, edge: float, years: int = 3) -> World:
     rng = np.random.default_rng(seed)
     sessions = weekdays(250 * years, dt.date(2019, 1, 2))
     value = rng.normal(0.0, 0.05, len(sessions))
@@ -40,72 +66,42 @@ def _world(
     signals = rng.choice(np.arange(5, len(sessions) - 30), size=12, replace=False)
     fired[signals] = True
     value[signals] += edge
-    episodes = {int(t): {"A": 1.0} for t in signals}
-
-    def measure(weights: dict[str, float], t: int) -> float | None:
-        return float(value[t]) if weights else None
-
-    return sessions, fired, episodes, measure
+    return World(sessions, fired, {int(t): {"A": 1.0} for t in signals}, value)
 
 
 def test_matched_sessions_come_from_the_episode_years_and_never_fire() -> None:
-    sessions, fired, episodes, measure = _world(0, edge=0.0)
+    world = _world(0, edge=0.0)
     screened: list[int] = []
 
     def pick(t: int) -> dict[str, float]:
         screened.append(t)
         return {"A": 1.0}
 
-    out = placebo(
-        sessions=sessions, fired=fired, episodes=episodes, pick=pick, measure=measure, hold=20
-    )
-    years = {sessions[t].year for t in episodes}
-    assert all(sessions[t].year in years and not fired[t] for t in screened)
-    assert not set(screened) & set(episodes) and len(set(screened)) == len(screened)
-    assert all(t + 20 < len(sessions) for t in screened)
+    out = world.run(pick)
+    years = {world.sessions[t].year for t in world.episodes}
+    assert all(world.sessions[t].year in years and not world.fired[t] for t in screened)
+    assert not set(screened) & set(world.episodes) and len(set(screened)) == len(screened)
+    assert all(t + 20 < len(world.sessions) for t in screened)
     assert sum(out["pool"].values()) == len(screened) <= 100 + 4 * len(years)
     assert out["draws"] == DRAWS and out["episodes"] == 12
-    assert out["thesis_return"] == pytest.approx(np.mean([measure({"A": 1}, t) for t in episodes]))
-    again = placebo(
-        sessions=sessions, fired=fired, episodes=episodes, pick=pick, measure=measure, hold=20
-    )
-    assert again == out  # seeded
+    own = [world.value[t] for t in world.episodes]
+    assert out["thesis_return"] == pytest.approx(np.mean(own))
+    assert world.run(pick) == out  # seeded
     low, high = out["percentile_range"]
     assert low <= out["percentile"] <= high
 
 
 def test_a_larger_pool_moves_the_percentile_less(monkeypatch: pytest.MonkeyPatch) -> None:
-    sessions, fired, episodes, measure = _world(2, edge=0.0)
-
-    def spread() -> float:
-        out = placebo(
-            sessions=sessions,
-            fired=fired,
-            episodes=episodes,
-            pick=lambda t: {"A": 1.0},
-            measure=measure,
-            hold=20,
-        )
-        low, high = out["percentile_range"]
-        return high - low
-
-    small = spread()
+    world = _world(2, edge=0.0)
+    low, high = world.run()["percentile_range"]
     monkeypatch.setattr("screener.placebo.POOL_SCREENS", 600)
-    assert spread() < 0.7 * small
+    wider_pool = world.run()["percentile_range"]
+    assert wider_pool[1] - wider_pool[0] < 0.7 * (high - low)
 
 
 def test_a_real_edge_ranks_high_and_none_ranks_anywhere() -> None:
     def rank(seed: int, edge: float) -> float:
-        sessions, fired, episodes, measure = _world(seed, edge=edge)
-        out = placebo(
-            sessions=sessions,
-            fired=fired,
-            episodes=episodes,
-            pick=lambda t: {"A": 1.0},
-            measure=measure,
-            hold=20,
-        )
-        return float(out["percentile"])
+        return float(_world(seed, edge=edge).run()["percentile"])
 
     assert min(rank(s, 0.08) for s in range(5)) > 97.0
     nulls = np.array([rank(s, 0.0) for s in range(40)])
@@ -114,17 +110,8 @@ def test_a_real_edge_ranks_high_and_none_ranks_anywhere() -> None:
 
 
 def test_years_without_a_placebo_session_are_named() -> None:
-    sessions, fired, episodes, measure = _world(1, edge=0.0)
-    out = placebo(
-        sessions=sessions,
-        fired=fired,
-        episodes=episodes,
-        pick=lambda t: {},
-        measure=measure,
-        hold=20,
-    )
+    world = _world(1, edge=0.0)
+    out = world.run(pick=lambda t: {})
     assert out["percentile"] is None and "picks a name" in out["reason"]
-    none = placebo(
-        sessions=sessions, fired=fired, episodes={}, pick=lambda t: {}, measure=measure, hold=20
-    )
+    none = world.run(pick=lambda t: {}, episodes={})
     assert none["percentile"] is None and none["episodes"] == 0
