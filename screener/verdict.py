@@ -143,8 +143,8 @@ def sweep_verdict(
         f"best of {n} tried, {independent}: {best}",
         f"in-sample {in_sample[0]}..{in_sample[1]} Sharpe {_ratio(is_sharpe)}, "
         f"out-of-sample {out_of_sample[0]}..{out_of_sample[1]} {_ratio(oos_sharpe)}",
-        f"deflated Sharpe {_ratio(deflated)} (the chance it beats the luckiest of {luckiest} "
-        "without skill)",
+        f"in-sample deflated Sharpe {_ratio(deflated)} (the chance it beats the luckiest of "
+        f"{luckiest} without skill)",
     ]
     if pbo and pbo.get("pbo") is not None:
         parts.append(
