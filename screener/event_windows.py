@@ -62,6 +62,8 @@ class EventWindows:
 
     @property
     def holding_days(self) -> int:
+        """Sessions in the holding window; the entry day's part from the open counts as one
+        (the forecast variance of the holding CAR takes this many daily errors)."""
         return self.holding_end - self.first_holding_day + 1
 
     def role(self, rel_day: int) -> str:
@@ -132,15 +134,10 @@ def car_by_role(abnormal: pl.DataFrame, w: EventWindows, models: tuple[str, ...]
 
     from screener.inference import LEVEL
 
-    role = (
-        pl.when(pl.col("rel_day") <= 0)
-        .then(pl.lit("selection"))
-        .when(pl.col("rel_day") >= w.first_holding_day)
-        .then(pl.lit("holding"))
-        .otherwise(pl.lit("reaction"))
-    )
+    days = range(w.span[0], w.span[1] + 1)
+    roles = pl.DataFrame({"rel_day": list(days), "role": [w.role(d) for d in days]})
     held = pl.col("role") == "holding"
-    cum = abnormal.sort("rel_day").with_columns(role=role)
+    cum = abnormal.sort("rel_day").join(roles, on="rel_day", how="left", maintain_order="left")
     cum = cum.with_columns(
         pl.when(held)
         .then(pl.col(f"hold_{m}"))
