@@ -36,7 +36,7 @@ Warm, a backtest is mostly ``prepare`` (panel + factors over 176 names x 12 year
 the screens of compile (~0.1 s). Peak memory is prepare's (~650 MB) plus vectorbt; the sweep
 loop itself adds little. Per configuration the sweep spends about half in compile_thesis
 (episode selection frames rebuilt for every exit setting, the breakout window loop) and half in
-execute + measure (the row loop of runs._ffill, round trips, metrics). With compile's entry
+execute + measure (the row loop of execute._ffill, round trips, metrics). With compile's entry
 stage cached per (trigger, select, weigh) and those two loops vectorised, the same sweep took
 36-44 s (35 ms per configuration, 852 MB peak) and produced the identical table.
 """

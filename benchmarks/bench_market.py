@@ -9,7 +9,7 @@ reported (the pipeline alone):
 2. factors: the full factor set with cross-sectional ranks on the last session
    (``engine.compute_factors``: loads only the history the largest lookback needs);
 3. screen: the sector oversold screen on the last session (``screen.run_screen``);
-4. thesis: ``strategies/copper_breakout.toml`` end to end (``runs.run_backtest``).
+4. thesis: ``strategies/copper_breakout.toml`` end to end (``thesis.run.run_backtest``).
 
 Prints seconds per stage and the peak RSS of the subprocess (aim: within 8 GB at N = 5,000).
 """

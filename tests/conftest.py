@@ -15,6 +15,16 @@ SHARED = REPO.parent / "shared"
 REALDATA = SHARED / "realdata"
 
 
+def weekdays(n: int, start: dt.date = dt.date(2020, 1, 2)) -> list[dt.date]:
+    """``n`` consecutive weekdays from ``start``: synthetic sessions for statistics tests."""
+    out, day = [], start
+    while len(out) < n:
+        if day.weekday() < 5:
+            out.append(day)
+        day += dt.timedelta(days=1)
+    return out
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     with Store(tmp_path / "test.duckdb") as s:

@@ -247,10 +247,15 @@ def test_backtest_json_report_and_runs(demo_with_note: Path, tmp_path: Path) -> 
     assert {"universe", "scored", "excluded", "selected", "reasons"} <= set(result["episodes"][0])
     shown = cli("runs", "show", result["run_id"], db=demo_with_note)
     assert json.loads(shown.stdout)["episodes"] == result["episodes"]  # as recorded
+    assert metrics["verdict"].startswith("Oversold nonferrous dip, 2025-06-03..")
+    assert "too few to conclude" in metrics["verdict"]  # one traded episode
+    assert {"sharpe", "annual_return", "max_drawdown"} <= set(metrics["bootstrap"])
+    assert metrics["placebo"]["draws"] == 1_000
     report = cli("report", result["run_id"], "--out", str(tmp_path), db=demo_with_note)
     assert report.returncode == 0, report.stderr
     html = (tmp_path / f"backtest_{result['run_id']}.html").read_text(encoding="utf-8")
     assert "SYNTHETIC" in html and "<svg" in html
+    assert 'id="verdict"' in html and "too few to conclude" in html
 
 
 def test_email_dry_run_and_daily_on_a_holiday(demo_with_note: Path, tmp_path: Path) -> None:

@@ -198,12 +198,17 @@ def sweep(
     if fmt is Format.json:
         emit_json(result.to_json(), synthetic=synthetic)
         return
+    (a, b), (c, d) = result.in_sample, result.out_of_sample
     title = f"sweep {result.run_id}: {result.n_configs} configurations"
     if result.resumed:
         title += f" ({result.resumed:,} resumed from an interrupted run)"
+    title += f"; is_sharpe on {a}..{b}, oos_sharpe on {c}..{d}"
     emit_frame(result.table, fmt, title=title, metrics=True, synthetic=synthetic)
     if fmt is Format.table:
-        walk = "walk-forward (chosen on train, scored on test)"
+        walk = (
+            f"walk-forward: {result.walk_forward.height} folds, each configuration chosen on its "
+            "expanding training range and scored on the next test block"
+        )
         emit_frame(result.walk_forward, fmt, title=walk, metrics=True)
         console().print(result.verdict, markup=False)
 

@@ -36,7 +36,6 @@ from screener.thesis import Thesis
 from screener.thesis.metrics import monthly_returns
 from screener.thesis.record import BacktestResult
 
-EVENT_MODEL = "market"  # the CAR drawn: market model (beta to CSI 300); both are tabulated
 SCREEN_TITLE = "Nonferrous metals screen"
 AMOUNT_COLUMN = "amount 20d (m)"  # the 20-session mean daily amount in CNY millions
 ESTIMATED_COLUMN = "amount estimated"  # shown only when some name's amount is close x volume
@@ -152,7 +151,11 @@ def _report_data(
         data_range=_data_range(manifest, equity),
         manifest=_display_manifest(run_id, manifest),
         synthetic=bool(manifest.get("synthetic")),
-        event_car=_car(car) if car is not None and event is not None else None,
+        verdict=metrics.get("verdict"),
+        placebo=metrics.get("placebo"),
+        event_marks=_marks(event) if event is not None else None,
+        event_verdict=event.get("verdict") if event is not None else None,
+        event_car=_car(car, event) if car is not None and event is not None else None,
         event_summary=_event_rows(event) if event is not None else None,
         sweep=sweep,
         episodes=episodes,
@@ -202,19 +205,44 @@ def _display_manifest(run_id: str, manifest: Mapping[str, Any]) -> dict[str, Any
     return {"run_id": run_id, "thesis_name": manifest.get("thesis_name"), **shown}
 
 
-def _car(car: pl.DataFrame) -> pl.DataFrame:
-    """The chart's (rel_day, car, lo, hi) from the event study's per-model columns."""
-    m = EVENT_MODEL
-    return car.select("rel_day", car=f"car_{m}", lo=f"lo_{m}", hi=f"hi_{m}").sort("rel_day")
+def _car(car: pl.DataFrame, summary: Mapping[str, Any]) -> pl.DataFrame:
+    """The chart's (rel_day[, role], car, lo, hi) of the summary's headline model."""
+    m = summary.get("headline_model") or "market"
+    roles = ["role"] if "role" in car.columns else []
+    return car.select("rel_day", *roles, car=f"car_{m}", lo=f"lo_{m}", hi=f"hi_{m}").sort("rel_day")
+
+
+def _marks(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """What the chart marks and names: the entry fill, the model, the band's level."""
+    model = summary.get("headline_model") or "market"
+    entry_at = (summary.get("windows") or {}).get("entry_at") or "open"
+    return {"entry_at": entry_at, "model": model, "level": (summary.get(model) or {}).get("level")}
 
 
 def _event_rows(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """The summary flat, keyed so the page formats each value: 'car (market)', 't_bmp ...'."""
-    out: dict[str, Any] = {"episodes": summary.get("n_episodes"), "events": summary.get("n_events")}
-    out["window"] = summary.get("window")
+    """The summary flat, keyed so the page formats each value: the windows by role, then per
+    model each window's CAR and the holding window's tests. Below inference.MIN_EPISODES no
+    p-value is shown: a significance marker the sample cannot carry."""
+    w = summary.get("windows") or {}
+    out: dict[str, Any] = {"episodes": summary.get("n_episodes"), "names": summary.get("n_events")}
+    out["selection window (context, not tested)"] = w.get("selection")
+    out["reaction window"] = w.get("reaction")
+    out["holding window (tested)"] = w.get("holding")
+    out["estimation window"] = w.get("estimation")
     for model in ("market", "sector"):
-        for key, value in (summary.get(model) or {}).items():
-            out[f"{key} ({model})"] = value
+        s = summary.get(model) or {}
+        out[f"selection CAR ({model})"] = s.get("selection_car")
+        out[f"reaction CAR ({model})"] = s.get("reaction_car")
+        out[f"holding CAR ({model})"] = s.get("car")
+        out[f"holding CAR {s.get('level', 0.95):.0%} CI ({model})"] = (
+            (s["ci_low"], s["ci_high"]) if s.get("ci_low") is not None else None
+        )
+        out[f"t_episodes ({model})"] = s.get("t")
+        if not s.get("too_few", True):
+            out[f"p_sign_flip ({model})"] = s.get("p_permutation")
+        out[f"detectable CAR at {s.get('power', 0.8):.0%} power ({model})"] = s.get("mde")
+        out[f"t_bmp ({model})"] = s.get("t_bmp")
+        out[f"t_kp ({model})"] = s.get("t_kp")
     out["dropped"] = summary.get("dropped")
     if summary.get("warning"):
         out["warning"] = summary["warning"]

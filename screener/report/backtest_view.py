@@ -48,14 +48,24 @@ def _fmt(key: str, value: Any) -> str:
 
 
 def metrics_table(metrics: dict[str, Any], *, title: str = "metrics") -> Table:
-    """Headline metrics, then one row per benchmark (excess return, beta, alpha, IR)."""
+    """Headline metrics, with the bootstrap interval of those that have one."""
     table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold")
     table.add_column("metric")
     table.add_column("value", justify="right")
+    intervals = metrics.get("bootstrap") or {}
+    if intervals:
+        table.add_column(f"{intervals['level']:.0%} CI (bootstrap)", justify="right")
     for key in SHOWN:
         if key in metrics:
-            table.add_row(key, _fmt(key, metrics[key]))
+            cells = [key, _fmt(key, metrics[key])]
+            if intervals:
+                cells.append(_range(key, intervals.get(key)))
+            table.add_row(*cells)
     return table
+
+
+def _range(key: str, pair: Any) -> str:
+    return "" if not pair else f"{_fmt(key, pair[0])} to {_fmt(key, pair[1])}"
 
 
 def benchmark_table(metrics: dict[str, Any]) -> Table:
@@ -94,25 +104,47 @@ def render_backtest(result: Any, *, synthetic: bool) -> Group:
             f"(Newey-West t {ct['alpha_t']:.2f}, {ct['maxlags']} lags), beta {ct['beta']:.2f}, "
             f"{ct['n_obs']} sessions held"
         )
+    placebo = result.metrics.get("placebo") or {}
+    if placebo.get("percentile") is not None:
+        parts.append(
+            f"placebo: holding return {placebo['thesis_return']:+.2%} per episode, at "
+            f"{placebo['percentile']:.1f}% of {placebo['draws']:,} draws of matched random "
+            f"sessions (their mean {placebo['placebo_mean']:+.2%}, 95% of them "
+            f"{placebo['placebo_low']:+.2%} to {placebo['placebo_high']:+.2%}; resampled pools "
+            "move the percentile {:.0f} to {:.0f})".format(*placebo["percentile_range"])
+        )
+    if result.metrics.get("verdict"):
+        parts.append(Text(result.metrics["verdict"], style="bold"))
     return Group(*parts)
 
 
 def _event_table(summary: dict[str, Any]) -> Table:
+    """Each window's CAR per model, the holding window's tests; the verdict as the caption.
+    Below inference.MIN_EPISODES the p column stays empty: no significance marker."""
+    w = summary.get("windows") or {}
     table = Table(
-        title=f"event study: {summary.get('n_events')} events in {summary.get('n_episodes')} "
-        f"episodes, window {summary.get('window')}",
+        title=f"event study: {summary.get('n_events')} names in {summary.get('n_episodes')} "
+        f"episodes; CAR by window: selection {w.get('selection')} (context, not tested), "
+        f"reaction ({w.get('reaction')}), holding {w.get('holding')} from the entry fill "
+        "(tested: t and sign-flip p on episode means, MDE = the effect detectable at 80% power)",
         box=box.SIMPLE_HEAVY,
         header_style="bold",
     )
-    for col in ("model", "CAR", "t (cross-section)", "t (BMP)", "t (Kolari-Pynnonen)"):
+    columns = ("model", "selection", "reaction", "holding", "95% CI", "t", "p", "MDE")
+    for col in (*columns, "t BMP", "t KP"):
         table.add_column(col, justify="left" if col == "model" else "right")
     for model in ("market", "sector"):
         s = summary.get(model) or {}
+        ci = (s.get("ci_low"), s.get("ci_high")) if s.get("ci_low") is not None else None
+        mde = s.get("mde")
         table.add_row(
             model,
-            _fmt("total_return", s.get("car")),
-            *(_fmt("t", s.get(k)) for k in ("t_cross_section", "t_bmp", "t_kp")),
+            *(_fmt("total_return", s.get(k)) for k in ("selection_car", "reaction_car", "car")),
+            _range("total_return", ci),
+            _fmt("t", s.get("t")),
+            "" if s.get("too_few", True) else _fmt("p", s.get("p_permutation")),
+            "-" if mde is None else f"±{mde:.2%}",
+            *(_fmt("t", s.get(k)) for k in ("t_bmp", "t_kp")),
         )
-    if summary.get("warning"):
-        table.caption = str(summary["warning"])
+    table.caption = str(summary.get("verdict") or summary.get("warning") or "")
     return table

@@ -191,20 +191,40 @@ def _heatmap(ax: Axes, grid: np.ndarray, *, fmt: str, cmap: str | Colormap, cent
         side.set_visible(False)
 
 
-def event_car_figure(car: pl.DataFrame) -> Figure:
-    """Mean cumulative abnormal return (rel_day, car, lo, hi) with its confidence band."""
+def event_car_figure(
+    car: pl.DataFrame, *, entry_at: str = "open", model: str = "market", level: float = 0.95
+) -> Figure:
+    """Mean CAR by relative day (rel_day, role, car, lo, hi): the selection and reaction days
+    grey, as context; the holding days from the entry fill with their band. Marks day 0 (the
+    close that picked the names) and the entry fill (the open or the close of day 1)."""
     car = car.sort("rel_day")
-    days = car.get_column("rel_day").to_numpy()
+    if "role" not in car.columns:  # a run recorded before the windows had roles
+        car = car.with_columns(role=pl.lit("holding"))
     fig = _figure(3.0)
     ax = fig.add_subplot()
-    lo, hi = car.get_column("lo").to_numpy(), car.get_column("hi").to_numpy()
-    ax.fill_between(days, lo, hi, color=STRATEGY, alpha=0.18, lw=0, label="confidence band")
-    ax.plot(days, car.get_column("car").to_numpy(), color=STRATEGY, lw=1.8, label="mean CAR")
+    context = car.filter(pl.col("role") != "holding")
+    held = car.filter(pl.col("role") == "holding")
+    days = held.get_column("rel_day").to_numpy()
+    lo, hi = held.get_column("lo").to_numpy(), held.get_column("hi").to_numpy()
+    band = f"{level:.0%} band (episodes as units)"
+    ax.fill_between(days, lo, hi, color=STRATEGY, alpha=0.18, lw=0, label=band)
+    held_line = held.get_column("car").to_numpy()
+    ax.plot(days, held_line, color=STRATEGY, lw=1.8, label="holding: CAR from the entry fill")
+    ax.plot(
+        context.get_column("rel_day").to_numpy(),
+        context.get_column("car").to_numpy(),
+        color="#999999",
+        lw=1.4,
+        label="selection and reaction: context, not tested",
+    )
     ax.axhline(0.0, color="#999999", lw=0.6)
-    ax.axvline(0.0, color="#999999", lw=0.8, ls="--")
+    ax.axvline(0.0, color="#555555", lw=0.8, ls="--", label="day 0: trigger (names picked)")
+    entry = 0.5 if entry_at == "open" else 1.0
+    ax.axvline(entry, color=UP, lw=0.8, ls=":", label=f"entry fill ({entry_at} of day 1)")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
-    ax.set_xlabel("sessions relative to the event")
-    ax.legend(loc="upper left", frameon=False, fontsize=9)
+    ax.set_xlabel("sessions relative to the trigger")
+    ax.set_title(f"mean cumulative abnormal return, {ascii_label(model)} model", fontsize=9)
+    ax.legend(loc="best", frameon=False, fontsize=8)
     _style(ax)
     return fig
 

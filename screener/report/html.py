@@ -84,7 +84,11 @@ class BacktestReportData:
     data_range: tuple[dt.date, dt.date]
     manifest: Mapping[str, Any]
     synthetic: bool
-    event_car: pl.DataFrame | None = None  # rel_day, car, lo, hi
+    verdict: str | None = None  # the run's one line (verdict.backtest_verdict)
+    placebo: Mapping[str, Any] | None = None  # placebo.placebo
+    event_marks: Mapping[str, Any] | None = None  # entry_at, model, level: the chart's marks
+    event_verdict: str | None = None  # the event study's one line
+    event_car: pl.DataFrame | None = None  # rel_day, role, car, lo, hi
     event_summary: Mapping[str, Any] | None = None  # incl. "episodes" and t-stats
     sweep: SweepGrid | None = None
     episodes: pl.DataFrame | None = None  # runs.Compiled.episodes: dates and coverage
@@ -214,7 +218,10 @@ def table_view(frame: pl.DataFrame, *, limit: int | None = None) -> TableView:
 
 
 def _auto(key: str, value: Any) -> str:
-    """Format an unlabelled summary value by the habits of its key's name."""
+    """Format an unlabelled summary value by the habits of its key's name (a pair of numbers
+    is a range: each end formatted so)."""
+    if isinstance(value, tuple) and len(value) == 2:
+        return f"{_auto(key, value[0])} to {_auto(key, value[1])}"
     if isinstance(value, bool) or not isinstance(value, int | float):
         return DASH if value is None else _plain(value)
     k = key.lower()
@@ -267,13 +274,42 @@ def _svg(fig: Figure, prefix: str) -> Markup:
 
 
 def _metric_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Label and text per metric; a bootstrap interval, where the run has one, beside it."""
+    intervals: Mapping[str, Any] = metrics.get("bootstrap") or {}
     rows = []
     for key, label, kind in METRICS:
         text = format_value(kind, metrics.get(key))
         if key == "max_drawdown_end" and text == DASH and metrics.get("max_drawdown_start"):
             text = "not recovered"
+        if intervals.get(key):
+            low, high = (format_value(kind, v) for v in intervals[key])
+            text += f" ({intervals['level']:.0%} CI {low} to {high})"
         rows.append((label, text))
     return rows
+
+
+def _placebo_rows(placebo: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """What the placebo compared and where the thesis ranks (empty without a placebo)."""
+    if not placebo:
+        return []
+    if placebo.get("percentile") is None:
+        return [("Placebo", f"none: {placebo.get('reason')}")]
+    pool = ", ".join(f"{y}: {n}" for y, n in (placebo.get("pool") or {}).items())
+    return [
+        ("Thesis holding return (per episode)", fmt_pct(placebo["thesis_return"])),
+        ("Percentile among placebos", fmt_num(placebo["percentile"], 1)),
+        (
+            "Percentile over resampled pools (5th to 95th)",
+            " to ".join(fmt_num(p, 1) for p in placebo["percentile_range"]),
+        ),
+        ("Placebo mean", fmt_pct(placebo["placebo_mean"])),
+        (
+            "Placebo 95% range",
+            f"{fmt_pct(placebo['placebo_low'])} to {fmt_pct(placebo['placebo_high'])}",
+        ),
+        ("Draws x episodes", f"{placebo['draws']:,} x {placebo['episodes']}"),
+        ("Sessions screened per year", pool),
+    ]
 
 
 def _benchmark_rows(metrics: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
@@ -293,7 +329,8 @@ def _backtest_charts(data: BacktestReportData) -> dict[str, Markup]:
     if data.monthly_returns.height:
         out["monthly"] = _svg(charts.monthly_figure(data.monthly_returns), "monthly")
     if data.event_car is not None and data.event_car.height:
-        out["event"] = _svg(charts.event_car_figure(data.event_car), "event")
+        fig = charts.event_car_figure(data.event_car, **(data.event_marks or {}))
+        out["event"] = _svg(fig, "event")
     if data.sweep is not None and data.sweep.frame.height:
         s = data.sweep
         out["sweep"] = _svg(charts.sweep_figure(s.frame, x=s.x, y=s.y, metric=s.metric), "sweep")
@@ -312,6 +349,7 @@ def render_backtest(data: BacktestReportData) -> str:
             data=data,
             synthetic_label=SYNTHETIC_LABEL,
             charts=_backtest_charts(data),
+            placebo=_placebo_rows(data.placebo),
             metric_halves=(metric_rows[:half], metric_rows[half:]),
             benchmark_header=[label for _, label, _ in BENCHMARK_COLUMNS],
             benchmark_rows=_benchmark_rows(data.metrics),

@@ -124,6 +124,12 @@ def _entries(prep: Prepared, thesis: Thesis) -> _Entries:
     return out
 
 
+def weights_on(prep: Prepared, thesis: Thesis, t: int) -> dict[str, float]:
+    """The thesis's screen and weighing on session ``t`` alone (no retry): a placebo entry."""
+    ranked, _ = _select(prep, thesis, prep.sessions[t])
+    return weights(ranked.select("ticker", "score"), thesis.weigh, thesis.select.top_n)
+
+
 def _mask(prep: Prepared, cond: Any, i: int) -> np.ndarray:
     sid = cond.subject
     if sid is None:  # breadth: the sector members' own changes over the window

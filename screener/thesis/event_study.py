@@ -1,23 +1,26 @@
 """Event study of thesis trigger episodes, and the calendar-time portfolio alpha.
 
-How :func:`event_study` works:
+How :func:`event_study` works (the windows by role are event_windows.py's):
 
-1. Join each stock's returns with the market and sector returns on date and drop rows missing
-   any of them. Relative days count the remaining rows of a ticker (trading sessions), so a
-   suspension shifts the window instead of leaving a hole in it.
-2. Day 0 of an event (event_date, ticker) is the ticker's row on event_date; events without
-   one are dropped. So are events whose estimation window has fewer than
-   ``min_estimation_obs`` rows, and events whose event window runs past the ticker's data.
-3. Market model: OLS (statsmodels) of ret on market ret over the estimation window;
-   ``ar_market = ret - (alpha + beta * market)``. Sector model: ``ar_sector = ret - sector``.
-4. CAR per event cumulates abnormal returns from the window's first day. The ``car`` table
-   averages them across events per relative day, with cross-sectional standard errors.
-5. Whole-window tests per model: the plain cross-sectional t; BMP (Boehmer, Musumeci & Poulsen
-   1991), the t of CARs standardised by their estimation-window forecast error; and Kolari &
-   Pynnönen (2010), which shrinks the BMP t for the correlation of names sharing an event date.
+1. Join each stock's returns and open gaps with the market's and the sector's on date and drop
+   rows missing a return. Relative days count the remaining rows of a ticker (trading
+   sessions), so a suspension shifts the window instead of leaving a hole in it.
+2. Day 0 of an event (event_date, ticker) is the ticker's row on event_date: the session whose
+   close picked it. Events without one are dropped; so are events whose estimation window has
+   fewer than ``min_estimation_obs`` rows, and events whose window runs past the ticker's data.
+3. Market model: OLS (statsmodels) of ret on market ret over the estimation window, which ends
+   before the selection window; sector model: ``ret - sector``. Each day's abnormal return, the
+   part of it inside the holding window, and the reaction from day 0's close to the entry fill.
+4. Per event, the CAR of each window (selection, reaction, holding). The headline is the
+   holding CAR, tested with the episode as the unit (inference.py: t on episode means, the
+   sign-flip interval, the detectable effect). Beside it, BMP (Boehmer, Musumeci & Poulsen
+   1991: CARs standardised by their estimation-window forecast error) and Kolari & Pynnönen
+   (2010), which shrinks the BMP t for the correlation of names sharing an event date.
+5. The ``car`` table: mean CAR per relative day and role, episodes weighted equally, with a
+   band on the holding days only.
 
 Names picked on the same date are one episode, not independent draws: the summary always says
-how many episodes a result rests on and warns when they are few.
+how many episodes a result rests on, and below inference.MIN_EPISODES that it is too few.
 """
 
 from __future__ import annotations
@@ -29,30 +32,42 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from screener.thesis import inference
+from screener.thesis.event_windows import (
+    ROLES,
+    EventWindows,
+    car_by_role,
+    holding_bench_sum,
+    split_abnormal,
+)
 from screener.thesis.metrics import SESSIONS_PER_YEAR
+from screener.thesis.verdict import event_verdict
 
-MIN_EPISODES = 5
 MODELS = ("market", "sector")
+HEADLINE = "market"  # the model of the verdict and the chart; both are tabulated
 # Pairs of estimation-window residual series overlapping on fewer sessions are not correlated.
 _MIN_PAIR_OBS = 10
 
 
 @dataclass(frozen=True)
 class EventStudyResult:
-    """``abnormal``: one row per event and relative day; ``car``: one row per relative day;
-    ``summary``: JSON-safe counts and whole-window tests per model."""
+    """``abnormal``: one row per event and relative day; ``cars``: one row per event with each
+    window's CAR per model; ``car``: one row per relative day; ``summary``: JSON-safe counts,
+    windows and the holding-window tests per model."""
 
     abnormal: pl.DataFrame
+    cars: pl.DataFrame
     car: pl.DataFrame
     summary: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class _EventFit:
-    """One kept event: its window rows, standardised CARs and estimation residuals."""
+    """One kept event: its window rows, window CARs, standardised CARs, estimation residuals."""
 
-    window: pl.DataFrame  # event_date, ticker, rel_day, date, ret, ar_market, ar_sector
-    scar: dict[str, float]  # model -> CAR / its forecast standard deviation (BMP)
+    window: pl.DataFrame  # event_date, ticker, rel_day, date, ret, ar_*, hold_* per model
+    cars: dict[str, float]  # <role>_<model> -> CAR of that window
+    scar: dict[str, float]  # model -> holding CAR / its forecast standard deviation (BMP)
     residuals: pl.DataFrame  # date, resid_market, resid_sector over the estimation window
 
 
@@ -79,12 +94,24 @@ def _t_stat(sample: np.ndarray) -> float | None:
     return None if sd == 0.0 else _num(sample.mean() / (sd / math.sqrt(sample.size)))
 
 
+def _returns(frame: pl.DataFrame, name: str) -> pl.DataFrame:
+    """(date[, ticker], <name>, <name>_gap): a missing open gap counts as 0, so the whole day
+    falls in the holding window (an index without opens, a name without an open)."""
+    gap = pl.col("gap") if "gap" in frame.columns else pl.lit(0.0)
+    keys = [c for c in ("date", "ticker") if c in frame.columns]
+    return frame.select(
+        *keys,
+        pl.col("ret").cast(pl.Float64).alias(name),
+        gap.cast(pl.Float64).fill_null(0.0).alias(f"{name}_gap"),
+    )
+
+
 def _panel(returns: pl.DataFrame, market: pl.DataFrame, sector: pl.DataFrame) -> pl.DataFrame:
-    """(ticker, date, ret, mkt, sec, idx): idx numbers each ticker's sessions from 0."""
+    """(ticker, date, ret, mkt, sec and their gaps, idx): idx numbers each ticker's sessions."""
     return (
-        returns.select("date", "ticker", pl.col("ret").cast(pl.Float64))
-        .join(market.select("date", mkt=pl.col("ret").cast(pl.Float64)), on="date", how="inner")
-        .join(sector.select("date", sec=pl.col("ret").cast(pl.Float64)), on="date", how="inner")
+        _returns(returns, "ret")
+        .join(_returns(market, "mkt"), on="date", how="inner")
+        .join(_returns(sector, "sec"), on="date", how="inner")
         .drop_nulls()
         .sort("ticker", "date")
         .with_columns(idx=pl.int_range(pl.len()).over("ticker"))
@@ -111,37 +138,44 @@ def _locate(
     return rows, wanted.height - day0.height
 
 
-def _fit_event(
-    rows: pl.DataFrame, window: tuple[int, int], estimation: tuple[int, int], min_obs: int
-) -> _EventFit | str:
+def _fit_event(rows: pl.DataFrame, w: EventWindows, min_obs: int) -> _EventFit | str:
     """Fit one event's models; a string names why the event was dropped."""
     from statsmodels.regression.linear_model import OLS  # not .api: 0.2 s, not 0.4 s
     from statsmodels.tools.tools import add_constant
 
     # numpy on the event's few hundred rows: polars' per-call overhead dominated at 200+ events
     rel = rows.get_column("rel_day").to_numpy()
-    ret, mkt, sec = (rows.get_column(c).to_numpy() for c in ("ret", "mkt", "sec"))
-    in_est = (rel >= estimation[0]) & (rel <= estimation[1])
-    in_win = (rel >= window[0]) & (rel <= window[1])
-    n_win = window[1] - window[0] + 1
+    col = {c: rows.get_column(c).to_numpy() for c in ("ret", "mkt", "sec")}
+    gap = {c: rows.get_column(f"{c}_gap").to_numpy() for c in ("ret", "mkt", "sec")}
+    first, last = w.span
+    in_est = (rel >= w.estimation[0]) & (rel <= w.estimation[1])
+    in_win = (rel >= first) & (rel <= last)
     if in_est.sum() < min_obs:
         return "estimation"
-    if in_win.sum() < n_win:
+    if in_win.sum() < last - first + 1:
         return "window"
-    y, x = ret[in_est], mkt[in_est]
+    y, x = col["ret"][in_est], col["mkt"][in_est]
     fit = OLS(y, add_constant(x, has_constant="add")).fit()
     alpha, beta = (float(p) for p in fit.params)
-    ar_market = ret[in_win] - (alpha + beta * mkt[in_win])
-    ar_sector = ret[in_win] - sec[in_win]
-    # Var(CAR) under the market model adds the estimation error of alpha + beta * sum(mkt).
-    load = np.array([n_win, mkt[in_win].sum()])
-    var_market = fit.scale * (n_win + load @ fit.normalized_cov_params @ load)
-    sector_resid = y - sec[in_est]
-    var_sector = n_win * float(np.var(sector_resid, ddof=1))
-    scar = {
-        "market": _ratio(float(ar_market.sum()), var_market),
-        "sector": _ratio(float(ar_sector.sum()), var_sector),
+    wrel = rel[in_win]
+    stock = (col["ret"][in_win], gap["ret"][in_win])
+    market = (col["mkt"][in_win], gap["mkt"][in_win])
+    sector = (col["sec"][in_win], gap["sec"][in_win])
+    parts = {
+        "market": split_abnormal(w, wrel, stock, market, alpha, beta),
+        "sector": split_abnormal(w, wrel, stock, sector, 0.0, 1.0),
     }
+    # Var(holding CAR) under the market model adds the estimation error of alpha + beta * sum(mkt)
+    load = np.array([w.holding_days, holding_bench_sum(w, wrel, market)])
+    var_market = fit.scale * (w.holding_days + load @ fit.normalized_cov_params @ load)
+    sector_resid = y - col["sec"][in_est]
+    var_sector = w.holding_days * float(np.var(sector_resid, ddof=1))
+    variances = {"market": var_market, "sector": var_sector}
+    cars: dict[str, float] = {}
+    for m, (daily, held, reaction) in parts.items():
+        cars[f"selection_{m}"] = float(daily[wrel <= 0].sum())
+        cars[f"reaction_{m}"] = reaction
+        cars[f"holding_{m}"] = float(held.sum())
     residuals = pl.DataFrame(
         {
             "date": rows.get_column("date").filter(in_est),
@@ -150,39 +184,17 @@ def _fit_event(
         }
     )
     keep = ["event_date", "ticker", "rel_day", "date", "ret"]
-    win = rows.filter(in_win).select(keep).with_columns(ar_market=ar_market, ar_sector=ar_sector)
-    return _EventFit(win, scar, residuals)
+    win = rows.filter(in_win).select(keep)
+    win = win.with_columns(
+        **{f"ar_{m}": p[0] for m, p in parts.items()},
+        **{f"hold_{m}": p[1] for m, p in parts.items()},
+    )
+    scar = {m: _ratio(cars[f"holding_{m}"], variances[m]) for m in MODELS}
+    return _EventFit(win, cars, scar, residuals)
 
 
 def _ratio(car: float, variance: float) -> float:
     return car / math.sqrt(variance) if variance > 0 else math.nan
-
-
-def _car_table(abnormal: pl.DataFrame, n_events: int) -> pl.DataFrame:
-    """Mean CAR per relative day per model, its standard error, t and 95% band (t quantile)."""
-    from scipy import stats
-
-    q = float(stats.t.ppf(0.975, n_events - 1)) if n_events > 1 else math.nan
-    cum = abnormal.sort("rel_day").with_columns(
-        pl.col(f"ar_{m}").cum_sum().over("event_date", "ticker").alias(f"car_{m}") for m in MODELS
-    )
-    aggs: list[pl.Expr] = [pl.len().alias("n_events")]
-    for m in MODELS:
-        aggs += [
-            pl.col(f"car_{m}").mean(),
-            (pl.col(f"car_{m}").std(ddof=1) / pl.len().sqrt()).alias(f"se_{m}"),
-        ]
-    table = cum.group_by("rel_day").agg(aggs).sort("rel_day")
-    derived: list[pl.Expr] = []
-    for m in MODELS:
-        car, se = pl.col(f"car_{m}"), pl.col(f"se_{m}")
-        usable = se > 0
-        derived += [
-            pl.when(usable).then(car / se).alias(f"t_{m}"),
-            pl.when(usable).then(car - q * se).alias(f"lo_{m}"),
-            pl.when(usable).then(car + q * se).alias(f"hi_{m}"),
-        ]
-    return table.with_columns(derived).fill_nan(None)
 
 
 def mean_residual_correlation(residuals: pl.DataFrame, column: str) -> float | None:
@@ -232,19 +244,25 @@ def kolari_pynnonen_t(
 
 
 def _model_tests(
-    model: str, cars: np.ndarray, scars: np.ndarray, residuals: pl.DataFrame, sizes: np.ndarray
-) -> dict[str, float | None]:
-    """Whole-window CAR and its cross-sectional, BMP and Kolari–Pynnönen t and p."""
-    df = cars.size - 1
-    t_cs = _t_stat(cars)
+    model: str, cars: pl.DataFrame, scars: np.ndarray, residuals: pl.DataFrame, sizes: np.ndarray
+) -> dict[str, Any]:
+    """Each window's mean CAR (episodes weighted equally); the holding window's episode tests,
+    and its BMP and Kolari–Pynnönen t."""
     finite = scars[np.isfinite(scars)]
     t_bmp = _t_stat(finite)
     rbar = mean_residual_correlation(residuals, f"resid_{model}")
     t_kp = None if t_bmp is None else kolari_pynnonen_t(t_bmp, rbar or 0.0, sizes)
+    context = {
+        f"{role}_car": _num(inference.episode_means(cars, f"{role}_{model}").mean())
+        if cars.height
+        else None
+        for role in ("selection", "reaction")
+    }
+    test = inference.episode_test(inference.episode_means(cars, f"holding_{model}"))
     return {
-        "car": _num(cars.mean()) if cars.size else None,
-        "t_cross_section": t_cs,
-        "p_cross_section": _two_sided_p(t_cs, df),
+        **context,
+        "car": test.mean,
+        **{k: v for k, v in test.to_json().items() if k != "mean"},
         "t_bmp": t_bmp,
         "p_bmp": _two_sided_p(t_bmp, finite.size - 1),
         "mean_residual_corr": _num(rbar),
@@ -256,21 +274,7 @@ def _model_tests(
 def _warning(n_episodes: int) -> str | None:
     if n_episodes == 0:
         return "no event has enough data: nothing to test"
-    if n_episodes < MIN_EPISODES:
-        return (
-            f"only {n_episodes} episode(s) (distinct event dates): the t-statistics rest on few "
-            "independent draws; read the result as anecdotal"
-        )
-    return None
-
-
-def _check_windows(window: tuple[int, int], estimation: tuple[int, int], min_obs: int) -> None:
-    if window[0] > window[1] or estimation[0] > estimation[1]:
-        raise ValueError("window and estimation are (first, last) relative days, first <= last")
-    if estimation[1] >= window[0]:
-        raise ValueError("the estimation window must end before the event window starts")
-    if min_obs < 3:
-        raise ValueError("min_estimation_obs must be >= 3 to fit alpha, beta and a variance")
+    return inference.too_few_text(n_episodes)
 
 
 def event_study(
@@ -279,66 +283,74 @@ def event_study(
     sector: pl.DataFrame,
     events: pl.DataFrame,
     *,
-    window: tuple[int, int] = (-5, 20),
-    estimation: tuple[int, int] = (-120, -11),
+    windows: EventWindows | None = None,
     min_estimation_obs: int = 60,
 ) -> EventStudyResult:
     """Abnormal returns around thesis trigger episodes under a market and a sector model.
 
-    Needs ``returns`` (date, ticker, ret) of daily simple stock returns, ``market`` and
-    ``sector`` (date, ret) and ``events`` (event_date, ticker): the names picked per episode.
+    Needs ``returns`` (date, ticker, ret[, gap]) of daily simple stock returns, ``market`` and
+    ``sector`` (date, ret[, gap]) and ``events`` (event_date, ticker): the names picked per
+    episode. ``gap`` is the open over the previous close, minus 1 (it splits the entry day when
+    the thesis enters at the open; 0 where absent).
     """
-    _check_windows(window, estimation, min_estimation_obs)
+    w = windows or EventWindows()
+    if min_estimation_obs < 3:
+        raise ValueError("min_estimation_obs must be >= 3 to fit alpha, beta and a variance")
     panel = _panel(returns, market, sector)
-    rows, no_day0 = _locate(events, panel, estimation[0], window[1])
+    rows, no_day0 = _locate(events, panel, w.estimation[0], w.holding_end)
     dropped = {"no_day0": no_day0, "estimation": 0, "window": 0}
     fits: list[_EventFit] = []
     for event_rows in rows.partition_by("event_date", "ticker", maintain_order=True):
-        fit = _fit_event(event_rows, window, estimation, min_estimation_obs)
+        fit = _fit_event(event_rows, w, min_estimation_obs)
         if isinstance(fit, str):
             dropped[fit] += 1
         else:
             fits.append(fit)
-    return _assemble(fits, dropped, window, estimation)
+    return _assemble(fits, dropped, w)
 
 
-def _assemble(
-    fits: list[_EventFit],
-    dropped: dict[str, int],
-    window: tuple[int, int],
-    estimation: tuple[int, int],
-) -> EventStudyResult:
-    """Stack the kept events into the abnormal and CAR tables and the summary."""
-    schema = {"event_date": pl.Date, "ticker": pl.String, "rel_day": pl.Int64, "date": pl.Date}
-    empty = pl.DataFrame(schema=schema | {m: pl.Float64 for m in ("ret", "ar_market", "ar_sector")})
-    abnormal = pl.concat([f.window for f in fits]) if fits else empty
+def _assemble(fits: list[_EventFit], dropped: dict[str, int], w: EventWindows) -> EventStudyResult:
+    """Stack the kept events into the abnormal, per-event and CAR tables and the summary."""
+    keys: dict[str, Any] = {"event_date": pl.Date, "ticker": pl.String}
+    values = ["ret", *(f"{k}_{m}" for k in ("ar", "hold") for m in MODELS)]
+    abnormal = (
+        pl.concat([f.window for f in fits])
+        if fits
+        else pl.DataFrame(
+            schema=keys | {"rel_day": pl.Int64, "date": pl.Date} | dict.fromkeys(values, pl.Float64)
+        )
+    )
+    firsts = [
+        {"event_date": f.window["event_date"][0], "ticker": f.window["ticker"][0]} for f in fits
+    ]
+    window_cols = dict.fromkeys((f"{r}_{m}" for r in ROLES for m in MODELS), pl.Float64)
+    cars = pl.DataFrame(
+        [key | f.cars for key, f in zip(firsts, fits, strict=True)],
+        schema=keys | window_cols,
+        orient="row",
+    )
     residuals = (
         pl.concat(
-            f.residuals.with_columns(
-                event_date=pl.lit(f.window["event_date"][0]), ticker=pl.lit(f.window["ticker"][0])
-            )
-            for f in fits
+            f.residuals.with_columns(event_date=pl.lit(k["event_date"]), ticker=pl.lit(k["ticker"]))
+            for k, f in zip(firsts, fits, strict=True)
         )
         if fits
-        else pl.DataFrame(schema={"event_date": pl.Date, "ticker": pl.String, "date": pl.Date})
+        else pl.DataFrame(schema=keys | {"date": pl.Date})
     )
-    sizes = abnormal.group_by("event_date").agg(pl.col("ticker").n_unique()).get_column("ticker")
-    totals = abnormal.group_by("event_date", "ticker", maintain_order=True).agg(
-        pl.col("ar_market").sum(), pl.col("ar_sector").sum()
-    )
+    sizes = cars.group_by("event_date").agg(pl.len()).get_column("len").to_numpy()
     summary: dict[str, Any] = {
-        "n_episodes": sizes.len(),
+        "n_episodes": int(sizes.size),
         "n_events": len(fits),
         "dropped": dropped,
-        "window": list(window),
-        "estimation": list(estimation),
+        "windows": w.to_json(),
+        "headline_model": HEADLINE,
     }
     for m in MODELS:
         scars = np.array([f.scar[m] for f in fits], dtype=float)
-        cars = totals.get_column(f"ar_{m}").to_numpy()
-        summary[m] = _model_tests(m, cars, scars, residuals, sizes.to_numpy())
-    summary["warning"] = _warning(sizes.len())
-    return EventStudyResult(abnormal, _car_table(abnormal, len(fits)), summary)
+        summary[m] = _model_tests(m, cars, scars, residuals, sizes)
+    summary["warning"] = _warning(int(sizes.size))
+    summary["verdict"] = event_verdict(summary)
+    return EventStudyResult(abnormal, cars, car_by_role(abnormal, w, MODELS), summary)
 
 
 def newey_west_lags(n_obs: int) -> int:

@@ -15,6 +15,7 @@ import polars as pl
 from screener.schema import MARKET_INDEX, SECTOR_INDEX
 from screener.thesis.compile import Compiled
 from screener.thesis.event_study import calendar_time_portfolio, event_study
+from screener.thesis.event_windows import EventWindows
 from screener.thesis.metrics import performance_metrics
 from screener.thesis.prepare import Prepared
 from screener.thesis.spec import Thesis
@@ -49,21 +50,36 @@ def equity_frame(run: Any) -> pl.DataFrame:
     return eq.with_columns(positions_value=pl.col("value") - pl.col("cash"))
 
 
-def study(prep: Prepared, compiled: Compiled) -> Any:
-    """Event study of the selected names around each trigger (None without episodes)."""
+def study(prep: Prepared, thesis: Thesis, compiled: Compiled) -> Any:
+    """Event study of the selected names around each selection session, its windows set by the
+    thesis: the trigger's lookback, the entry fill, the hold (None without episodes)."""
     if compiled.selections.height == 0:
         return None
     picked = compiled.selections.get_column("ticker").unique().implode()
     # the study reads each event's own ticker only: leave the other names out of its joins
-    returns = prep.panel.filter(pl.col("ticker").is_in(picked)).select(
-        "date", "ticker", ret="ret_1d"
+    gap = pl.col("adj_open") / pl.col("adj_close").shift(1).over("ticker") - 1.0
+    returns = (
+        prep.panel.filter(pl.col("ticker").is_in(picked))
+        .sort("ticker", "date")
+        .select("date", "ticker", ret="ret_1d", gap=gap)
     )
     bench = {
-        code: f.sort("date").select("date", ret=pl.col("close").pct_change()).drop_nulls()
+        code: f.sort("date")
+        .select(
+            "date",
+            ret=pl.col("close").pct_change(),
+            gap=pl.col("open") / pl.col("close").shift(1) - 1.0,
+        )
+        .filter(pl.col("ret").is_not_null())
         for code, f in prep.benchmarks.items()
     }
     events = compiled.selections.select(event_date="selection_date", ticker="ticker")
-    return event_study(returns, bench[MARKET_INDEX], bench[SECTOR_INDEX], events)
+    windows = EventWindows(
+        selection=(-max(c.window for c in thesis.trigger.when), 0),
+        holding_end=thesis.exit.hold_sessions,
+        entry_at=thesis.entry.at,
+    )
+    return event_study(returns, bench[MARKET_INDEX], bench[SECTOR_INDEX], events, windows=windows)
 
 
 def calendar_time(prep: Prepared, compiled: Compiled, equity: pl.DataFrame) -> dict[str, Any]:

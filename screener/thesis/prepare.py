@@ -94,7 +94,9 @@ def prepare(
         subjects=_subjects(store, thesis, sessions, settings),
         arrays=_arrays(panel, sessions, tickers),
         benchmarks={
-            code: store.read_index([code], start=sessions[0], end=end).select("date", "close")
+            code: store.read_index([code], start=sessions[0], end=end).select(
+                "date", "open", "close"
+            )
             for code in (SECTOR_INDEX, MARKET_INDEX)
         },
         synthetic=store.get_meta("data_source") == "demo",

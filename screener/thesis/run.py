@@ -16,11 +16,12 @@ from collections.abc import Mapping
 
 from screener.config import Settings
 from screener.store import Store
-from screener.thesis.compile import compile_thesis
+from screener.thesis.compile import compile_thesis, weights_on
 from screener.thesis.execute import execute
 from screener.thesis.measure import calendar_time, equity_frame, measure, study
 from screener.thesis.prepare import prepare
 from screener.thesis.record import BacktestResult, record, run_id_for, run_manifest
+from screener.thesis.scrutiny import honest_numbers
 from screener.thesis.spec import Thesis
 
 
@@ -41,6 +42,16 @@ def run_backtest(
     run, trades = execute(prep, thesis, compiled)
     metrics = measure(prep, thesis, compiled, run, trades)
     metrics["calendar_time"] = calendar_time(prep, compiled, equity_frame(run))
+    event = study(prep, thesis, compiled)
+    metrics |= honest_numbers(
+        prep,
+        thesis,
+        compiled,
+        equity=equity_frame(run),
+        metrics=metrics,
+        event=None if event is None else event.summary,
+        pick=lambda t: weights_on(prep, thesis, t),
+    )
     result = BacktestResult(
         run_id=run_id_for(thesis, params or {}),
         thesis=thesis,
@@ -50,7 +61,7 @@ def run_backtest(
         orders=run.orders,
         trades=trades,
         metrics=metrics,
-        event_study=study(prep, compiled),
+        event_study=event,
         benchmarks=prep.benchmarks,
         manifest=run_manifest(store, thesis, prep),
     )

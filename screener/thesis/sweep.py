@@ -14,7 +14,11 @@
    signals never read the future, so the slice is what the run did then (positions held at the
    cut are carried in, unlike a fresh run started on the range).
 4. ``best`` is the configuration with the highest in-sample Sharpe; its deflated Sharpe ratio
-   (on the in-sample range, where it was chosen) counts every configuration tried.
+   (on the in-sample range, where it was chosen) counts the configurations tried as
+   ``overfitting.effective_trials`` does: identical curves once, correlated ones less than
+   their number. ``pbo`` is the probability of backtest overfitting of the whole grid (CSCV).
+   ``verdict`` says all of it in one line, with the ranges' dates, and warns when the best
+   decays out of sample or most configurations give identical results.
 5. The sweep is recorded in the store's ``runs`` table with kind ``sweep``; its checkpoint
    rows are then deleted.
 """
@@ -36,11 +40,12 @@ import polars as pl
 from screener.config import Settings
 from screener.errors import ConfigError
 from screener.store import Store
-from screener.thesis import cluster
+from screener.thesis import cluster, overfitting
 from screener.thesis import metrics as perf
 from screener.thesis.prepare import Prepared, prepare
 from screener.thesis.record import pack, run_manifest
 from screener.thesis.spec import Thesis
+from screener.thesis.verdict import sweep_verdict
 
 METRICS = (
     "total_return",
@@ -55,7 +60,7 @@ METRICS = (
 )
 RANGE_METRICS = ("is_sharpe", "oos_sharpe")  # annualised, from the sliced equity curve
 _ROOT = math.sqrt(perf.SESSIONS_PER_YEAR)
-_ZERO_SD = 1e-12  # as analytics: a smaller deviation is float noise, the Sharpe is undefined
+_ZERO_SD = 1e-12  # as metrics: a smaller deviation is float noise, the Sharpe is undefined
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class SweepResult:
     manifest: dict[str, Any]
     engine: str = "local"  # where the configurations ran (cluster.Engine.name)
     resumed: int = 0  # configurations an interrupted run had finished (not computed again)
+    trials: dict[str, Any] = dataclasses.field(default_factory=dict)  # effective_trials
+    pbo: dict[str, Any] = dataclasses.field(default_factory=dict)  # overfitting.pbo
 
     @property
     def n_configs(self) -> int:
@@ -88,13 +95,18 @@ class SweepResult:
 
     @property
     def verdict(self) -> str:
-        """One line that puts the best configuration next to how many were tried."""
+        """One line: the best configuration against how many independent ones were tried."""
         best = ", ".join(f"{k}={_short(self.best[k])}" for k in self.params) or "the thesis as is"
-        n = f"{self.n_configs:,} configuration{'s' if self.n_configs != 1 else ''}"
-        return (
-            f"best of {n} tried: {best}; in-sample Sharpe {_fmt(self.best['is_sharpe'])}, "
-            f"out-of-sample {_fmt(self.best['oos_sharpe'])}, deflated Sharpe "
-            f"{_fmt(self.deflated_sharpe)} (the chance it beats the luckiest of {n} without skill)"
+        return sweep_verdict(
+            n_configs=self.n_configs,
+            best=best,
+            in_sample=self.in_sample,
+            out_of_sample=self.out_of_sample,
+            is_sharpe=self.best["is_sharpe"],
+            oos_sharpe=self.best["oos_sharpe"],
+            deflated=self.deflated_sharpe,
+            trials=self.trials,
+            pbo=self.pbo,
         )
 
     def heatmap(self, x: str, y: str, metric: str = "sharpe") -> pl.DataFrame:
@@ -122,6 +134,8 @@ class SweepResult:
                 "resumed": self.resumed,
                 "best": self.best,
                 "deflated_sharpe": self.deflated_sharpe,
+                "trials": self.trials,
+                "pbo": self.pbo,
                 "in_sample": list(self.in_sample),
                 "out_of_sample": list(self.out_of_sample),
                 "walk_forward": self.walk_forward.to_dicts(),
@@ -251,6 +265,8 @@ def _assemble(
         orient="row",
     )
     b = _pick(is_sharpe)
+    rets = values[:, 1:] / values[:, :-1] - 1.0
+    trials = overfitting.effective_trials(rets[:, : is_end - 1])
     return SweepResult(
         run_id=_sweep_id(thesis),
         thesis=thesis,
@@ -258,10 +274,12 @@ def _assemble(
         table=table,
         walk_forward=_walk_forward(values, days, splits, configs, grid),
         best=table.row(b, named=True),
-        deflated_sharpe=_deflated(values[b, :is_end], days[:is_end], is_sharpe),
+        deflated_sharpe=_deflated(values[:, :is_end], b, days[:is_end], is_sharpe, trials),
         in_sample=(days[0], days[is_end - 1]),
         out_of_sample=(days[oos_start], days[-1]),
         manifest=run_manifest(store, thesis, prep),
+        trials=trials,
+        pbo=overfitting.pbo(rets),
     )
 
 
@@ -307,16 +325,24 @@ def _walk_forward(
 _DATES = ("train_start", "train_end", "test_start", "test_end")
 
 
-def _deflated(best: np.ndarray, days: list[dt.date], is_sharpe: np.ndarray) -> float | None:
-    """DSR of the best in-sample curve; trials = every configuration, per-session Sharpe."""
-    m = perf.sharpe_moments(pl.DataFrame({"date": days, "value": best}))
+def _deflated(
+    values: np.ndarray,
+    best: int,
+    days: list[dt.date],
+    is_sharpe: np.ndarray,
+    trials: Mapping[str, Any],
+) -> float | None:
+    """DSR of the best in-sample curve against the effective number of independent trials;
+    the Sharpe's variance across trials from the distinct curves (copies add no spread)."""
+    m = perf.sharpe_moments(pl.DataFrame({"date": days, "value": values[best]}))
     if m["sharpe"] is None or m["skew"] is None or m["kurtosis"] is None:
         return None
-    per_session = is_sharpe[np.isfinite(is_sharpe)] / _ROOT
+    distinct = is_sharpe[overfitting.distinct_rows(values)]
+    per_session = distinct[np.isfinite(distinct)] / _ROOT
     var = float(per_session.var(ddof=1)) if per_session.size > 1 else 0.0
     return perf.deflated_sharpe_ratio(
         float(m["sharpe"]),
-        n_trials=len(is_sharpe),
+        n_trials=max(1, round(trials["effective"])),
         n_obs=int(m["n_obs"] or 0),
         skew=float(m["skew"]),
         kurtosis=float(m["kurtosis"]),
@@ -341,6 +367,7 @@ def record(store: Store, result: SweepResult) -> None:
         "metrics": best,
         "best_params": {k: result.best[k] for k in result.params},
         **{k: summary[k] for k in ("n_configs", "engine", "resumed", "deflated_sharpe")},
+        **{k: summary[k] for k in ("trials", "pbo")},
         **{k: summary[k] for k in ("verdict", "manifest")},
         **{k: summary[k] for k in ("in_sample", "out_of_sample", "walk_forward")},
     }

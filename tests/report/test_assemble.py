@@ -128,8 +128,12 @@ def test_page_shows_metrics_trades_event_study_and_label(
     assert fmt_pct(result.trades["return_pct"][0]) in trades
     event = section(html, "event-study")
     car = result.event_study.summary["market"]["car"]
-    assert "car (market)" in event and fmt_pct(car) in event and "<svg" in event
-    assert data.event_car is not None and data.event_car.columns == ["rel_day", "car", "lo", "hi"]
+    assert "holding CAR (market)" in event and fmt_pct(car) in event and "<svg" in event
+    assert "selection window (context, not tested)" in event and "p_sign_flip" not in event
+    assert result.event_study.summary["verdict"] in event  # 1 episode: too few to conclude
+    assert data.event_car is not None
+    assert data.event_car.columns == ["rel_day", "role", "car", "lo", "hi"]
+    assert result.metrics["verdict"] in section(html, "verdict")
     assert SYNTHETIC_LABEL in html and data.title == "tiny dip"
     episodes = section(html, "episodes")  # one dip, both names in the sector, one selected
     assert str(result.compiled.episodes["trigger_date"][0]) in episodes

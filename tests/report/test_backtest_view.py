@@ -93,19 +93,24 @@ def result(*, event_study: Any = None, calendar_time: dict[str, Any] | None = No
     )
 
 
+SUMMARY: dict[str, Any] = {
+    "n_events": 40,
+    "n_episodes": 12,
+    "windows": {"selection": [-7, 0], "reaction": "close of day 0 to the open of day 1"}
+    | {"holding": [1, 20]},
+    "market": {"selection_car": -0.151, "reaction_car": 0.004, "car": 0.031, "too_few": False}
+    | {"ci_low": -0.01, "ci_high": 0.07, "t": 1.5, "p_permutation": 0.16, "mde": 0.052}
+    | {"t_bmp": 2.1, "t_kp": 1.7},
+    "sector": {"car": -0.004, "t": -0.3, "too_few": False},
+    "verdict": "Event study: holding-window CAR ... not distinguishable from chance.",
+}
+
+
 def test_the_whole_run_banner_header_episodes_and_event_study() -> None:
-    summary = {
-        "n_events": 40,
-        "n_episodes": 2,
-        "window": "[0, 20]",
-        "market": {"car": 0.031, "t_cross_section": 2.5, "t_bmp": 2.1, "t_kp": 1.7},
-        "sector": {"car": -0.004, "t_cross_section": -0.3},
-        "warning": "only 2 episodes: t-statistics are fragile",
-    }
     ct = {"alpha_annual": 0.052, "alpha_t": 1.93, "maxlags": 5, "beta": 0.61, "n_obs": 700}
     out = plain_text(
         render_backtest(
-            result(event_study=SimpleNamespace(summary=summary), calendar_time=ct),
+            result(event_study=SimpleNamespace(summary=SUMMARY), calendar_time=ct),
             synthetic=True,
         )
     )
@@ -116,13 +121,19 @@ def test_the_whole_run_banner_header_episodes_and_event_study() -> None:
     assert "episode 2020-05-20: no name passed the filters: 12 no score" in out
     assert "amount = close x volume (no amount in the data) on 1 of 2 selection dates" in out
     assert shown_episode(out, "1") == ["2021-01-12", "2021-01-13", "30", "28", "4", "5", "30"]
-    assert "event study: 40 events in 2 episodes, window [0, 20]" in out
-    shown = rows(
-        render_backtest(result(event_study=SimpleNamespace(summary=summary)), synthetic=False)
+    assert (
+        "event study: 40 names in 12 episodes; CAR by window: selection [-7, 0] (context, not"
+        in out
     )
-    assert shown["market"] == ["+3.10%", "2.500", "2.100", "1.700"]
-    assert shown["sector"] == ["-0.40%", "-0.300", "-", "-"]
-    assert "only 2 episodes: t-statistics are fragile" in out
+    shown = rows(
+        render_backtest(result(event_study=SimpleNamespace(summary=SUMMARY)), synthetic=False)
+    )
+    assert shown["market"] == [
+        "-15.10%", "+0.40%", "+3.10%", "-1.00% to +7.00%", "1.500", "0.160", "±5.20%",
+        "2.100", "1.700",
+    ]  # fmt: skip
+    assert shown["sector"][:3] == ["-", "-", "-0.40%"]
+    assert SUMMARY["verdict"] in out
     assert "alpha +5.20%/yr (Newey-West t 1.93, 5 lags), beta 0.61, 700 sessions held" in out
 
 
@@ -133,6 +144,33 @@ def shown_episode(text: str, episode: str) -> list[str]:
         if cells[:1] == [episode] and len(cells) > 8:
             return cells[1:8]
     return []
+
+
+def test_too_few_episodes_show_no_p_value() -> None:
+    few = {**SUMMARY, "n_episodes": 6, "market": {**SUMMARY["market"], "too_few": True}}
+    shown = rows(render_backtest(result(event_study=SimpleNamespace(summary=few)), synthetic=False))
+    assert shown["market"][4:6] == ["1.500", "±5.20%"]  # t, then no p: the next is the MDE
+
+
+def test_intervals_placebo_and_the_verdict_close_the_run() -> None:
+    metrics = {
+        **METRICS,
+        "bootstrap": {"level": 0.95, "sharpe": [-0.2, 0.9], "max_drawdown": [-0.5, -0.2]},
+        "placebo": {"percentile": 61.3, "draws": 1_000, "thesis_return": 0.024}
+        | {"placebo_mean": 0.02, "placebo_low": -0.011, "placebo_high": 0.053}
+        | {"percentile_range": [40.2, 79.9]},
+        "verdict": "Copper breakout, 2015-01-05..2026-11-27: 37 independent episodes tested.",
+    }
+    shown = rows(metrics_table(metrics))
+    assert shown["sharpe"] == ["0.402", "-0.200 to 0.900"]
+    assert shown["max_drawdown"] == ["-31.16%", "-50.00% to -20.00%"]
+    assert shown["total_return"] == ["+67.90%"]  # no interval, no cell
+    run = result()
+    run.metrics = {**metrics, "calendar_time": {}}
+    out = plain_text(render_backtest(run, synthetic=False))
+    assert "placebo: holding return +2.40% per episode, at 61.3% of 1,000 draws" in out
+    assert "resampled pools move the percentile 40 to 80)" in out
+    assert out.rstrip().endswith(metrics["verdict"])
 
 
 def test_without_an_event_study_or_calendar_time_those_parts_are_left_out() -> None:

@@ -60,9 +60,13 @@ def backtest_data(**overrides: object) -> BacktestReportData:
             "return_pct": np.linspace(-0.08, 0.12, 80),
         }
     )
-    rel = np.arange(-5, 21)
-    car = 0.002 * np.clip(rel, 0, None)
-    event_car = pl.DataFrame({"rel_day": rel, "car": car, "lo": car - 0.01, "hi": car + 0.01})
+    rel = np.arange(-7, 21)
+    role = ["selection" if r <= 0 else "holding" for r in rel]
+    car = np.where(rel <= 0, -0.02 * (rel + 8), 0.002 * rel)
+    band = np.where(rel <= 0, np.nan, 0.01)
+    event_car = pl.DataFrame(
+        {"rel_day": rel, "role": role, "car": car, "lo": car - band, "hi": car + band}
+    )
     fields: dict[str, object] = {
         "title": "Oversold nonferrous dip",
         "thesis_summary": {
@@ -78,6 +82,8 @@ def backtest_data(**overrides: object) -> BacktestReportData:
         "monthly_returns": monthly,
         "trades": trades,
         "event_car": event_car,
+        "event_marks": {"entry_at": "open", "model": "market", "level": 0.95},
+        "event_verdict": f"Event study: holding-window CAR +3.9% {EVIL}",
         "event_summary": {
             "episodes": 17,
             "car_20d": 0.0391,
@@ -226,7 +232,8 @@ def test_backtest_has_every_chart_inline_and_no_external_reference(page: str) ->
 
 def test_backtest_escapes_user_text(page: str) -> None:
     assert "<script" not in page
-    assert page.count("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;") == 2  # thesis + trade
+    escaped = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"
+    assert page.count(escaped) == 3  # thesis, trade, the event study's verdict
 
 
 def test_backtest_synthetic_label_only_when_synthetic(page: str) -> None:
@@ -247,6 +254,42 @@ def test_backtest_event_study_states_episodes(page: str) -> None:
     body = page.split('id="event-study"')[1].split("</section>")[0]
     assert "17 episodes." in body
     assert "<td>3.91%</td>" in body and "<td>2.35</td>" in body and "<td>0.021</td>" in body
+
+
+def test_event_chart_marks_the_trigger_and_the_entry_and_names_model_and_level(
+    page: str,
+) -> None:
+    body = page.split('id="event-study"')[1].split("</section>")[0]
+    for label in (
+        "day 0: trigger (names picked)",
+        "entry fill (open of day 1)",
+        "95% band (episodes as units)",
+        "selection and reaction: context, not tested",
+        "market model",
+    ):
+        assert label in body, label
+    assert "Event study: holding-window CAR +3.9% &lt;script&gt;" in body
+
+
+def test_verdict_intervals_and_placebo_when_the_run_has_them() -> None:
+    assert 'id="verdict"' not in render_backtest(backtest_data())
+    metrics = {**METRICS, "bootstrap": {"level": 0.95, "sharpe": [-0.2, 1.4]}}
+    placebo = {"percentile": 61.25, "draws": 1_000, "episodes": 12, "thesis_return": 0.024}
+    placebo |= {"placebo_mean": 0.02, "placebo_low": -0.011, "placebo_high": 0.053}
+    placebo |= {"pool": {"2023": 40, "2024": 60}, "percentile_range": [40.25, 79.9]}
+    page = render_backtest(
+        backtest_data(metrics=metrics, placebo=placebo, verdict=f"17 episodes: too few {EVIL}")
+    )
+    verdict = page.split('id="verdict"')[1].split("</section>")[0]
+    assert "17 episodes: too few &lt;script&gt;" in verdict
+    assert page.index('id="verdict"') < page.index('id="metrics"')  # read first
+    assert "<td>0.88 (95% CI -0.20 to 1.40)</td>" in page
+    assert "<td>11.23%</td>" in page  # no interval given: the value alone
+    assert "<td>2.40%</td>" in page and "<td>61.2</td>" in page and "<td>1,000 x 12</td>" in page
+    assert "<td>2023: 40, 2024: 60</td>" in page and "<td>-1.10% to 5.30%</td>" in page
+    assert "<td>40.2 to 79.9</td>" in page
+    none = render_backtest(backtest_data(placebo={"percentile": None, "reason": "no year"}))
+    assert "<td>none: no year</td>" in none
 
 
 def test_sweep_section_only_when_given(page: str) -> None:

@@ -23,18 +23,14 @@ from screener.thesis.metrics import (
     sharpe_moments,
     walk_forward_splits,
 )
+from tests.conftest import weekdays
 
 START = dt.date(2024, 1, 2)
 
 
 def _days(n: int) -> list[dt.date]:
     """n consecutive weekdays: the metrics only need ordered, distinct dates."""
-    out, day = [], START
-    while len(out) < n:
-        if day.weekday() < 5:
-            out.append(day)
-        day += dt.timedelta(days=1)
-    return out
+    return weekdays(n, START)
 
 
 def _equity(values: list[float] | np.ndarray, **extra: list[float]) -> pl.DataFrame:

@@ -86,7 +86,16 @@ def test_hand_computed_trades_and_cash(tiny: Store, tmp_path: Path) -> None:
     assert result.metrics["costs_paid"] == pytest.approx(buy_cost + sell_cost, abs=0.01)
     held = result.metrics["calendar_time"]
     assert held["n_episodes"] == 1 and held["n_obs"] == 3  # sessions 12-14 follow a held close
-    assert "only 1 episode" in held["warning"]
+    assert held["warning"] == "1 episode: too few to conclude"
+    # 30 sessions leave no estimation window: the verdict says what was (not) tested
+    verdict = result.metrics["verdict"]
+    assert verdict.startswith(f"tiny dip, {SESSIONS[0]}..{SESSIONS[-1]}: 0 of 1 trigger episodes")
+    assert "nothing to test" in verdict and "distinguishable" not in verdict
+    placebo = result.metrics["placebo"]
+    assert placebo["episodes"] == 1 and placebo["draws"] == 1_000
+    # the thesis's own holding return: 8.00 at the open of session 11 to 8.20 at the close
+    # of 13, where the exit is decided (the sale at the next open is not part of the window)
+    assert placebo["thesis_return"] == pytest.approx(8.2 / 8.0 - 1)
 
 
 def test_run_is_recorded_and_reloadable(tiny: Store, tmp_path: Path) -> None:

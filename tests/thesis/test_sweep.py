@@ -19,7 +19,7 @@ from screener.config import Settings
 from screener.errors import ConfigError
 from screener.store import Store
 from screener.thesis import Thesis, cluster
-from screener.thesis.metrics import SESSIONS_PER_YEAR
+from screener.thesis.metrics import SESSIONS_PER_YEAR, deflated_sharpe_ratio
 from screener.thesis.record import list_runs, load_run
 from screener.thesis.run import run_backtest
 from screener.thesis.sweep import METRICS, SweepResult, run_sweep
@@ -129,9 +129,11 @@ def test_fold_test_metrics_come_from_the_chosen_curve(
     assert fold["test_sharpe"] == pytest.approx(_sharpe(curve), abs=1e-9)
 
 
-def test_deflated_sharpe_falls_as_configurations_repeat(
+def test_repeated_configurations_are_one_trial(
     store: Store, thesis: Thesis, result: SweepResult
 ) -> None:
+    """Before: every grid point counted as a trial, so repeating the grid lowered the deflated
+    Sharpe. Identical curves are one trial: repeating changes nothing but the warning."""
     assert result.deflated_sharpe is not None and 0.0 < result.deflated_sharpe < 1.0
     small = _with_sweep(thesis, {"exit.trailing_stop_pct": (4.0, 10.0)})
     twice = _with_sweep(thesis, {"exit.trailing_stop_pct": (4.0, 10.0, 4.0, 10.0)})
@@ -139,9 +141,54 @@ def test_deflated_sharpe_falls_as_configurations_repeat(
     b = run_sweep(store, twice, settings=SETTINGS, record_run=False)
     assert b.n_configs == 2 * a.n_configs
     assert b.best["exit.trailing_stop_pct"] == a.best["exit.trailing_stop_pct"]
-    assert a.deflated_sharpe is not None and b.deflated_sharpe is not None
-    assert 0.0 <= b.deflated_sharpe < a.deflated_sharpe <= 1.0
+    assert b.deflated_sharpe == pytest.approx(a.deflated_sharpe)
+    assert b.trials == pytest.approx(a.trials) and b.trials["distinct"] == 2
     assert "2 configurations" in a.verdict and "4 configurations" in b.verdict
+    assert "identical results" not in a.verdict
+    assert "most configurations give identical results (2 distinct of 4)" in b.verdict
+
+
+def test_deflated_sharpe_counts_effective_trials_by_hand(
+    store: Store, thesis: Thesis, result: SweepResult
+) -> None:
+    """The DSR of the in-sample best, its hurdle from rho + (1 - rho) M independent trials of
+    the M distinct in-sample curves, and the spread of their Sharpe ratios."""
+    curves = {}
+    for row in result.table.iter_rows(named=True):
+        params = {k: row[k] for k in result.params}
+        eq = run_backtest(store, thesis, settings=SETTINGS, params=params, record_run=False)
+        in_sample = eq.equity.filter(pl.col("date") <= result.in_sample[1])["value"].to_numpy()
+        curves.setdefault(tuple(in_sample), row["config"])
+    distinct = [np.array(c) for c in curves]
+    assert result.trials["distinct"] == len(distinct)
+    rets = np.array([np.diff(c) / c[:-1] for c in distinct])
+    corr = np.corrcoef(rets)[np.triu_indices(len(distinct), k=1)].mean()
+    effective = corr + (1 - corr) * len(distinct)
+    assert result.trials["effective"] == pytest.approx(effective)
+    best = np.array(next(c for c, i in curves.items() if i == result.best["config"]))
+    r = np.diff(best) / best[:-1]
+    centred = r - r.mean()
+    sharpes = [x.mean() / x.std(ddof=1) for x in rets]
+    expected = deflated_sharpe_ratio(
+        r.mean() / r.std(ddof=1),
+        n_trials=round(effective),
+        n_obs=r.size,
+        skew=np.mean(centred**3) / np.mean(centred**2) ** 1.5,
+        kurtosis=np.mean(centred**4) / np.mean(centred**2) ** 2,
+        sharpe_var_across_trials=float(np.var(sharpes, ddof=1)),
+    )
+    assert result.deflated_sharpe == pytest.approx(expected, rel=1e-9)
+
+
+def test_verdict_states_the_ranges_and_overfitting(result: SweepResult) -> None:
+    v = result.verdict
+    (a, b), (c, d) = result.in_sample, result.out_of_sample
+    assert f"in-sample {a}..{b}" in v and f"out-of-sample {c}..{d}" in v
+    assert "independent" in v and "probability of backtest overfitting" in v
+    assert result.pbo["combinations"] == 12_870 and 0.0 <= result.pbo["pbo"] <= 1.0
+    is_sharpe, oos_sharpe = result.best["is_sharpe"], result.best["oos_sharpe"]
+    decayed = is_sharpe > 0 and (oos_sharpe is None or oos_sharpe < is_sharpe / 2)
+    assert ("below half the in-sample" in v) == decayed
 
 
 def test_heatmap_takes_the_max_over_the_other_parameters(result: SweepResult) -> None:
@@ -164,6 +211,8 @@ def test_recorded_listed_and_json_safe(store: Store, result: SweepResult) -> Non
     assert row["metrics"]["n_configs"] == 8
     assert row["metrics"]["best_params"] == {k: result.best[k] for k in result.params}
     assert len(row["metrics"]["walk_forward"]) == 3
+    assert row["metrics"]["trials"] == pytest.approx(result.trials)
+    assert row["metrics"]["pbo"] == pytest.approx(result.pbo)
     assert frames["table"].equals(result.table)
     text = json.dumps(result.to_json(), allow_nan=False)
     assert result.verdict in text and "8 configurations" in result.verdict
