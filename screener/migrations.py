@@ -85,4 +85,9 @@ MIGRATIONS: list[str] = [
         rows_read BIGINT, rows_new BIGINT, rows_updated BIGINT, rows_unchanged BIGINT,
         rows_conflicting BIGINT, rows_quarantined BIGINT, rows_rederived BIGINT, note VARCHAR);
     """,
+    # Broker notes from PDF and HTML files: what each file was and the hash of its bytes.
+    """
+    ALTER TABLE broker_notes ADD COLUMN file_kind VARCHAR;
+    ALTER TABLE broker_notes ADD COLUMN file_sha256 VARCHAR;
+    """,
 ]

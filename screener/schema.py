@@ -182,6 +182,8 @@ BROKER_NOTES = Table(
         "title": S,
         "body": S,
         "imported_at": TS,
+        "file_kind": S,  # what the file was: text, pdf, html
+        "file_sha256": S,  # of the file's bytes (a PDF's, not its extracted text's)
     },
     ("note_id",),
 )

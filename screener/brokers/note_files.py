@@ -40,6 +40,7 @@ REPEATED_ON = 0.5  # a band line on at least this share of the pages (and two) i
 GUTTER_BAND = (0.3, 0.7)  # where a two-column page's gutter can lie, as a share of the width
 MAX_CROSSING = 0.08  # share of body words that may cross the gutter (titles, full-width rows)
 CELL_GAP = "  "
+_ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK (and of GB2312)
 MIN_GUTTER = 8  # points: a narrower empty band is a gap between words, not between columns
 LINE_TOLERANCE = 2.5  # points: words whose tops differ by less sit on one line
 
@@ -82,7 +83,7 @@ def note_text(path: str | Path) -> NoteText:
     if kind == "pdf":
         text, created, pages = _pdf_text(raw, path)
         return NoteText(text, "pdf", digest, created=created, pages=pages)
-    decoded = _decode(raw, path)
+    decoded = decode_note(raw, path=path)
     if kind == "html" or _looks_like_html(decoded):
         return NoteText(html_text(decoded), "html", digest)
     return NoteText(decoded, "text", digest)
@@ -98,10 +99,19 @@ def _kind(raw: bytes, path: Path) -> str:
     return "text"
 
 
-def _decode(raw: bytes, path: Path) -> str:
-    from screener.brokers.notes import decode_note  # the one decoder of text notes
-
-    return decode_note(raw, path=path)
+def decode_note(raw: bytes, *, path: str | Path) -> str:
+    """Bytes → text: UTF-8 (with or without BOM), else GBK/GB18030; anything else is an error."""
+    for encoding in _ENCODINGS:
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" in text:  # UTF-16 and binary files decode as Latin-ish junk with NULs
+            break
+        return text
+    raise InputError(
+        "not text in UTF-8, GBK or GB18030", path=path, hint="save the note as UTF-8 text"
+    )
 
 
 def _looks_like_html(text: str) -> bool:
@@ -126,8 +136,9 @@ def _pdf_text(raw: bytes, path: Path) -> tuple[str, dt.date | None, int]:
         raise InputError(f"not a readable PDF ({type(cause).__name__})", path=path) from None
     with pdf:
         created = _pdf_date(pdf.metadata.get("CreationDate"))
-        pages = [_page_lines(page) for page in pdf.pages]
+        content = [_page_content(page) for page in pdf.pages]
         images = sum(len(page.images) for page in pdf.pages)
+    pages = _laid_out(content)
     if not any(lines for _, lines in pages):
         if images:
             raise InputError(
@@ -158,8 +169,18 @@ class _Line:
     text: str
 
 
-def _page_lines(page: Any) -> tuple[float, list[_Line]]:
-    """(page height, the page's lines in reading order: columns and tables resolved)."""
+@dataclass(frozen=True)
+class _Page:
+    """One page's words and table rows (outside the tables), its characters and its gutter."""
+
+    height: float
+    words: list[dict[str, Any]]
+    rows: list[_Line]
+    chars: list[dict[str, Any]]
+    gutter: float | None
+
+
+def _page_content(page: Any) -> _Page:
     tables = page.find_tables()
     boxes = [t.bbox for t in tables]
     words = [
@@ -170,8 +191,32 @@ def _page_lines(page: Any) -> tuple[float, list[_Line]]:
     rows = [_table_row(t.bbox, cells, i) for t in tables for i, cells in enumerate(t.extract())]
     chars = [c for c in page.chars if not any(_inside(c, box) for box in boxes)]
     gutter = _gutter(chars, float(page.width), float(page.height))
-    lines = _lines(words, gutter) + [r for r in rows if r.text]
-    return float(page.height), _reading_order(lines, gutter)
+    return _Page(float(page.height), words, [r for r in rows if r.text], chars, gutter)
+
+
+def _laid_out(pages: list[_Page]) -> list[tuple[float, list[_Line]]]:
+    """Every page's lines in reading order. A page too short to show its own gutter (a last
+    page of a few lines) takes the document's, when no character of it lies in that band."""
+    found = sorted(p.gutter for p in pages if p.gutter is not None)
+    shared = found[len(found) // 2] if found else None
+    out = []
+    for page in pages:
+        gutter = page.gutter
+        if gutter is None and shared is not None and not _crosses(page, shared):
+            gutter = shared
+        lines = _lines(page.words, gutter) + page.rows
+        out.append((page.height, _reading_order(lines, gutter)))
+    return out
+
+
+def _crosses(page: _Page, x: float) -> bool:
+    """Whether some body character (not a running header or footer) lies on ``x``."""
+    half, h = MIN_GUTTER / 2, page.height
+    return any(
+        c["x0"] - half < x < c["x1"] + half
+        for c in page.chars
+        if HEADER_BAND * h < c["top"] < (1 - HEADER_BAND) * h
+    )
 
 
 def _inside(word: dict[str, Any], box: tuple[float, float, float, float]) -> bool:

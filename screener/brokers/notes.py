@@ -40,12 +40,12 @@ from screener.brokers.findings import (
     ArticleInfo,
 )
 from screener.brokers.lexicon import Lexicon
+from screener.brokers.note_files import note_text
 from screener.brokers.text import PhraseFinder, fold, normalise, phrase_breaks
 from screener.errors import InputError
 from screener.schema import BROKER_NOTES
 
 _TITLE_LINES = 4  # lines above a date line that may hold a title broken inside a phrase
-_ENCODINGS = ("utf-8-sig", "gb18030")  # GB18030 is a superset of GBK (and of GB2312)
 _DATE_LINE = re.compile(
     r"^[ \t]*(?:(?:来源:[ \t]*)?(?P<outlet>[^\d\n]{1,30}?)[ \t]*(?:[·•|｜]|[ \t])[ \t]*)?"
     r"(?P<y>\d{4})[ \t]*[-/.年][ \t]*(?P<m>\d{1,2})[ \t]*[-/.月][ \t]*(?P<d>\d{1,2})[ \t]*日?"
@@ -106,6 +106,9 @@ class ParsedNote:
     source: str
     articles: tuple[Article, ...]
     found: tuple[ArticleFindings, ...]
+    kind: str = "text"  # of the file the text came from: text, pdf, html
+    text: str = ""  # the text that was read (a PDF's or a page's, as extracted)
+    file_sha256: str = ""  # of the file's bytes, when read from a file
 
     @cached_property
     def picks(self) -> pl.DataFrame:
@@ -125,7 +128,12 @@ class ParsedNote:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(w for f in self.found for w in f.warnings))
+        dated = [
+            f"{a.title!r} is dated {a.published} by {CREATED}: the text gives no date"
+            for a in self.articles
+            if a.dated_by == CREATED
+        ]
+        return tuple(dict.fromkeys([*dated, *(w for f in self.found for w in f.warnings)]))
 
     @property
     def pick_count(self) -> int:
@@ -160,6 +168,8 @@ class ParsedNote:
                 "report_date": a.published,
                 "title": a.title,
                 "body": a.body,
+                "file_kind": self.kind,
+                "file_sha256": self.file_sha256 or None,
             }
             for a in self.articles
             if a.note_id in ids
@@ -251,25 +261,32 @@ def _logical_lines(lines: list[str], joined: set[int]) -> list[int]:
 
 
 def read_note(
-    text: str, lexicon: Lexicon, *, date: date | None = None, source: str = "<text>"
+    text: str,
+    lexicon: Lexicon,
+    *,
+    date: date | None = None,
+    source: str = "<text>",
+    created: date | None = None,
+    kind: str = "text",
 ) -> ParsedNote:
     """Find the picks of every article in ``text`` (plain text, as decoded from a file).
 
     ``date``, when given, is the report date of every article, whatever the text says; without
-    it an article is dated by its date line, else by its header (``dates.note_date``).
+    it an article is dated by its date line, else by its header (``dates.note_date``), else by
+    ``created`` (a PDF's creation date). ``kind`` is the file's (text, pdf, html).
     """
     phrases: PhraseFinder = partial(_phrases, lexicon=lexicon)
     articles, found = [], []
     for number, raw in enumerate(split_articles(text, phrases), start=1):
         folded = fold(raw.text, phrases)
-        article = _dated(raw, date, folded.text)
+        article = _dated(raw, date, folded.text, created)
         articles.append(article)
         info = ArticleInfo(
             article.note_id, number, article.broker, article.published, article.title,
             article.line,
         )  # fmt: skip
         found.append(ArticleFindings(info, folded, read_article(folded, lexicon), lexicon))
-    return ParsedNote(source, tuple(articles), tuple(found))
+    return ParsedNote(source, tuple(articles), tuple(found), kind=kind, text=text)
 
 
 def _frame(rows: list[dict[str, Any]], schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -281,41 +298,34 @@ def _phrases(flat: str, lexicon: Lexicon) -> list[tuple[int, int, Any, bool]]:
     return [*lexicon.phrases(flat), *cue_spans(flat)]
 
 
-def _dated(article: Article, date: date | None, folded: str) -> Article:
+def _dated(
+    article: Article, date: date | None, folded: str, created: date | None = None
+) -> Article:
     """The article with its report date: ``date`` if given, its date line, else its header
-    (read in the ``folded`` text, where no line break inside a phrase adds a line)."""
+    (read in the ``folded`` text, where no line break inside a phrase adds a line), else the
+    file's creation date (a PDF's metadata: a warning says so)."""
     if date is not None:
         return dataclasses.replace(article, published=date, dated_by="--date")
     if article.published is not None:
         return dataclasses.replace(article, dated_by="date line")
     found = note_date(folded)
-    if found is None:
-        return article
-    return dataclasses.replace(article, published=found[0], dated_by=f"text: {found[1]}")
+    if found is not None:
+        return dataclasses.replace(article, published=found[0], dated_by=f"text: {found[1]}")
+    if created is not None:
+        return dataclasses.replace(article, published=created, dated_by=CREATED)
+    return article
 
 
-def decode_note(raw: bytes, *, path: str | Path) -> str:
-    """Bytes → text: UTF-8 (with or without BOM), else GBK/GB18030; anything else is an error."""
-    for encoding in _ENCODINGS:
-        try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        if "\x00" in text:  # UTF-16 and binary files decode as Latin-ish junk with NULs
-            break
-        return text
-    raise InputError(
-        "not text in UTF-8, GBK or GB18030", path=path, hint="save the note as UTF-8 text"
-    )
+CREATED = "the file's creation date"
 
 
 def parse_file(path: str | Path, lexicon: Lexicon, *, date: date | None = None) -> ParsedNote:
-    """Read a note file (UTF-8, UTF-8 with BOM, GBK or GB18030) and parse it."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read the note ({exc.strerror})", path=path) from None
-    text = decode_note(raw, path=path)
-    if not text.strip():
+    """Read a note file, PDF, HTML or text told apart by content (``note_files.note_text``:
+    text in reading order; text files in UTF-8, GBK or GB18030), and parse its text."""
+    note = note_text(path)
+    if not note.text.strip():
         raise InputError("the note is empty", path=path)
-    return read_note(text, lexicon, date=date, source=str(path))
+    parsed = read_note(
+        note.text, lexicon, date=date, source=str(path), created=note.created, kind=note.kind
+    )
+    return dataclasses.replace(parsed, file_sha256=note.sha256)

@@ -140,3 +140,11 @@ def store_summary_view(summary: StoreSummary) -> Group:
         store_info_table(summary.info, banner=False),
     ]
     return Group(*parts)
+
+
+def marked_text(text: str, names: list[str], *, title: str = "text as read") -> Panel:
+    """A note's text with every written name of a pick in reverse video (what became picks)."""
+    out = Text(text)
+    for name in sorted(set(filter(None, names)), key=len, reverse=True):
+        out.highlight_words([name], style="reverse bold")
+    return Panel(out, title=title, title_align="left")

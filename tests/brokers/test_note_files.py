@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from screener.brokers import Lexicon, parse_file
+from screener.brokers.ledger import import_notes
 from screener.brokers.note_files import html_text, note_text
 from screener.errors import InputError
+from screener.instruments import load_master
+from screener.store import Store
 from tests.brokers.pdf_notes import COLUMN_CHARS, Layout, write_pdf
 
 BODY = [
@@ -110,3 +114,84 @@ def test_gbk_text_notes_still_read(tmp_path: Path) -> None:
     path.write_bytes("\n".join(BODY).encode("gbk"))
     got = note_text(path)
     assert got.kind == "text" and lines_of(got.text) == BODY
+
+
+# -- the same picks from every kind of file (the reader never knows the kind) -----------------
+NOTE = [
+    "华东证券 有色金属行业周报 2026年2月8日",
+    "铜：全球矿端扰动持续，冶炼加工费维持低位，铜价中枢有望上移。",
+    "建议关注：紫金矿业、洛阳钼业、江西铜业。",
+    "黄金：央行购金延续，金价再创新高，建议关注山东黄金、中金黄金。",
+    "铝：电解铝产能天花板稳固，建议关注云铝股份、神火股份。",
+    "风险提示：需求不及预期；金属价格大幅波动。",
+]
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    return Lexicon.from_master(load_master())
+
+
+def picked(path: Path, lexicon: Lexicon) -> list[tuple[str | None, str | None]]:
+    note = parse_file(path, lexicon)
+    return sorted(note.picks.select("ticker", "metal").iter_rows())
+
+
+def test_pdf_and_html_notes_give_the_picks_of_their_text_twin(
+    tmp_path: Path, lexicon: Lexicon
+) -> None:
+    twin = tmp_path / "twin.txt"
+    twin.write_text("\n".join(NOTE), encoding="utf-8")
+    expected = picked(twin, lexicon)
+    assert len(expected) == 7
+    rows = [("金属", "公司", "代码"), ("铜", "紫金矿业", "601899")]
+    files = {
+        "one column": write_pdf(tmp_path / "a.pdf", [NOTE[:3], NOTE[3:]], Layout()),
+        # wrapped at 18 characters: names and cue phrases broken across lines
+        "two columns": write_pdf(tmp_path / "b.pdf", [NOTE[:4], NOTE[4:]], Layout(columns=2)),
+        "a table first": write_pdf(tmp_path / "c.pdf", [NOTE[:3], NOTE[3:]], Layout(table=rows)),
+        "list over a page break": write_pdf(
+            tmp_path / "d.pdf",
+            [[*NOTE[:2], "建议关注：紫金矿业、洛阳"], ["钼业、江西铜业。", *NOTE[3:]]],
+            Layout(),
+        ),
+    }
+    page = tmp_path / "e.html"
+    page.write_text(PAGE.format(body="".join(f"<p>{x}</p>" for x in NOTE)), encoding="utf-8")
+    files["an html page"] = page
+    for what, path in files.items():
+        assert picked(path, lexicon) == expected, what
+
+
+def test_a_pdf_without_a_date_in_its_text_is_dated_by_its_creation_date(
+    tmp_path: Path, lexicon: Lexicon
+) -> None:
+    pdf = write_pdf(tmp_path / "nodate.pdf", [NOTE[1:]], Layout(created=(2026, 2, 9)))
+    note = parse_file(pdf, lexicon)
+    assert set(note.picks["report_date"].to_list()) == {dt.date(2026, 2, 9)}
+    assert any("creation date" in w for w in note.warnings)
+
+
+def test_importing_the_same_pdf_twice_changes_nothing_and_the_ledger_knows_the_file(
+    tmp_path: Path, store: Store
+) -> None:
+    pdf = write_pdf(tmp_path / "weekly.pdf", [NOTE[:3], NOTE[3:]], Layout())
+    first = import_notes(store, [pdf], load_master())
+    assert first.notes_new == 1 and first.picks_new == 7
+    again = import_notes(store, [pdf], load_master())
+    assert (again.notes_new, again.notes_unchanged, again.picks_new) == (0, 1, 0)
+    stored = store.read_table("broker_notes").row(0, named=True)
+    assert stored["file_kind"] == "pdf" and stored["source"] == str(pdf)
+    assert stored["file_sha256"] == note_text(pdf).sha256
+
+
+def test_picks_import_refuses_scanned_and_encrypted_pdfs_in_one_line(tmp_path: Path) -> None:
+    from tests.test_cli import cli
+
+    db = tmp_path / "s.duckdb"
+    scanned = write_pdf(tmp_path / "scan.pdf", [NOTE], Layout(scanned=True))
+    locked = write_pdf(tmp_path / "locked.pdf", [NOTE], Layout(password="x"))
+    for path, words in ((scanned, "scanned PDF"), (locked, "encrypted PDF")):
+        done = cli("picks", "import", str(path), db=db)
+        assert done.returncode == 1 and words in done.stderr, done.stderr
+        assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr

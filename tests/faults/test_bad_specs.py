@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 
 from screener import calendar
 from screener.brokers.lexicon import Lexicon
-from screener.brokers.notes import ParsedNote, decode_note, parse_file, read_note
+from screener.brokers.note_files import decode_note
+from screener.brokers.notes import ParsedNote, parse_file, read_note
 from screener.config import Settings
 from screener.engine import compute_factors
 from screener.errors import ConfigError, InputError
