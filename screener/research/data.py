@@ -1,0 +1,231 @@
+"""The research data: factor values, labels and cross-sections on a sessions x tickers grid.
+
+``load`` is the only place factor research reads the store: the panel from the largest
+lookback of the factors before ``start`` (so every factor is complete on the first session),
+the universe's members on every session (``screen.universe_on``: point in time, delisted
+names included while listed), and whether the store is the synthetic demo. ``from_panel``
+does the rest on a panel in memory: the factor values (``engine.factor_values``), the labels
+(labels.py) and the dense arrays the statistics read. A ``FactorPanel`` is plain data; its
+``cache`` keeps each column's per-session sort for the statistics that rank it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from screener.config import Settings
+from screener.engine import factor_values
+from screener.errors import DataUnavailableError
+from screener.factors.base import Factor
+from screener.factors.library import REGISTRY, lookup
+from screener.panel import build_panel
+from screener.research.cross_section import Grouping, Sorted, by_date, by_date_and, sort
+from screener.research.labels import HORIZONS, forward_returns, label
+from screener.screen import Screen, universe_on
+from screener.store import Store, Tables, TableSnapshot
+
+NO_METAL = "none"  # the label of names without a metal tag
+
+
+@dataclass(frozen=True)
+class FactorPanel:
+    """Sessions x tickers arrays (NaN = missing) of factor values and forward returns.
+
+    ``eligible``: in the universe on that session and buyable at the entry (unless
+    ``kept_unbuyable``); a factor's cross-section on t is its eligible names with a value.
+    ``returns`` holds every horizon asked for and 1 (the cumulative quantile returns).
+    ``metal``: each ticker's first metal tag as a code into ``metals`` (last: ``NO_METAL``).
+    """
+
+    sessions: list[dt.date]
+    tickers: list[str]
+    factors: dict[str, Factor]
+    values: dict[str, np.ndarray]
+    returns: dict[int, np.ndarray]
+    eligible: np.ndarray
+    metal: np.ndarray
+    metals: list[str]
+    horizons: tuple[int, ...]
+    entry: str = "open"
+    universe: str = "all"
+    kept_unbuyable: bool = False
+    synthetic: bool = False
+    cache: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.sessions), len(self.tickers)
+
+    def cross_section(self, factor: str) -> np.ndarray:
+        """Eligible names with a value of ``factor``: the names compared on each session."""
+        return self.eligible & np.isfinite(self.values[factor])
+
+    def grouping(self, by_metal: bool = False) -> Grouping:
+        """The cross-sections: each session, or each session and metal (made once)."""
+        key = ("grouping", by_metal)
+        if key not in self.cache:
+            shape = self.shape
+            split = by_date_and(shape, self.metal, len(self.metals)) if by_metal else None
+            self.cache[key] = split or by_date(shape)
+        grouping: Grouping = self.cache[key]
+        return grouping
+
+    def sorted(self, column: str | int, by_metal: bool = False) -> Sorted:
+        """A factor (its name) or a horizon's returns (its session count) sorted within each
+        cross-section, once: every subset of it is then ranked by a linear walk."""
+        key = ("sorted", column, by_metal)
+        if key not in self.cache:
+            values = self.returns[column] if isinstance(column, int) else self.values[column]
+            self.cache[key] = sort(values, self.grouping(by_metal))
+        ordered: Sorted = self.cache[key]
+        return ordered
+
+
+def factor_set(names: Sequence[str] | None) -> list[Factor]:
+    """The factors called ``names`` (None: every factor of the library), in order: the one
+    place research looks factors up."""
+    return lookup(list(names)) if names is not None else list(REGISTRY.values())
+
+
+def load(
+    store: Store,
+    factors: Sequence[Factor],
+    *,
+    universe: str = "sector",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    horizons: Sequence[int] = HORIZONS,
+    entry: str = "open",
+    keep_unbuyable: bool = False,
+    settings: Settings,
+) -> FactorPanel:
+    """Read what research on ``factors`` needs from the store, then ``from_panel``.
+
+    ``universe``: the screen's form ``sector | metal:copper | picks[:30d] | all``. Nothing
+    after ``end`` is read: the last sessions lack the labels that would reach past it.
+    """
+    screen = replace(Screen(), **Screen.parse_universe(universe))
+    days = store.sessions()
+    sessions = [d for d in days if (start or days[0]) <= d <= (end or days[-1])] if days else []
+    if len(sessions) < 2:
+        raise DataUnavailableError(
+            f"fewer than two sessions between {start or 'the start'} and {end or 'the end'}",
+            hint="run `screener ingest demo` or widen --start/--end",
+        )
+    warm_up = max(f.lookback for f in factors)
+    first = days.index(sessions[0])
+    panel = build_panel(
+        store, start=days[max(first - warm_up, 0)], end=sessions[-1], settings=settings
+    )
+    members = universe_members(TableSnapshot.of(store, ["broker_picks"]), screen, sessions)
+    research = from_panel(
+        panel,
+        factors,
+        horizons=horizons,
+        entry=entry,
+        sessions=sessions,
+        members=members,
+        keep_unbuyable=keep_unbuyable,
+    )
+    return replace(research, universe=universe, synthetic=store.get_meta("data_source") == "demo")
+
+
+def universe_members(tables: Tables, screen: Screen, sessions: list[dt.date]) -> pl.DataFrame:
+    """date, ticker: the screen's universe on every session (``universe_on``, as a screen on
+    that session sees it).
+
+    Membership changes only where a name lists or delists, or a broker pick enters or leaves
+    its window, so ``universe_on`` runs on those sessions (and the first) and holds until the
+    next one. tests/research/test_data.py checks this against a call on every session.
+    """
+    inst = tables.read_instruments()
+    edges = [
+        *inst.get_column("list_date").drop_nulls(),
+        *inst.get_column("delist_date").drop_nulls(),
+    ]
+    if screen.universe == "picks":
+        reported = tables.read_table("broker_picks").get_column("report_date").drop_nulls()
+        window = dt.timedelta(days=screen.picks_window_days + 1)
+        edges += [*reported, *(d + window for d in reported)]
+    days = np.array(sessions, dtype="datetime64[D]")
+    changes = np.unique(np.searchsorted(days, np.array(edges, dtype="datetime64[D]")))
+    starts = [0, *(int(i) for i in changes if 0 < i < len(sessions))]
+    parts = []
+    for i, stop in zip(starts, [*starts[1:], len(sessions)], strict=True):
+        names, _ = universe_on(tables, screen, on=sessions[i], as_of=sessions[i])
+        span = pl.DataFrame({"date": sessions[i:stop]}, schema={"date": pl.Date})
+        parts.append(span.join(names.select("ticker"), how="cross"))
+    return pl.concat(parts)
+
+
+def from_panel(
+    panel: pl.DataFrame,
+    factors: Sequence[Factor],
+    *,
+    horizons: Sequence[int] = HORIZONS,
+    entry: str = "open",
+    sessions: Sequence[dt.date] | None = None,
+    members: pl.DataFrame | None = None,
+    keep_unbuyable: bool = False,
+) -> FactorPanel:
+    """Factor values and labels of a panel (panel.py's columns) as dense arrays.
+
+    ``sessions``: the dates studied (default: every panel date; earlier rows are warm-up).
+    ``members``: date, ticker of the universe (default: every name).
+    """
+    days = sorted(set(sessions if sessions is not None else panel.get_column("date")))
+    every = sorted({*horizons, 1})
+    values = factor_values(panel, factors, dates=days)
+    labels = forward_returns(panel, every, entry=entry).filter(pl.col("date").is_in(days))
+    frame = values.join(labels, on=["ticker", "date"], how="left")
+    if members is not None:
+        inside = members.select("date", "ticker", _member=pl.lit(True))
+        frame = frame.join(inside, on=["date", "ticker"], how="left")
+    else:
+        frame = frame.with_columns(_member=pl.lit(True))
+    frame = frame.filter(pl.col("_member").fill_null(False))
+    tickers = frame.get_column("ticker").unique().sort().to_list()
+    dense = _dense(frame, days, tickers)
+    buyable = dense("buyable", False).astype(bool)
+    names, codes = _metal_codes(panel, tickers)
+    return FactorPanel(
+        sessions=list(days),
+        tickers=tickers,
+        factors={f.name: f for f in factors},
+        values={f.name: dense(f.name, np.nan) for f in factors},
+        returns={h: dense(label(h), np.nan) for h in every},
+        eligible=dense("_member", False).astype(bool) & (buyable | keep_unbuyable),
+        metal=codes,
+        metals=names,
+        horizons=tuple(horizons),
+        entry=entry,
+        kept_unbuyable=keep_unbuyable,
+    )
+
+
+def _dense(frame: pl.DataFrame, sessions: list[dt.date], tickers: list[str]) -> Any:
+    """A function giving one column as a sessions x tickers array (``empty`` where no row)."""
+    row = np.searchsorted(np.array(sessions, dtype="datetime64[D]"), frame["date"].to_numpy())
+    col = frame["ticker"].cast(pl.Enum(tickers)).to_physical().to_numpy()
+
+    def column(name: str, empty: float | bool) -> np.ndarray:
+        out = np.full((len(sessions), len(tickers)), empty, dtype=np.float64)
+        out[row, col] = frame[name].cast(pl.Float64).fill_null(empty).to_numpy()
+        return out
+
+    return column
+
+
+def _metal_codes(panel: pl.DataFrame, tickers: list[str]) -> tuple[list[str], np.ndarray]:
+    """Each ticker's metal (first tag) as a code; names without one share ``NO_METAL``."""
+    static = panel.group_by("ticker").agg(pl.col("metal").last())
+    metal = dict(static.iter_rows())
+    names = [*sorted({m for m in metal.values() if m}), NO_METAL]
+    code = {m: i for i, m in enumerate(names)}
+    return names, np.array([code[metal.get(t) or NO_METAL] for t in tickers], dtype=np.int64)
