@@ -34,6 +34,29 @@ NO_METAL = "none"  # the label of names without a metal tag
 
 
 @dataclass(frozen=True)
+class Scope:
+    """What a research result rests on, for the line under every table and page."""
+
+    universe: str
+    entry: str
+    kept_unbuyable: bool
+    span: tuple[dt.date, dt.date]
+    sessions: int
+    names: int
+    synthetic: bool
+
+    def line(self) -> str:
+        """One sentence: universe, sessions and the labels' convention."""
+        entry = "the next session's open" if self.entry == "open" else "the close"
+        unbuyable = "kept" if self.kept_unbuyable else "left out"
+        return (
+            f"universe {self.universe}: {self.names} names, {self.sessions:,} sessions "
+            f"{self.span[0]}..{self.span[1]}; forward returns from {entry}, names that "
+            f"could not be bought there {unbuyable}"
+        )
+
+
+@dataclass(frozen=True)
 class FactorPanel:
     """Sessions x tickers arrays (NaN = missing) of factor values and forward returns.
 
@@ -65,6 +88,17 @@ class FactorPanel:
     def cross_section(self, factor: str) -> np.ndarray:
         """Eligible names with a value of ``factor``: the names compared on each session."""
         return self.eligible & np.isfinite(self.values[factor])
+
+    def scope(self) -> Scope:
+        return Scope(
+            universe=self.universe,
+            entry=self.entry,
+            kept_unbuyable=self.kept_unbuyable,
+            span=(self.sessions[0], self.sessions[-1]),
+            sessions=len(self.sessions),
+            names=len(self.tickers),
+            synthetic=self.synthetic,
+        )
 
     def grouping(self, by_metal: bool = False) -> Grouping:
         """The cross-sections: each session, or each session and metal (made once)."""

@@ -100,7 +100,8 @@ def ic_summary(
                         "names_per_date": _mean_or_none(names[cells][np.isfinite(rank_ic[cells])]),
                     }
                 )
-    return pl.DataFrame(rows, schema=_schema(by_metal))
+    table = pl.DataFrame(rows, schema=_schema(by_metal))
+    return table.filter(pl.col("dates") > 0) if by_metal else table  # metals outside it
 
 
 def _prefixed(prefix: str, stats: dict[str, float | None]) -> dict[str, float | None]:
