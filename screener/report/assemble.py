@@ -133,6 +133,7 @@ def _report_data(
     name = manifest.get("thesis_name") or Path(str(manifest.get("thesis_file") or run_id)).stem
     car = frames.get("car")
     episodes = frames.get("episodes")
+    spec = manifest.get("thesis_spec") or {}
     return BacktestReportData(
         title=str(name),
         thesis_summary={
@@ -152,6 +153,8 @@ def _report_data(
         data_range=_data_range(manifest, equity),
         manifest=_display_manifest(run_id, manifest),
         synthetic=bool(manifest.get("synthetic")),
+        verdict=metrics.get("verdict"),
+        episode_label="Rebalances" if "rebalance" in spec else "Trigger episodes",
         event_car=_car(car) if car is not None and event is not None else None,
         event_summary=_event_rows(event) if event is not None else None,
         sweep=sweep,

@@ -84,6 +84,8 @@ class BacktestReportData:
     data_range: tuple[dt.date, dt.date]
     manifest: Mapping[str, Any]
     synthetic: bool
+    verdict: str | None = None  # the run's one line (a rebalanced portfolio's, measure.py)
+    episode_label: str = "Trigger episodes"  # or "Rebalances"
     event_car: pl.DataFrame | None = None  # rel_day, car, lo, hi
     event_summary: Mapping[str, Any] | None = None  # incl. "episodes" and t-stats
     sweep: SweepGrid | None = None

@@ -1,9 +1,10 @@
 """Measure: a thesis run's metrics, its event study and its calendar-time portfolio.
 
 ``measure`` gives the headline metrics (with the episode count, the costs paid and the two
-benchmarks), ``study`` the event study of the selected names around each trigger, and
-``calendar_time`` the portfolio regression with Newey-West errors. Prices and returns come
-from the ``Prepared`` data; nothing here reads the store.
+benchmarks; a rebalanced portfolio's one-line verdict), ``study`` the event study of the
+selected names around each trigger, and ``calendar_time`` the portfolio regression with
+Newey-West errors. Prices and returns come from the ``Prepared`` data; nothing here reads the
+store.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from screener.thesis.compile import Compiled
 from screener.thesis.event_study import calendar_time_portfolio, event_study
 from screener.thesis.metrics import performance_metrics
 from screener.thesis.prepare import Prepared
-from screener.thesis.spec import Thesis
+from screener.thesis.spec import Rebalance, Thesis
 
 
 def measure(
@@ -40,7 +41,33 @@ def measure(
     )
     metrics["episodes"] = compiled.episodes.height
     metrics["orders_blocked"] = int(run.orders.filter(pl.col("status") == "blocked").height)
+    if thesis.rebalance is not None:
+        metrics["verdict"] = portfolio_verdict(thesis, thesis.rebalance, metrics)
     return metrics
+
+
+def portfolio_verdict(thesis: Thesis, rebalance: Rebalance, metrics: dict[str, Any]) -> str:
+    """A rebalanced portfolio's line: what it held, how it did against the sector and the
+    Sharpe. Event-free: without triggers there is no event study to test."""
+    s = thesis.select
+    sector = (metrics.get("benchmarks") or {}).get(SECTOR_INDEX) or {}
+    held = f"top {s.top_n} of the {s.universe} universe by {s.score}"
+    return (
+        f"{thesis.name}, {metrics['start']}..{metrics['end']}: {held}, rebalanced "
+        f"{rebalance.describe()} ({metrics['episodes']} rebalances); annual return "
+        f"{_pct(metrics.get('annual_return'))}, Sharpe {_ratio(metrics.get('sharpe'))}, max "
+        f"drawdown {_pct(metrics.get('max_drawdown'))}; excess return over {SECTOR_INDEX} "
+        f"{_pct(sector.get('excess_return'))} (information ratio "
+        f"{_ratio(sector.get('information_ratio'))}); no event study: no trigger events."
+    )
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:+.1%}"
+
+
+def _ratio(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
 
 
 def equity_frame(run: Any) -> pl.DataFrame:
@@ -49,9 +76,10 @@ def equity_frame(run: Any) -> pl.DataFrame:
     return eq.with_columns(positions_value=pl.col("value") - pl.col("cash"))
 
 
-def study(prep: Prepared, compiled: Compiled) -> Any:
-    """Event study of the selected names around each trigger (None without episodes)."""
-    if compiled.selections.height == 0:
+def study(prep: Prepared, thesis: Thesis, compiled: Compiled) -> Any:
+    """Event study of the selected names around each trigger (None without episodes, and for
+    a rebalanced portfolio: its rebalances are a calendar, not events)."""
+    if compiled.selections.height == 0 or thesis.rebalance is not None:
         return None
     picked = compiled.selections.get_column("ticker").unique().implode()
     # the study reads each event's own ticker only: leave the other names out of its joins

@@ -50,7 +50,7 @@ def run_backtest(
         orders=run.orders,
         trades=trades,
         metrics=metrics,
-        event_study=study(prep, compiled),
+        event_study=study(prep, thesis, compiled),
         benchmarks=prep.benchmarks,
         manifest=run_manifest(store, thesis, prep),
     )
