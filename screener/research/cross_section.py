@@ -83,12 +83,15 @@ def sort(values: np.ndarray, grouping: Grouping) -> Sorted:
     return Sorted(flat, order, counts)
 
 
-def ranks(column: Sorted, grouping: Grouping, keep: np.ndarray) -> np.ndarray:
-    """Average ranks (1 = lowest) among the kept cells of each group; NaN elsewhere.
+def ranks(
+    column: Sorted, grouping: Grouping, keep: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Average ranks (1 = lowest) among the kept cells of each group, NaN elsewhere; or,
+    into ``out`` (a buffer to reuse), the kept cells only, the others left as they were.
 
     ``keep`` (T * N bools) must hold only finite cells of the column.
     """
-    out = np.full(column.values.size, np.nan)
+    out = np.full(column.values.size, np.nan) if out is None else out
     kernels.subset_ranks(column.values, column.order, grouping.offsets, column.counts, keep, out)
     return out
 

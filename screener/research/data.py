@@ -12,7 +12,9 @@ does the rest on a panel in memory: the factor values (``engine.factor_values``)
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -113,12 +115,31 @@ class FactorPanel:
     def sorted(self, column: str | int, by_metal: bool = False) -> Sorted:
         """A factor (its name) or a horizon's returns (its session count) sorted within each
         cross-section, once: every subset of it is then ranked by a linear walk."""
-        key = ("sorted", column, by_metal)
-        if key not in self.cache:
-            values = self.returns[column] if isinstance(column, int) else self.values[column]
-            self.cache[key] = sort(values, self.grouping(by_metal))
-        ordered: Sorted = self.cache[key]
+        self.sort_ahead([column], by_metal)
+        ordered: Sorted = self.cache[("sorted", column, by_metal)]
         return ordered
+
+    def sort_ahead(self, columns: Sequence[str | int], by_metal: bool = False) -> None:
+        """Sort the columns not sorted yet, side by side (the sort kernel drops the GIL)."""
+        todo = [c for c in dict.fromkeys(columns) if ("sorted", c, by_metal) not in self.cache]
+        grouping = self.grouping(by_metal)
+
+        def one(column: str | int) -> Sorted:
+            values = self.returns[column] if isinstance(column, int) else self.values[column]
+            return sort(values, grouping)
+
+        with ThreadPoolExecutor(max_workers=min(len(todo), os.cpu_count() or 1) or 1) as pool:
+            for column, done in zip(todo, pool.map(one, todo), strict=True):
+                self.cache[("sorted", column, by_metal)] = done
+
+    def scratch(self, count: int) -> list[np.ndarray]:
+        """``count`` flat float buffers of the grid's size, made once: fresh memory costs more
+        than filling used memory again."""
+        key = ("scratch", count)
+        if key not in self.cache:
+            self.cache[key] = [np.empty(self.eligible.size) for _ in range(count)]
+        buffers: list[np.ndarray] = self.cache[key]
+        return buffers
 
 
 def factor_set(names: Sequence[str] | None) -> list[Factor]:
@@ -213,19 +234,24 @@ def from_panel(
     ``sessions``: the dates studied (default: every panel date; earlier rows are warm-up).
     ``members``: date, ticker of the universe (default: every name).
     """
-    days = sorted(set(sessions if sessions is not None else panel.get_column("date")))
+    dates = panel.get_column("date").unique() if sessions is None else pl.Series(sessions)
+    days = dates.sort().to_list()
     every = sorted({*horizons, 1})
     values = factor_values(panel, factors, dates=days)
     labels = forward_returns(panel, every, entry=entry).filter(pl.col("date").is_in(days))
-    frame = values.join(labels, on=["ticker", "date"], how="left")
-    if members is not None:
-        inside = members.select("date", "ticker", _member=pl.lit(True))
-        frame = frame.join(inside, on=["date", "ticker"], how="left")
-    else:
-        frame = frame.with_columns(_member=pl.lit(True))
-    frame = frame.filter(pl.col("_member").fill_null(False))
+    if not labels.select("ticker", "date").equals(values.select("ticker", "date")):
+        raise ValueError("factor values and labels disagree on rows: is the panel sorted?")
+    frame = pl.concat([values, labels.drop("ticker", "date")], how="horizontal")
+    del values, labels
+    if members is not None:  # names never in the universe take no place in the arrays
+        members = members.filter(pl.col("date").is_in(days))
+        in_universe = members.get_column("ticker").unique().implode()
+        frame = frame.filter(pl.col("ticker").is_in(in_universe))
     tickers = frame.get_column("ticker").unique().sort().to_list()
-    dense = _dense(frame, days, tickers)
+    dense = _Grid.of(frame, days, tickers)
+    present = dense.mask()
+    if members is not None:
+        present &= _Grid.of(members.filter(pl.col("ticker").is_in(tickers)), days, tickers).mask()
     buyable = dense("buyable", False).astype(bool)
     names, codes = _metal_codes(panel, tickers)
     return FactorPanel(
@@ -234,7 +260,7 @@ def from_panel(
         factors={f.name: f for f in factors},
         values={f.name: dense(f.name, np.nan) for f in factors},
         returns={h: dense(label(h), np.nan) for h in every},
-        eligible=dense("_member", False).astype(bool) & (buyable | keep_unbuyable),
+        eligible=present & (buyable | keep_unbuyable),
         metal=codes,
         metals=names,
         horizons=tuple(horizons),
@@ -243,23 +269,43 @@ def from_panel(
     )
 
 
-def _dense(frame: pl.DataFrame, sessions: list[dt.date], tickers: list[str]) -> Any:
-    """A function giving one column as a sessions x tickers array (``empty`` where no row)."""
-    row = np.searchsorted(np.array(sessions, dtype="datetime64[D]"), frame["date"].to_numpy())
-    col = frame["ticker"].cast(pl.Enum(tickers)).to_physical().to_numpy()
+@dataclass(frozen=True)
+class _Grid:
+    """Where each row of a (ticker, date) frame sits on the sessions x tickers grid."""
 
-    def column(name: str, empty: float | bool) -> np.ndarray:
-        out = np.full((len(sessions), len(tickers)), empty, dtype=np.float64)
-        out[row, col] = frame[name].cast(pl.Float64).fill_null(empty).to_numpy()
+    rows: np.ndarray
+    cols: np.ndarray
+    shape: tuple[int, int]
+    frame: pl.DataFrame
+
+    @classmethod
+    def of(cls, frame: pl.DataFrame, sessions: list[dt.date], tickers: list[str]) -> _Grid:
+        """Each row's session (by a table from day number to session) and ticker (its code
+        in an Enum of ``tickers``); every row's date and ticker must be among them."""
+        days = np.array(sessions, dtype="datetime64[D]").astype(np.int64)
+        table = np.full(days[-1] - days[0] + 1, -1, np.int64)
+        table[days - days[0]] = np.arange(len(days))
+        rows = table[frame["date"].to_physical().to_numpy().astype(np.int64) - days[0]]
+        cols = frame["ticker"].cast(pl.Enum(tickers)).to_physical().to_numpy()
+        return cls(rows, cols, (len(sessions), len(tickers)), frame)
+
+    def __call__(self, name: str, empty: float | bool) -> np.ndarray:
+        """One column as a dense array, ``empty`` where the frame has no row."""
+        out = np.full(self.shape, empty, dtype=np.float64)
+        out[self.rows, self.cols] = self.frame[name].cast(pl.Float64).fill_null(empty).to_numpy()
         return out
 
-    return column
+    def mask(self) -> np.ndarray:
+        """True where the frame has a row."""
+        out = np.zeros(self.shape, bool)
+        out[self.rows, self.cols] = True
+        return out
 
 
 def _metal_codes(panel: pl.DataFrame, tickers: list[str]) -> tuple[list[str], np.ndarray]:
     """Each ticker's metal (first tag) as a code; names without one share ``NO_METAL``."""
-    static = panel.group_by("ticker").agg(pl.col("metal").last())
-    metal = dict(static.iter_rows())
+    last = panel.filter(pl.col("ticker") != pl.col("ticker").shift(-1).fill_null(""))  # sorted
+    metal = dict(last.select("ticker", "metal").iter_rows())
     names = [*sorted({m for m in metal.values() if m}), NO_METAL]
     code = {m: i for i, m in enumerate(names)}
     return names, np.array([code[metal.get(t) or NO_METAL] for t in tickers], dtype=np.int64)

@@ -36,7 +36,8 @@ def daily_ic(
     keep = (fp.cross_section(factor) & np.isfinite(fp.returns[horizon])).ravel()
     values, returns = fp.sorted(factor, by_metal), fp.sorted(horizon, by_metal)
     ic, names = correlations(values.values, returns.values, keep, grouping)
-    ranked = ranks(values, grouping, keep), ranks(returns, grouping, keep)
+    first, second = fp.scratch(2)  # the correlation reads the kept cells only
+    ranked = ranks(values, grouping, keep, first), ranks(returns, grouping, keep, second)
     rank_ic, _ = correlations(*ranked, keep, grouping)
     few = names < MIN_NAMES
     ic[few] = rank_ic[few] = np.nan
@@ -82,7 +83,9 @@ def ic_summary(
     """One row per factor (and metal) and horizon; see the module docstring for the columns."""
     rows = []
     per = len(fp.metals) if by_metal else 1
-    for factor in factors or list(fp.factors):
+    chosen = list(factors or fp.factors)
+    fp.sort_ahead([*chosen, *fp.horizons], by_metal)
+    for factor in chosen:
         for h in fp.horizons:
             ic, rank_ic, names = daily_ic(fp, factor, h, by_metal=by_metal)
             used = _used_names(fp, factor, h, np.isfinite(rank_ic), per)

@@ -52,14 +52,25 @@ def forward_returns(
     price, lead, can_buy = (
         ("adj_open", 1, "can_buy_open") if entry == "open" else ("adj_close", 0, "can_buy_close")
     )
+    in_order = (pl.col("ticker") > pl.col("ticker").shift(1)) | (
+        (pl.col("ticker") == pl.col("ticker").shift(1)) & (pl.col("date") > pl.col("date").shift(1))
+    )
+    if not panel.select(in_order.slice(1).all()).item():
+        raise ValueError("the panel must be sorted by ticker, then date (panel.py makes it so)")
+    run = pl.col("_ticker_run")  # shifting the whole column is k rows ahead within a ticker
 
     def ahead(column: str, k: int) -> pl.Expr:
-        return pl.col(column).shift(-k).over("ticker")
+        return pl.when(run.shift(-k) == run).then(pl.col(column).shift(-k))
 
     start = ahead(price, lead)
-    return panel.select(
-        "ticker",
-        "date",
-        *((ahead(price, lead + h) / start - 1.0).alias(label(h)) for h in horizons),
-        buyable=ahead(can_buy, lead).fill_null(False),
+    return (
+        panel.lazy()
+        .select("ticker", "date", price, can_buy, _ticker_run=pl.col("ticker").rle_id())
+        .select(
+            "ticker",
+            "date",
+            *((ahead(price, lead + h) / start - 1.0).alias(label(h)) for h in horizons),
+            buyable=ahead(can_buy, lead).fill_null(False),
+        )
+        .collect()
     )
