@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import polars as pl
 import pytest
 from research.reference_research import daily_ic, reference_frame, summary
@@ -15,25 +16,27 @@ TOL = 1e-9
 
 
 @pytest.fixture(scope="module")
-def reference(panel: pl.DataFrame):  # type: ignore[no-untyped-def]
-    return reference_frame(panel, FACTORS, (1, 5, 20))
+def reference(research_panel: pl.DataFrame) -> pd.DataFrame:
+    return reference_frame(research_panel, FACTORS, (1, 5, 20))
 
 
 @pytest.mark.parametrize("factor", [f.name for f in FACTORS])
 @pytest.mark.parametrize("horizon", [1, 5, 20])
 def test_daily_ic_and_rank_ic_equal_scipy(
-    research: FactorPanel, reference, factor: str, horizon: int
+    research_data: FactorPanel, reference: pd.DataFrame, factor: str, horizon: int
 ) -> None:
     want = daily_ic(reference, factor, horizon, ["date"])
-    got = ic_series(research, factor).filter(pl.col("horizon") == horizon)
+    got = ic_series(research_data, factor).filter(pl.col("horizon") == horizon)
     assert got["date"].to_list() == [d.date() for d in want["date"]]
     np.testing.assert_allclose(got["ic"].to_numpy(), want["ic"], rtol=0, atol=TOL)
     np.testing.assert_allclose(got["rank_ic"].to_numpy(), want["rank_ic"], rtol=0, atol=TOL)
     assert got["names"].to_list() == want["names"].to_list()
 
 
-def test_summary_equals_the_reference_statistics(research: FactorPanel, reference) -> None:
-    table = ic_summary(research)
+def test_summary_equals_the_reference_statistics(
+    research_data: FactorPanel, reference: pd.DataFrame
+) -> None:
+    table = ic_summary(research_data)
     assert table.height == len(FACTORS) * 3
     for row in table.iter_rows(named=True):
         want = daily_ic(reference, row["factor"], row["horizon"], ["date"])
@@ -48,8 +51,10 @@ def test_summary_equals_the_reference_statistics(research: FactorPanel, referenc
         assert row["names_per_date"] == pytest.approx(want["names"].mean(), abs=TOL)
 
 
-def test_by_metal_is_the_ic_within_each_metal(research: FactorPanel, reference) -> None:
-    table = ic_summary(research, ["ret_20d"], by_metal=True)
+def test_by_metal_is_the_ic_within_each_metal(
+    research_data: FactorPanel, reference: pd.DataFrame
+) -> None:
+    table = ic_summary(research_data, ["ret_20d"], by_metal=True)
     assert sorted(table["metal"].unique()) == ["copper", "gold", "none", "tin"]
     for row in table.iter_rows(named=True):
         want = daily_ic(reference, "ret_20d", row["horizon"], ["date", "metal"])
@@ -63,18 +68,16 @@ def test_by_metal_is_the_ic_within_each_metal(research: FactorPanel, reference) 
 
 
 def test_close_entry_and_kept_unbuyable_names_change_the_sample(
-    panel: pl.DataFrame, research: FactorPanel
+    research_panel: pl.DataFrame, research_data: FactorPanel
 ) -> None:
-    kept = from_panel(panel, FACTORS[:1], horizons=(5,), entry="close", keep_unbuyable=True)
-    want = daily_ic(
-        reference_frame(panel, FACTORS[:1], (5,), entry="close", keep_unbuyable=True),
-        "ret_5d",
-        5,
-        ["date"],
+    kept = from_panel(
+        research_panel, FACTORS[:1], horizons=(5,), entry="close", keep_unbuyable=True
     )
+    frame = reference_frame(research_panel, FACTORS[:1], (5,), entry="close", keep_unbuyable=True)
+    want = daily_ic(frame, "ret_5d", 5, ["date"])
     got = ic_series(kept, "ret_5d")
     np.testing.assert_allclose(got["rank_ic"].to_numpy(), want["rank_ic"], rtol=0, atol=TOL)
-    default = ic_series(research, "ret_5d").filter(pl.col("horizon") == 5)
+    default = ic_series(research_data, "ret_5d").filter(pl.col("horizon") == 5)
     assert got["names"].sum() > default["names"].sum()  # no name left out as unbuyable
 
 

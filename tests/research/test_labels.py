@@ -49,17 +49,17 @@ def test_bad_horizons_and_entries_are_refused() -> None:
 
 @pytest.mark.parametrize("entry", ["open", "close"])
 def test_prices_after_t_move_no_factor_and_only_labels_reaching_past_t(
-    panel: pl.DataFrame, entry: str
+    research_panel: pl.DataFrame, entry: str
 ) -> None:
-    days = panel.get_column("date").unique().sort()
+    days = research_panel.get_column("date").unique().sort()
     t = 150
-    shock = pl.Series(np.random.default_rng(1).uniform(0.8, 1.25, panel.height))
+    shock = pl.Series(np.random.default_rng(1).uniform(0.8, 1.25, research_panel.height))
     later = pl.col("date") > days[t]
-    moved = panel.with_columns(
+    moved = research_panel.with_columns(
         pl.when(later).then(pl.col(c) * shock).otherwise(pl.col(c)).alias(c)
         for c in ("adj_open", "adj_close")
     )
-    before = from_panel(panel, FACTORS, horizons=(1, 5, 20), entry=entry)
+    before = from_panel(research_panel, FACTORS, horizons=(1, 5, 20), entry=entry)
     after = from_panel(moved, FACTORS, horizons=(1, 5, 20), entry=entry)
     for name in before.values:
         np.testing.assert_array_equal(before.values[name][: t + 1], after.values[name][: t + 1])

@@ -28,8 +28,8 @@ Q = 5
 
 
 @pytest.fixture(scope="module")
-def reference(panel: pl.DataFrame) -> pd.DataFrame:
-    return reference_frame(panel, FACTORS, (1, 5, 20))
+def reference(research_panel: pl.DataFrame) -> pd.DataFrame:
+    return reference_frame(research_panel, FACTORS, (1, 5, 20))
 
 
 def _by(neutral: str | None) -> list[str]:
@@ -39,15 +39,15 @@ def _by(neutral: str | None) -> list[str]:
 @pytest.mark.parametrize("factor", ["ret_20d", "ret_5d_pct"])
 @pytest.mark.parametrize("neutral", [None, "metal"])
 def test_buckets_are_qcut_or_the_average_rank_rule(
-    research: FactorPanel, reference: pd.DataFrame, factor: str, neutral: str | None
+    research_data: FactorPanel, reference: pd.DataFrame, factor: str, neutral: str | None
 ) -> None:
     by_metal = neutral is not None
-    rank = factor_ranks(research, factor, by_metal)
-    got = fast_buckets(rank, research.grouping(by_metal), Q).reshape(research.shape)
+    rank = factor_ranks(research_data, factor, by_metal)
+    got = fast_buckets(rank, research_data.grouping(by_metal), Q).reshape(research_data.shape)
     want = buckets(reference, factor, Q, _by(neutral))
     cell = reference.assign(want=want.fillna(0).astype(int))
-    rows = [research.sessions.index(d.date()) for d in cell["date"]]
-    cols = [research.tickers.index(t) for t in cell["ticker"]]
+    rows = [research_data.sessions.index(d.date()) for d in cell["date"]]
+    cols = [research_data.tickers.index(t) for t in cell["ticker"]]
     assert np.array_equal(got[rows, cols], cell["want"].to_numpy())
     assert got.sum() == cell["want"].sum()  # no bucket outside the reference's rows
 
@@ -55,9 +55,9 @@ def test_buckets_are_qcut_or_the_average_rank_rule(
 @pytest.mark.parametrize("factor", ["ret_20d", "ret_5d_pct"])
 @pytest.mark.parametrize("neutral", [None, "metal"])
 def test_returns_spread_and_monotonicity_equal_the_reference(
-    research: FactorPanel, reference: pd.DataFrame, factor: str, neutral: str | None
+    research_data: FactorPanel, reference: pd.DataFrame, factor: str, neutral: str | None
 ) -> None:
-    result = quantile_analysis(research, factor, quantiles=Q, neutral=neutral)
+    result = quantile_analysis(research_data, factor, quantiles=Q, neutral=neutral)
     bucket = buckets(reference, factor, Q, _by(neutral))
     for h in (1, 5, 20):
         daily = quantile_means(reference, bucket, h, neutral is not None)
@@ -80,11 +80,11 @@ def test_returns_spread_and_monotonicity_equal_the_reference(
 
 @pytest.mark.parametrize("neutral", [None, "metal"])
 def test_turnover_autocorrelation_and_cumulative_returns(
-    research: FactorPanel, reference: pd.DataFrame, neutral: str | None
+    research_data: FactorPanel, reference: pd.DataFrame, neutral: str | None
 ) -> None:
-    result = quantile_analysis(research, "ret_20d", quantiles=Q, neutral=neutral)
+    result = quantile_analysis(research_data, "ret_20d", quantiles=Q, neutral=neutral)
     bucket = buckets(reference, "ret_20d", Q, _by(neutral))
-    days = [pd.Timestamp(d) for d in research.sessions]
+    days = [pd.Timestamp(d) for d in research_data.sessions]
     for h in (1, 5, 20):
         row = result.turnover.filter(pl.col("horizon") == h).row(0, named=True)
         assert row["turnover"] == pytest.approx(turnover(bucket, reference, Q, h, days), abs=TOL)
@@ -98,8 +98,8 @@ def test_turnover_autocorrelation_and_cumulative_returns(
         np.testing.assert_allclose(got[str(k)].to_numpy(), growth[k], rtol=1e-12, atol=0)
 
 
-def test_bad_arguments_are_refused(research: FactorPanel) -> None:
+def test_bad_arguments_are_refused(research_data: FactorPanel) -> None:
     with pytest.raises(ValueError, match="quantiles"):
-        quantile_analysis(research, "ret_20d", quantiles=1)
+        quantile_analysis(research_data, "ret_20d", quantiles=1)
     with pytest.raises(ValueError, match="neutral"):
-        quantile_analysis(research, "ret_20d", neutral="board")
+        quantile_analysis(research_data, "ret_20d", neutral="board")
