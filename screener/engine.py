@@ -22,7 +22,7 @@ The algorithm, step by step (``evaluate``):
 7. Rank (``cross_sectional_ranks``): ``<name>_rank``, the cross-sectional percentile rank per
    date in [0, 1], 1 = best by the factor's ``higher_is_better``, exactly as ``base.rank``
    defines it (average ranks for ties, 0.5 alone, null stays null), then stored as Float32.
-   Rows are grouped by date once (a counting sort), then ``kernels.percentile_ranks``
+   Rows are grouped by date once (a counting sort), then ``rank_kernels.percentile_ranks``
    radix-sorts each date's values, one factor per thread; a polars ``rank().over("date")``
    costs several times more.
 
@@ -114,7 +114,7 @@ def cross_sectional_ranks(values: pl.DataFrame, factors: Sequence[Factor]) -> li
     NaN would rank as a value, see ``_clean``). A factor's ``higher_is_better`` gives the
     direction; a name given twice is ranked once.
     """
-    from screener.factors import kernels  # numba: imported only when something is ranked
+    from screener.factors import rank_kernels  # numba: imported only when something is ranked
 
     rows, offsets = _rows_by_date(values.get_column(DATE))
     lowest_best = {f.name: not f.higher_is_better for f in factors}
@@ -128,7 +128,7 @@ def cross_sectional_ranks(values: pl.DataFrame, factors: Sequence[Factor]) -> li
         else:  # a copy (1/64 of the values): the rank must not keep the values' buffers alive
             bitmap = np.frombuffer(validity, np.uint8).copy()
         out = np.empty(len(column), np.float32)
-        kernels.percentile_ranks(x, bitmap, rows, offsets, lowest_best[name], out)
+        rank_kernels.percentile_ranks(x, bitmap, rows, offsets, lowest_best[name], out)
         # the values' own validity: a rank is null exactly where its value is
         nulls = None if validity is None else pa.py_buffer(bitmap)
         ranked = pa.Array.from_buffers(pa.float32(), len(column), [nulls, pa.py_buffer(out)])
@@ -139,13 +139,13 @@ def cross_sectional_ranks(values: pl.DataFrame, factors: Sequence[Factor]) -> li
 
 
 def _rows_by_date(date: pl.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Row numbers grouped by date (``kernels.group_rows``); the codes are freed on return."""
-    from screener.factors import kernels
+    """Row numbers grouped by date (``rank_kernels.group_rows``); the codes are freed on return."""
+    from screener.factors import rank_kernels
 
     codes, n_codes = partition_codes(date)
     rows = np.empty(len(date), np.int64)
     offsets = np.zeros(n_codes + 1, np.int64)
-    kernels.group_rows(codes, rows, offsets)
+    rank_kernels.group_rows(codes, rows, offsets)
     return rows, offsets
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +55,21 @@ def demo_without_amount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
         store.upsert("bars_daily", bars)
         import_notes(store, sorted((REPO / "data" / "broker_notes").glob("*.txt")), load_master())
         yield store
+
+
+@pytest.fixture(scope="session")
+def research_panel() -> Any:
+    """The seeded research panel (tests/research/seeded.py): 40 names over 300 sessions."""
+    from research.seeded import seeded_panel
+
+    return seeded_panel(7)
+
+
+@pytest.fixture(scope="session")
+def research_data(research_panel: Any) -> Any:
+    """The seeded panel's research data: its factors at horizons 1, 5 and 20."""
+    from research.seeded import FACTORS
+
+    from screener.research.data import from_panel
+
+    return from_panel(research_panel, FACTORS, horizons=(1, 5, 20))

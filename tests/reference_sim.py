@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,21 @@ def run(
 ) -> Result:
     """Simulate session by session: value the book, set targets, sell, then buy."""
     return _Sim(market, signals, entry, costs, init_cash).run()
+
+
+def assert_same(orders: Any, equity: Any, ref: Result) -> None:
+    """The engine's order log and book (polars frames) equal the reference's, trade by trade
+    and to the fen. Sizes are whole lots except after a corporate action: there float noise
+    may differ, hence the tolerances."""
+    keys = ["date", "ticker", "side", "status"]
+    assert orders.select(keys).rows() == [tuple(o[k] for k in keys) for o in ref.orders]
+    numbers = ["requested", "shares", "price", "commission", "stamp_duty", "transfer_fee"]
+    got = orders.select(numbers).to_numpy()
+    want = np.array([[o[k] for k in numbers] for o in ref.orders]).reshape(-1, len(numbers))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(equity["cash"].to_numpy(), ref.cash, atol=0.01, rtol=0)
+    np.testing.assert_allclose(equity["value"].to_numpy(), ref.value, atol=0.01, rtol=0)
+    assert equity["cash"].min() >= -1e-6
 
 
 class _Sim:

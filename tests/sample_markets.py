@@ -41,6 +41,22 @@ trailing_stop_pct = 8.0
 "exit.hold_sessions" = [5, 15]
 """
 
+# The same names held as a rebalanced portfolio: the top 3 by momentum, re-ranked weekly.
+WEEKLY_COPPER = """
+name = "weekly copper momentum"
+[rebalance]
+every = "week"
+[select]
+universe = "metal"
+metal = "copper"
+score = "ret_20d"
+top_n = 3
+min_avg_amount = 0.0
+[weigh]
+method = "score"
+max_weight = 0.4
+"""
+
 
 def copper_store(folder: Path, end: dt.date) -> Store:
     """A store holding the demo market of the six copper names up to ``end`` (caller closes)."""

@@ -455,3 +455,47 @@ def test_picks_import_with_a_date_for_an_undated_note(tmp_path: Path) -> None:
     assert "picks: 2 new" in done.stdout
     listed = cli("picks", "list", "--format", "json", db=db)
     assert {p["report_date"] for p in json.loads(listed.stdout)} == {"2026-02-06"}
+
+
+def test_research_ic_quantiles_and_tear_sheet(demo_db: Path, tmp_path: Path) -> None:
+    done = cli(
+        "research",
+        "ic",
+        "ret_20d,divergence_20d",
+        "--horizons",
+        "1,5",
+        "--format",
+        "json",
+        db=demo_db,
+    )
+    assert done.returncode == 0, done.stderr
+    ic = json.loads(done.stdout)
+    assert ic["synthetic"] is True and ic["universe"] == "sector" and ic["entry"] == "open"
+    assert [(r["factor"], r["horizon"]) for r in ic["rows"]] == [
+        ("ret_20d", 1),
+        ("ret_20d", 5),
+        ("divergence_20d", 1),
+        ("divergence_20d", 5),
+    ]
+    assert all(-1 < r["rank_ic"] < 1 and r["dates"] > 1000 for r in ic["rows"])
+    by_metal = cli("research", "ic", "ret_20d", "--by-metal", "--format", "csv", db=demo_db)
+    assert by_metal.stdout.startswith("factor,metal,horizon,ic,") and "copper" in by_metal.stdout
+    done = cli(
+        "research", "quantiles", "ret_20d", "--neutral", "metal", "--format", "json", db=demo_db
+    )
+    q = json.loads(done.stdout)
+    assert q["neutral"] == "metal" and len(q["returns"]) == 5 * 4 and len(q["spread"]) == 4
+    table = cli("research", "quantiles", "ret_20d", "--entry", "close", db=demo_db)
+    assert "SYNTHETIC" in table.stdout and "forward returns from the close" in table.stdout
+    report = cli("research", "report", "ret_20d", "--out", str(tmp_path), db=demo_db)
+    assert report.returncode == 0, report.stderr
+    html = (tmp_path / "factor_ret_20d.html").read_text(encoding="utf-8")
+    assert "SYNTHETIC" in html and html.count("<svg") == 6
+
+
+def test_research_refuses_unknown_factors_and_bad_horizons(demo_db: Path) -> None:
+    unknown = cli("research", "ic", "ret_21d", db=demo_db)
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1  # a FactorError
+    assert "unknown factor(s): ret_21d" in unknown.stderr
+    bad = cli("research", "ic", "ret_20d", "--horizons", "1,x", db=demo_db)
+    assert bad.returncode == 1 and "--horizons" in bad.stderr

@@ -2,8 +2,8 @@
 
 Heavy modules (polars, duckdb, vectorbt) are imported inside commands so `--help` stays instant.
 User errors (ScreenerError) print one line on stderr and exit 1; `--debug` shows the traceback.
-Commands live by group in `data`, `factors`, `picks`, `research` and `deliver`; importing
-them registers them.
+Commands live by group in `data`, `factors`, `picks`, `research`, `factor_research` and
+`deliver`; importing them registers them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from screener.cli import factors, picks  # noqa: F401
 
 # isort: split
 from screener.cli import research  # noqa: F401
+
+# isort: split
+from screener.cli import factor_research  # noqa: F401
 
 # isort: split
 from screener.cli import deliver  # noqa: F401

@@ -132,6 +132,7 @@ def _report_data(
     name = manifest.get("thesis_name") or Path(str(manifest.get("thesis_file") or run_id)).stem
     car = frames.get("car")
     episodes = frames.get("episodes")
+    spec = manifest.get("thesis_spec") or {}
     return BacktestReportData(
         title=str(name),
         thesis_summary={
@@ -155,6 +156,7 @@ def _report_data(
         placebo=metrics.get("placebo"),
         event_marks=_marks(event) if event is not None else None,
         event_verdict=event.get("verdict") if event is not None else None,
+        episode_label="Rebalances" if "rebalance" in spec else "Trigger episodes",
         event_car=_car(car, event) if car is not None and event is not None else None,
         event_summary=_event_rows(event) if event is not None else None,
         sweep=sweep,

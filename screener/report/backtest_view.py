@@ -14,6 +14,7 @@ from screener.report.terminal import frame_table, metric_format, synthetic_banne
 from screener.screen_coverage import episode_lines
 
 TWO_PLACES = {"costs_paid", "turnover"}  # yuan; times the book traded
+LAST_REBALANCES = 12  # rows of a rebalanced run's episode table in the terminal
 SHOWN = (
     "total_return",
     "annual_return",
@@ -93,7 +94,11 @@ def render_backtest(result: Any, *, synthetic: bool) -> Group:
     shown = episodes.drop("note", strict=False).rename(
         {"amount_estimated": "amt est."}, strict=False
     )
-    parts.append(frame_table(shown, title=f"{episodes.height} trigger episodes"))
+    title = f"{episodes.height} trigger episodes"
+    if result.thesis.rebalance is not None:  # one per month or week: the latest are enough
+        title = f"{episodes.height} rebalances (the last {min(LAST_REBALANCES, shown.height)})"
+        shown = shown.tail(LAST_REBALANCES)
+    parts.append(frame_table(shown, title=title))
     parts += [Text(line, style="yellow") for line in episode_lines(result.compiled.episodes)]
     if result.event_study is not None:
         parts.append(_event_table(result.event_study.summary))

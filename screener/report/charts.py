@@ -287,3 +287,103 @@ def screen_figure(
     _date_axis(ax)
     _style(ax)
     return fig
+
+
+# -- factor research (the tear sheet) --------------------------------------------------------
+def ic_series_figure(daily: pl.DataFrame, *, rolling: int) -> Figure:
+    """IC per session (date, ic, ic_rolling) as thin bars and its rolling mean as a line."""
+    dates = daily.get_column("date")
+    fig = _figure(2.8)
+    ax = fig.add_subplot()
+    ic = daily.get_column("ic").to_numpy()
+    ax.bar(dates, ic, width=1.0, color=np.where(ic >= 0, UP, DOWN), alpha=0.35, lw=0)
+    ax.plot(dates, daily.get_column("ic_rolling").to_numpy(), color=STRATEGY, lw=1.6)
+    ax.axhline(0.0, color="#999999", lw=0.6)
+    ax.set_ylabel(f"IC, {rolling}-session mean")
+    _date_axis(ax)
+    _style(ax)
+    return fig
+
+
+def ic_histogram_figure(ic: pl.Series) -> Figure:
+    """The distribution of the per-session IC, with its mean marked."""
+    values = ic.drop_nans().drop_nulls().to_numpy()
+    fig = _figure(2.6, WIDTH / 2)
+    ax = fig.add_subplot()
+    ax.hist(values, bins=40, color=STRATEGY, alpha=0.75)
+    if values.size:
+        ax.axvline(float(values.mean()), color=UP, lw=1.4)
+    ax.axvline(0.0, color="#999999", lw=0.6)
+    ax.set_xlabel("IC per session")
+    _style(ax)
+    return fig
+
+
+def ic_decay_figure(summary: pl.DataFrame) -> Figure:
+    """Mean IC and rank IC by horizon (horizon, ic, rank_ic)."""
+    horizons = summary.get_column("horizon").to_list()
+    x = np.arange(len(horizons))
+    fig = _figure(2.6, WIDTH / 2)
+    ax = fig.add_subplot()
+    for k, (column, color) in enumerate((("ic", STRATEGY), ("rank_ic", PALETTE[0]))):
+        values = summary.get_column(column).fill_null(np.nan).to_numpy()
+        ax.bar(x + (k - 0.5) * 0.38, values, width=0.38, color=color, label=column)
+    ax.axhline(0.0, color="#999999", lw=0.6)
+    ax.set_xticks(x, [f"{h}d" for h in horizons])
+    ax.set_xlabel("horizon (sessions)")
+    ax.legend(loc="best", frameon=False, fontsize=9)
+    _style(ax)
+    return fig
+
+
+def quantile_returns_figure(returns: pl.DataFrame) -> Figure:
+    """Mean forward return by quantile (quantile, mean_return): one bar each."""
+    q = returns.get_column("quantile").to_numpy()
+    values = returns.get_column("mean_return").fill_null(np.nan).to_numpy()
+    fig = _figure(2.6, WIDTH / 2)
+    ax = fig.add_subplot()
+    ax.bar(q, values, color=np.where(values >= 0, UP, DOWN), width=0.7)
+    ax.axhline(0.0, color="#999999", lw=0.6)
+    ax.set_xticks(q, [str(k) for k in q])
+    ax.set_xlabel("quantile (1 = lowest factor value)")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=2))
+    _style(ax)
+    return fig
+
+
+def cumulative_quantiles_figure(cumulative: pl.DataFrame) -> Figure:
+    """Growth of 1 per quantile (date, quantile, growth), on a log scale."""
+    fig = _figure(3.2)
+    ax = fig.add_subplot()
+    quantiles = sorted(cumulative.get_column("quantile").unique().to_list())
+    colors = GAIN_LOSS.reversed()(np.linspace(0.0, 1.0, max(len(quantiles), 2)))
+    for k, q in enumerate(quantiles):
+        one = cumulative.filter(pl.col("quantile") == q)
+        ax.plot(
+            one.get_column("date"),
+            one.get_column("growth").to_numpy(),
+            color=colors[k],
+            lw=1.2,
+            label=f"Q{q}",
+        )
+    ax.set_yscale("log")
+    ax.set_ylabel("growth of 1")
+    ax.legend(loc="upper left", frameon=False, fontsize=9, ncols=min(len(quantiles), 5))
+    _date_axis(ax)
+    _style(ax)
+    return fig
+
+
+def turnover_figure(series: pl.DataFrame, *, rolling: int) -> Figure:
+    """Top-quantile turnover per session (date, turnover) and its rolling mean."""
+    dates = series.get_column("date")
+    values = series.get_column("turnover")
+    fig = _figure(2.4)
+    ax = fig.add_subplot()
+    ax.plot(dates, values.to_numpy(), color="#bbbbbb", lw=0.7)
+    ax.plot(dates, values.rolling_mean(rolling).to_numpy(), color=STRATEGY, lw=1.5)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.set_ylabel("top-quantile turnover")
+    _date_axis(ax)
+    _style(ax)
+    return fig

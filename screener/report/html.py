@@ -84,10 +84,11 @@ class BacktestReportData:
     data_range: tuple[dt.date, dt.date]
     manifest: Mapping[str, Any]
     synthetic: bool
-    verdict: str | None = None  # the run's one line (verdict.backtest_verdict)
+    verdict: str | None = None  # the run's one line (verdict.py)
     placebo: Mapping[str, Any] | None = None  # placebo.placebo
     event_marks: Mapping[str, Any] | None = None  # entry_at, model, level: the chart's marks
     event_verdict: str | None = None  # the event study's one line
+    episode_label: str = "Trigger episodes"  # or "Rebalances"
     event_car: pl.DataFrame | None = None  # rel_day, role, car, lo, hi
     event_summary: Mapping[str, Any] | None = None  # incl. "episodes" and t-stats
     sweep: SweepGrid | None = None

@@ -7,6 +7,10 @@ trigger masks (each condition on its subject's closes as known each session) -> 
 for ``select_within_sessions`` while it finds nobody; each episode records its coverage) ->
 weights -> exits -> the target matrix.
 
+A rebalanced portfolio walks the same path: its schedule (``rebalance_sessions``) fires in
+place of the trigger, every rebalance is an episode, and a name's exit is the next rebalance,
+dropped when the screen picks it again (``rebalance_holdings``).
+
 All decisions use data known at the close of session t and become ``target[t, j]`` (NaN = no
 instruction, 0 = exit); execution fills them at t+1 (never at t).
 """
@@ -41,13 +45,16 @@ class Compiled:
 def compile_thesis(prep: Prepared, thesis: Thesis) -> Compiled:
     """Trigger -> episodes -> ranked selection per episode -> weights -> exits -> targets."""
     entries = _entries(prep, thesis)
-    plan = plan_holdings(
-        thesis,
-        entries.chosen,
-        tickers=prep.tickers,
-        adj_entry=prep.arrays["adj_open" if thesis.entry.at == "open" else "adj_close"],
-        adj_close=prep.arrays["adj_close"],
-    )
+    if thesis.rebalance is not None:
+        plan = rebalance_holdings(entries.chosen)
+    else:
+        plan = plan_holdings(
+            thesis,
+            entries.chosen,
+            tickers=prep.tickers,
+            adj_entry=prep.arrays["adj_open" if thesis.entry.at == "open" else "adj_close"],
+            adj_close=prep.arrays["adj_close"],
+        )
     return Compiled(
         triggers=entries.triggers,
         episodes=entries.episodes,
@@ -60,7 +67,7 @@ def compile_thesis(prep: Prepared, thesis: Thesis) -> Compiled:
 def entries_key(thesis: Thesis) -> tuple[Any, ...]:
     """What the entry stage depends on: configurations that differ only in their exits share
     it (the one key of ``CompileCache.entries``)."""
-    return (thesis.trigger, thesis.select, thesis.weigh)
+    return (thesis.trigger, thesis.rebalance, thesis.select, thesis.weigh)
 
 
 @dataclass(frozen=True)
@@ -80,8 +87,12 @@ def _entries(prep: Prepared, thesis: Thesis) -> _Entries:
         cached: _Entries = prep.cache.entries[key]
         return cached
     masks = [_mask(prep, c, i) for i, c in enumerate(thesis.trigger.when)]
-    fired = np.logical_and.reduce(masks) if masks else np.zeros(len(prep.sessions), bool)
-    starts = episode_starts(fired, thesis.trigger.cooldown_sessions)
+    if thesis.rebalance is not None:  # every scheduled session is an episode of its own
+        fired, cooldown = rebalance_sessions(prep.sessions, thesis.rebalance.every), 0
+    else:
+        fired = np.logical_and.reduce(masks) if masks else np.zeros(len(prep.sessions), bool)
+        cooldown = thesis.trigger.cooldown_sessions
+    starts = episode_starts(fired, cooldown)
     chosen: dict[int, dict[str, float]] = {}
     picked, episodes = [], []
     for episode, start in enumerate(starts):
@@ -225,6 +236,25 @@ def _rolling_extreme(close: np.ndarray, n: int, *, high: bool) -> np.ndarray:
     return out
 
 
+def rebalance_sessions(sessions: Sequence[dt.date], every: int | str) -> np.ndarray:
+    """Where a rebalanced portfolio re-ranks: the first session, then the last session of each
+    month or ISO week (``"month"``, ``"week"``), or every ``every`` sessions. The last session
+    is left out: its book could only fill after the data end.
+
+    >>> days = [dt.date(2024, m, d) for m, d in ((1, 30), (1, 31), (2, 1), (2, 2))]
+    >>> rebalance_sessions(days, "month").tolist()
+    [True, True, False, False]
+    """
+    n = len(sessions)
+    if isinstance(every, int):
+        fired = np.arange(n) % every == 0
+    else:
+        period = [(d.year, d.month) if every == "month" else d.isocalendar()[:2] for d in sessions]
+        fired = np.array([i == 0 or period[i] != period[i + 1] for i in range(n - 1)] + [False])
+    fired[-1] = False
+    return fired
+
+
 def episode_starts(fired: np.ndarray, cooldown: int) -> list[int]:
     """Sessions that start an episode: a firing session with no episode start in the previous
     ``cooldown`` sessions (so a multi-day sell-off is one episode, not seven)."""
@@ -315,6 +345,18 @@ def plan_holdings(
                     adj_entry[e, j], adj_close[:, j], e, thesis.exit, first_check=first
                 )
             plan.append(Holding(episode, ticker, w, t, exit_at))
+    return _supersede(plan)
+
+
+def rebalance_holdings(selections: Mapping[int, dict[str, float]]) -> list[Holding]:
+    """Each rebalance's names held to the next rebalance; a name picked again stays (its
+    weight re-set, the earlier exit dropped), one left out is sold."""
+    sessions = sorted(selections)
+    plan = [
+        Holding(k, ticker, w, t, sessions[k + 1] if k + 1 < len(sessions) else None)
+        for k, t in enumerate(sessions)
+        for ticker, w in selections[t].items()
+    ]
     return _supersede(plan)
 
 

@@ -358,7 +358,21 @@ def _log_frame(market: MarketArrays, log: np.ndarray) -> pl.DataFrame:
 # -- a compiled thesis through the engine -------------------------------------------------------
 def execute(prep: Prepared, thesis: Thesis, compiled: Compiled) -> tuple[Execution, pl.DataFrame]:
     """Simulate the targets on the traded names; (Execution, round-trip trades)."""
-    cols = np.flatnonzero(np.isfinite(compiled.target).any(axis=0))
+    market, cols = traded_market(prep, compiled.target)
+    costs = CostModel().with_overrides(**thesis.costs)
+    run = simulate(
+        market,
+        compiled.target[:, cols],
+        entry="open" if thesis.entry.at == "open" else "close",
+        costs=costs,
+        init_cash=thesis.init_cash,
+    )
+    return run, round_trips(run.orders)  # with the corporate actions in a trip
+
+
+def traded_market(prep: Prepared, target: np.ndarray) -> tuple[MarketArrays, np.ndarray]:
+    """The market of the names a target matrix ever instructs, and their columns in it."""
+    cols = np.flatnonzero(np.isfinite(target).any(axis=0))
     if cols.size == 0:  # nothing ever traded: keep one column so the equity curve exists
         cols = np.array([0])
     a = prep.arrays
@@ -376,15 +390,7 @@ def execute(prep: Prepared, thesis: Thesis, compiled: Compiled) -> tuple[Executi
         lot_step=lot_step,
         ex_ratio=_ex_ratio(close, a["prev_close"][:, cols]),
     )
-    costs = CostModel().with_overrides(**thesis.costs)
-    run = simulate(
-        market,
-        compiled.target[:, cols],
-        entry="open" if thesis.entry.at == "open" else "close",
-        costs=costs,
-        init_cash=thesis.init_cash,
-    )
-    return run, round_trips(run.orders)  # with the corporate actions in a trip
+    return market, cols
 
 
 def _ex_ratio(close: np.ndarray, prev_close: np.ndarray) -> np.ndarray:

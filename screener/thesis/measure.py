@@ -1,9 +1,10 @@
 """Measure: a thesis run's metrics, its event study and its calendar-time portfolio.
 
 ``measure`` gives the headline metrics (with the episode count, the costs paid and the two
-benchmarks), ``study`` the event study of the selected names around each trigger, and
-``calendar_time`` the portfolio regression with Newey-West errors. Prices and returns come
-from the ``Prepared`` data; nothing here reads the store.
+benchmarks; a rebalanced portfolio's one-line verdict), ``study`` the event study of the
+selected names around each trigger, and ``calendar_time`` the portfolio regression with
+Newey-West errors. Prices and returns come from the ``Prepared`` data; nothing here reads the
+store.
 """
 
 from __future__ import annotations
@@ -52,8 +53,9 @@ def equity_frame(run: Any) -> pl.DataFrame:
 
 def study(prep: Prepared, thesis: Thesis, compiled: Compiled) -> Any:
     """Event study of the selected names around each selection session, its windows set by the
-    thesis: the trigger's lookback, the entry fill, the hold (None without episodes)."""
-    if compiled.selections.height == 0:
+    thesis: the trigger's lookback, the entry fill, the hold (None without episodes, and for a
+    rebalanced portfolio: its rebalances are a calendar, not events)."""
+    if compiled.selections.height == 0 or thesis.rebalance is not None:
         return None
     picked = compiled.selections.get_column("ticker").unique().implode()
     # the study reads each event's own ticker only: leave the other names out of its joins

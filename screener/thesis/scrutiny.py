@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from screener.thesis import bootstrap, placebo
-from screener.thesis.verdict import backtest_verdict
+from screener.thesis.verdict import backtest_verdict, portfolio_verdict
 
 if TYPE_CHECKING:
     from screener.thesis.compile import Compiled
@@ -38,8 +38,10 @@ def honest_numbers(
     bootstrap's mean block is the thesis's hold: returns that share positions stay together.
     ``seed`` seeds the resampling, the placebo's pool and its draws.
     """
-    hold = thesis.exit.hold_sessions
     values = equity.sort("date").get_column("value").to_numpy()
+    if thesis.rebalance is not None:  # a calendar, not events: no placebo of trigger dates
+        return _portfolio_numbers(prep, thesis, compiled, values, metrics, seed)
+    hold = thesis.exit.hold_sessions
     intervals = bootstrap.metric_intervals(values, mean_block=float(hold), seed=seed)
     column = {t: j for j, t in enumerate(prep.tickers)}
     entry = prep.arrays["adj_open" if thesis.entry.at == "open" else "adj_close"]
@@ -68,6 +70,29 @@ def honest_numbers(
         sharpe=metrics.get("sharpe"),
     )
     return {"bootstrap": intervals, "placebo": ranked, "verdict": line}
+
+
+def _portfolio_numbers(
+    prep: Prepared,
+    thesis: Thesis,
+    compiled: Compiled,
+    values: Any,
+    metrics: Mapping[str, Any],
+    seed: int,
+) -> dict[str, Any]:
+    """A rebalanced portfolio: intervals with blocks as long as a holding period (the sessions
+    between rebalances), and its event-free verdict."""
+    block = max(1.0, len(prep.sessions) / max(1, compiled.episodes.height))
+    intervals = bootstrap.metric_intervals(values, mean_block=block, seed=seed)
+    s = thesis.select
+    line = portfolio_verdict(
+        thesis=thesis.name,
+        held=f"top {s.top_n} of the {s.universe} universe by {s.score}",
+        schedule=thesis.rebalance.describe() if thesis.rebalance else "",
+        metrics=metrics,
+        bootstrap=intervals,
+    )
+    return {"bootstrap": intervals, "verdict": line}
 
 
 def _traded(prep: Prepared, compiled: Compiled) -> dict[int, dict[str, float]]:

@@ -3,7 +3,10 @@
 A thesis reads as a sentence of small steps (bt): **when** the trigger fires (`trigger`),
 **what** to buy (`select`, a screen), **how much** (`weigh`), **when to fill** (`entry`),
 **when to leave** (`exit`), at what **cost** (`costs`), and which numbers to **sweep**.
-Loading validates every key, type and value and names the file, line and key on error.
+A rebalanced factor portfolio replaces the trigger and the exit with a schedule
+(`rebalance`): on each rebalance session the screen's top names become the book, and names
+that drop out are sold. Loading validates every key, type and value and names the file, line
+and key on error.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 
 CONDITION_KINDS = ("change", "breakout_high", "breakdown_low", "breadth")
 WEIGH_METHODS = ("equal", "score")
+REBALANCE_PERIODS = ("month", "week")
 ENTRY_AT = ("open", "close")
 
 
@@ -66,6 +70,19 @@ class Trigger:
 
 
 @dataclass(frozen=True)
+class Rebalance:
+    """When a rebalanced portfolio re-ranks: at the close of each month's or week's last
+    session (``"month"``, ``"week"``), or every ``N`` sessions (an integer), and on the first
+    session. The new book fills at the next session, as every thesis decision does."""
+
+    every: int | str = "month"
+
+    def describe(self) -> str:
+        """'every month', 'every 20 sessions'."""
+        return f"every {self.every}" + (" sessions" if isinstance(self.every, int) else "")
+
+
+@dataclass(frozen=True)
 class Weigh:
     method: str = "equal"
     max_weight: float = 0.2
@@ -90,6 +107,7 @@ class Thesis:
     name: str
     description: str = ""
     trigger: Trigger = field(default_factory=Trigger)
+    rebalance: Rebalance | None = None  # a rebalanced portfolio: no trigger, no exit rules
     select: Screen = field(default_factory=Screen)  # the selection is a screen
     weigh: Weigh = field(default_factory=Weigh)
     entry: Entry = field(default_factory=Entry)
@@ -119,7 +137,8 @@ class Thesis:
     def spec(self) -> dict[str, Any]:
         """The steps as run (overrides applied), JSON-safe: trigger, select, ..., costs."""
         spec = dataclasses.asdict(self)
-        for key in ("name", "description", "path", "sha256", "sweep"):
+        unused = ("trigger", "exit") if self.rebalance else ("rebalance",)
+        for key in ("name", "description", "path", "sha256", "sweep", *unused):
             spec.pop(key, None)
         for key in ("name", "description"):
             spec["select"].pop(key, None)
@@ -143,7 +162,16 @@ def _replace_condition(thesis: Thesis, key: str, value: float) -> Thesis:
 
 
 _SECTIONS: dict[str, type] = {"select": Screen, "weigh": Weigh, "entry": Entry, "exit": Exit}
-_TOP_LEVEL = {"name", "description", "init_cash", "trigger", "costs", "sweep", *_SECTIONS}
+_TOP_LEVEL = {
+    "name",
+    "description",
+    "init_cash",
+    "trigger",
+    "rebalance",
+    "costs",
+    "sweep",
+    *_SECTIONS,
+}
 
 
 def load_thesis(path: str | Path) -> Thesis:
@@ -155,11 +183,16 @@ def load_thesis(path: str | Path) -> Thesis:
             raise src.error(key, f"unknown key (known: {', '.join(sorted(_TOP_LEVEL))})")
     if not isinstance(raw.get("name"), str) or not raw["name"].strip():
         raise src.error("name", "a thesis needs a non-empty name")
+    rebalanced = "rebalance" in raw
+    for key in ("trigger", "exit") if rebalanced else ():
+        if key in raw:
+            raise src.error(key, "a rebalanced thesis holds its names until the next rebalance")
     thesis = Thesis(
         name=raw["name"],
         description=check_type(src, "description", str, raw.get("description", "")),
         init_cash=check_type(src, "init_cash", float, raw.get("init_cash", 1_000_000.0)),
-        trigger=_trigger(src, raw.get("trigger", {})),
+        trigger=Trigger() if rebalanced else _trigger(src, raw.get("trigger", {})),
+        rebalance=_rebalance(src, raw["rebalance"]) if rebalanced else None,
         costs=_costs(src, raw.get("costs", {})),
         path=str(path),
         sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
@@ -179,6 +212,19 @@ def _trigger(src: TomlSource, raw: Any) -> Trigger:
     base = build_spec(src, Trigger, rest, "trigger")
     built = tuple(build_spec(src, Condition, c, f"trigger.when.{i}") for i, c in enumerate(conds))
     return replace(base, when=built)
+
+
+def _rebalance(src: TomlSource, raw: Any) -> Rebalance:
+    """``every``: "month", "week" or a session count (build_spec takes one type per key)."""
+    if not isinstance(raw, dict):
+        raise src.error("rebalance", "must be a table")
+    for key in raw:
+        if key != "every":
+            raise src.error(f"rebalance.{key}", "unknown key (known: every)")
+    every = raw.get("every", Rebalance.every)
+    if isinstance(every, bool) or not isinstance(every, int | str):
+        raise src.error("rebalance.every", f"must be {' or '.join(REBALANCE_PERIODS)} or a count")
+    return Rebalance(every=every)
 
 
 def _costs(src: TomlSource, raw: Any) -> dict[str, float]:
@@ -228,7 +274,8 @@ def _lookup(thesis: Thesis, dotted: str) -> Any:
     if section == "trigger" and key.startswith("when."):
         _, index, attr = key.split(".")
         return getattr(thesis.trigger.when[int(index)], attr)
-    if section not in {"trigger", *_SECTIONS}:
+    unused = ("trigger", "exit") if thesis.rebalance else ("rebalance",)
+    if section not in {"trigger", "rebalance", *_SECTIONS} or section in unused:
         raise KeyError(dotted)
     return getattr(getattr(thesis, section), key)
 
@@ -279,6 +326,10 @@ def _rules(t: Thesis) -> Iterator[tuple[str, bool, str]]:
         if c.kind == "breadth":
             share_ok = c.min_share_pct is not None and 0 < c.min_share_pct <= 100
             yield f"{k}.min_share_pct", share_ok, "breadth needs min_share_pct in (0, 100]"
+    if t.rebalance is not None:
+        every = t.rebalance.every
+        ok = every in REBALANCE_PERIODS or (isinstance(every, int) and every >= 1)
+        yield "rebalance.every", ok, f"must be {' or '.join(REBALANCE_PERIODS)} or a count >= 1"
     yield "trigger.cooldown_sessions", t.trigger.cooldown_sessions >= 0, "must be >= 0"
     yield "trigger.select_within_sessions", t.trigger.select_within_sessions >= 0, "must be >= 0"
     for key, reason in problems(t.select, factor_catalog(t)):

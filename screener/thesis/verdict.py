@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from screener.schema import SECTOR_INDEX
 from screener.thesis import inference
 
 SIGNIFICANCE = 1.0 - inference.LEVEL
@@ -115,6 +116,29 @@ def backtest_verdict(
     sharpe_ci = f" ({inference.LEVEL:.0%} CI {_interval(ci[0], ci[1], fmt=_ratio)})" if ci else ""
     parts.append(f"Sharpe {_ratio(sharpe)}{sharpe_ci}")
     return "; ".join(parts) + "."
+
+
+def portfolio_verdict(
+    *,
+    thesis: str,
+    held: str,
+    schedule: str,
+    metrics: Mapping[str, Any],
+    bootstrap: Mapping[str, Any] | None,
+) -> str:
+    """A rebalanced portfolio's line: what it held, how it did against the sector, and the
+    Sharpe with its interval. Event-free: without triggers there is no event study to test."""
+    sector = (metrics.get("benchmarks") or {}).get(SECTOR_INDEX) or {}
+    ci = (bootstrap or {}).get("sharpe")
+    sharpe_ci = f" ({inference.LEVEL:.0%} CI {_interval(ci[0], ci[1], fmt=_ratio)})" if ci else ""
+    return (
+        f"{thesis}, {metrics['start']}..{metrics['end']}: {held}, rebalanced {schedule} "
+        f"({metrics['episodes']} rebalances); annual return {_pct(metrics.get('annual_return'))}, "
+        f"Sharpe {_ratio(metrics.get('sharpe'))}{sharpe_ci}, max drawdown "
+        f"{_pct(metrics.get('max_drawdown'))}; excess return over {SECTOR_INDEX} "
+        f"{_pct(sector.get('excess_return'))} (information ratio "
+        f"{_ratio(sector.get('information_ratio'))}); no event study: no trigger events."
+    )
 
 
 def sweep_verdict(

@@ -187,6 +187,23 @@ def test_writers_name_the_files(run: tuple[Store, BacktestResult, Path], tmp_pat
     assert live.read_text(encoding="utf-8") == recorded.read_text(encoding="utf-8")
 
 
+def test_a_rebalanced_run_opens_with_its_verdict_and_lists_rebalances(
+    run: tuple[Store, BacktestResult, Path], tmp_path: Path
+) -> None:
+    """The same tiny store, rebalanced every 20 sessions: the recorded run's page says so."""
+    store, _, _ = run
+    path = tmp_path / "rotation.toml"
+    text = THESIS.split("[trigger]")[0] + '[rebalance]\nevery = 20\n[select]\nuniverse = "sector"\n'
+    path.write_text(text + 'score = "ret_20d"\ntop_n = 1\nmin_avg_amount = 0.0\n', "utf-8")
+    result = run_backtest(store, load_thesis(path), settings=Settings())
+    html = write_backtest_report(load_run(store, result.run_id), tmp_path).read_text("utf-8")
+    assert result.metrics["verdict"] in html.replace("&#39;", "'")
+    assert html.index('id="verdict"') < html.index('id="thesis"')
+    episodes = section(html, "episodes")
+    assert "<h2>Rebalances</h2>" in episodes and "Trigger episodes" not in episodes
+    assert 'id="event-study"' not in html and "rebalance.every" in section(html, "thesis")
+
+
 # -- screen ------------------------------------------------------------------------------------
 DAY, PREV = dt.date(2026, 2, 9), dt.date(2026, 2, 6)
 

@@ -68,7 +68,13 @@ def test_one_row_per_benchmark_with_dashes_for_missing_figures() -> None:
     assert rows(benchmark_table({})).keys().isdisjoint({"801050.SI", "000300.SH"})
 
 
-def result(*, event_study: Any = None, calendar_time: dict[str, Any] | None = None) -> Any:
+def result(
+    *,
+    event_study: Any = None,
+    calendar_time: dict[str, Any] | None = None,
+    rebalance: Any = None,
+    verdict: str | None = None,
+) -> Any:
     episodes = pl.DataFrame(
         {
             "episode": [0, 1],
@@ -85,9 +91,9 @@ def result(*, event_study: Any = None, calendar_time: dict[str, Any] | None = No
     )
     return SimpleNamespace(
         manifest={"data_start": "2015-01-05", "data_end": "2026-11-27", "tickers": 31},
-        thesis=SimpleNamespace(name="Copper breakout"),
+        thesis=SimpleNamespace(name="Copper breakout", rebalance=rebalance),
         run_id="20261127-053623-f04a3d",
-        metrics={**METRICS, "calendar_time": calendar_time or {}},
+        metrics={**METRICS, "calendar_time": calendar_time or {}, "verdict": verdict},
         compiled=SimpleNamespace(episodes=episodes),
         event_study=event_study,
     )
@@ -178,3 +184,10 @@ def test_without_an_event_study_or_calendar_time_those_parts_are_left_out() -> N
     assert SYNTHETIC_LABEL not in out
     assert "event study" not in out and "calendar-time" not in out
     assert "+67.90%" in out
+
+
+def test_a_rebalanced_run_shows_its_latest_rebalances_and_ends_with_its_verdict() -> None:
+    line = "Monthly top-10 momentum, 2015-01-05..2026-11-27: top 10 of the sector universe"
+    out = plain_text(render_backtest(result(rebalance="month", verdict=line), synthetic=False))
+    assert "2 rebalances (the last 2)" in out and "trigger episodes" not in out
+    assert out.rstrip().splitlines()[-1] == line

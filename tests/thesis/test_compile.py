@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from screener.thesis import Condition, Entry, Exit, Thesis, Weigh
+from screener import calendar
+from screener.thesis import Condition, Entry, Exit, Rebalance, Thesis, Weigh
 from screener.thesis import compile as signals
 
 NAN = np.nan
@@ -152,3 +153,16 @@ def test_trigger_and_exits_never_read_the_future(
     eb = signals.exit_session(b[0], b, 0, rule, first_check=0)
     if ea is not None and ea <= cut:
         assert eb == ea
+
+
+def test_schedules_by_hand() -> None:
+    days = calendar.sessions(dt.date(2024, 1, 25), dt.date(2024, 2, 9))  # Thu .. Thu 8 Feb
+    by_month = [days[i] for i in np.flatnonzero(signals.rebalance_sessions(days, "month"))]
+    assert by_month == [dt.date(2024, 1, 25), dt.date(2024, 1, 31)]  # the last session: none
+    by_week = [days[i] for i in np.flatnonzero(signals.rebalance_sessions(days, "week"))]
+    assert by_week == [dt.date(2024, 1, 25), dt.date(2024, 1, 26), dt.date(2024, 2, 2)]
+    every_four = np.flatnonzero(signals.rebalance_sessions(days, 4)).tolist()
+    assert every_four == [0, 4, 8] and len(days) == 11  # 9 Feb: Spring Festival
+    assert Rebalance("week").describe() == "every week" and Rebalance(20).describe() == (
+        "every 20 sessions"
+    )

@@ -51,16 +51,7 @@ def run_both(market: MarketArrays, signals: np.ndarray, **kwargs: object) -> Exe
     kwargs = {"entry": "open", "costs": COSTS, "init_cash": 1_000_000.0, **kwargs}
     result = simulate(market, signals, **kwargs)  # type: ignore[arg-type]
     ref = reference_sim.run(market, signals, **kwargs)  # type: ignore[arg-type]
-    keys = ["date", "ticker", "side", "status"]
-    assert result.orders.select(keys).rows() == [tuple(o[k] for k in keys) for o in ref.orders]
-    # Sizes are whole lots except after a corporate action: then float noise may differ.
-    numbers = ["requested", "shares", "price", "commission", "stamp_duty", "transfer_fee"]
-    got = result.orders.select(numbers).to_numpy()
-    want = np.array([[o[k] for k in numbers] for o in ref.orders]).reshape(-1, len(numbers))
-    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-9)
-    np.testing.assert_allclose(result.equity["cash"].to_numpy(), ref.cash, atol=0.01, rtol=0)
-    np.testing.assert_allclose(result.equity["value"].to_numpy(), ref.value, atol=0.01, rtol=0)
-    assert result.equity["cash"].min() >= -1e-6  # type: ignore[operator]
+    reference_sim.assert_same(result.orders, result.equity, ref)
     return result
 
 

@@ -1,18 +1,28 @@
-"""End to end: a thesis on a tiny hand-made store against a hand-computed trade list."""
+"""End to end: a thesis on a tiny hand-made store against a hand-computed trade list; a
+rebalanced portfolio by hand, against the screen run on each rebalance date, and against the
+slow reference simulator trade by trade (tests/reference_sim.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
-from sample_markets import flat_bars, two_name_store
+import reference_sim
+from sample_markets import WEEKLY_COPPER, copper_store, flat_bars, two_name_store
 
 from screener import calendar
 from screener.config import Settings
+from screener.rules import CostModel
+from screener.screen import run_screen
 from screener.store import Store
-from screener.thesis import load_thesis
+from screener.thesis import Thesis, load_thesis
+from screener.thesis.compile import compile_thesis
+from screener.thesis.execute import traded_market
+from screener.thesis.prepare import prepare
 from screener.thesis.record import list_runs, load_run
 from screener.thesis.run import run_backtest
 from tests.conftest import REPO
@@ -242,3 +252,136 @@ def test_the_dip_thesis_trades_on_bars_without_amount(demo_without_amount: Store
     as_json = result.to_json()
     assert as_json["amount_estimated"] is True
     assert [e["universe"] for e in as_json["episodes"]] == episodes["universe"].to_list()
+
+
+# -- rebalanced portfolios: two names that take turns leading ---------------------------------
+DAYS = calendar.sessions(dt.date(2024, 3, 1), dt.date(2024, 5, 31))[:30]
+# A rises through session 14 then falls; B is flat then rises from session 15
+RISER = [10.0 + 0.1 * i for i in range(15)] + [11.4 - 0.1 * i for i in range(15)]
+LATER = [20.0] * 15 + [20.0 + 0.4 * i for i in range(1, 16)]
+EVERY_FIVE = """
+name = "two-name rotation"
+[rebalance]
+every = 5
+[select]
+universe = "sector"
+score = "ret_5d"
+top_n = 1
+min_avg_amount = 0.0
+[weigh]
+method = "equal"
+max_weight = 1.0
+gross = 0.5
+"""
+
+
+@pytest.fixture
+def rotation(tmp_path: Path) -> Store:
+    index = pl.DataFrame(
+        {
+            "index_code": ["801050.SI"] * 30 + ["000300.SH"] * 30,
+            "date": DAYS * 2,
+            "close": [100.0] * 30 + [3000.0] * 30,
+        }
+    )
+    bars = pl.concat([flat_bars("600001.SH", DAYS, RISER), flat_bars("600002.SH", DAYS, LATER)])
+    return two_name_store(tmp_path / "rotation.duckdb", bars, index)
+
+
+def write(folder: Path, text: str) -> Path:
+    path = folder / "rebalanced.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_rebalanced_targets_and_trades_by_hand(rotation: Store, tmp_path: Path) -> None:
+    """From session 10 (ret_5d reads the 5 sessions before): rebalances at 10, 15, 20 and 25
+    (29, the last, cannot fill). ret_5d at 10: A 11.0 / 10.5 - 1 = +4.8%, B 0; at 15: A
+    11.4 / 11.0 - 1 = +3.6%, B 20.4 / 20 - 1 = +2.0%; at 20: A 10.9 / 11.4 - 1 = -4.4%, B
+    22.0 / 20.4 - 1 = +7.8%; at 25 B again. Each fills at the next open."""
+    thesis = load_thesis(write(tmp_path, EVERY_FIVE))
+    result = run_backtest(rotation, thesis, start=DAYS[10], settings=Settings(), record_run=False)
+    picked = result.compiled.selections.select("selection_date", "ticker").rows()
+    assert picked == [
+        (DAYS[10], "600001.SH"),  # A +5% over 5 sessions, B flat
+        (DAYS[15], "600001.SH"),  # A 11.4 -> ... its 5-session return still above B's 0
+        (DAYS[20], "600002.SH"),  # A falling, B rising
+        (DAYS[25], "600002.SH"),
+    ]
+    fills = result.orders.filter(pl.col("status") == "filled")
+    value_15, value_20, value_25 = (
+        result.equity.filter(pl.col("date") == DAYS[i])["value"].item() for i in (15, 20, 25)
+    )
+    a_held = 1_000_000 * 0.5 // RISER[11] // 100 * 100  # half the book at A's open of 11
+    a_sold = a_held - value_15 * 0.5 // RISER[16]  # re-weighed to half: whole lots go
+    b_bought = value_20 * 0.5 // LATER[21] // 100 * 100
+    b_sold = b_bought - value_25 * 0.5 // LATER[26]
+    assert fills.select("date", "ticker", "side", "shares").rows() == [
+        (DAYS[11], "600001.SH", "buy", a_held),  # 45,000
+        (DAYS[16], "600001.SH", "sell", a_sold // 100 * 100),  # 100 of 45,000
+        (DAYS[21], "600001.SH", "sell", a_held - a_sold // 100 * 100),  # dropped: all
+        (DAYS[21], "600002.SH", "buy", b_bought),  # 21,700
+        (DAYS[26], "600002.SH", "sell", b_sold // 100 * 100),  # 1,100
+    ]
+    assert result.compiled.episodes.height == 4 and result.metrics["episodes"] == 4
+    assert (
+        result.event_study is None and "rebalanced every 5 sessions" in (result.metrics["verdict"])
+    )
+
+
+def test_rebalanced_prices_after_t_move_no_earlier_order(rotation: Store, tmp_path: Path) -> None:
+    thesis = load_thesis(write(tmp_path, EVERY_FIVE))
+    before = run_backtest(rotation, thesis, start=DAYS[10], settings=Settings(), record_run=False)
+    shocked = (
+        rotation.read_bars()
+        .filter(pl.col("date") > DAYS[18])
+        .with_columns(pl.col("open", "high", "low", "close", "prev_close") * 1.3)
+    )
+    rotation.upsert("bars_daily", shocked)
+    after = run_backtest(rotation, thesis, start=DAYS[10], settings=Settings(), record_run=False)
+    keep = pl.col("date") <= DAYS[18]
+    assert before.orders.filter(keep).equals(after.orders.filter(keep))
+    assert before.equity.filter(keep).equals(after.equity.filter(keep))
+
+
+# -- the demo market's copper names, weekly ----------------------------------------------------
+@pytest.fixture(scope="module")
+def copper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    with copper_store(tmp_path_factory.mktemp("copper"), dt.date(2025, 12, 31)) as store:
+        yield store
+
+
+@pytest.fixture(scope="module")
+def weekly(tmp_path_factory: pytest.TempPathFactory) -> Thesis:
+    return load_thesis(write(tmp_path_factory.mktemp("weekly"), WEEKLY_COPPER))
+
+
+def test_weekly_portfolio_equals_the_reference_simulator_trade_by_trade(
+    copper: Store, weekly: Thesis
+) -> None:
+    start = dt.date(2024, 1, 2)
+    result = run_backtest(copper, weekly, start=start, settings=Settings(), record_run=False)
+    prep = prepare(copper, weekly, start=start, end=None, settings=Settings())
+    compiled = compile_thesis(prep, weekly)
+    assert np.array_equal(compiled.target, result.compiled.target, equal_nan=True)
+    market, cols = traded_market(prep, compiled.target)
+    costs = CostModel().with_overrides(**weekly.costs)
+    ref = reference_sim.run(
+        market, compiled.target[:, cols], entry="open", costs=costs, init_cash=weekly.init_cash
+    )
+    reference_sim.assert_same(result.orders, result.equity, ref)
+    assert result.metrics["trades"] > 50 and result.compiled.episodes.height > 90
+
+
+def test_each_rebalance_holds_what_the_screen_ranks_that_day(copper: Store, weekly: Thesis) -> None:
+    start = dt.date(2025, 6, 2)
+    result = run_backtest(copper, weekly, start=start, settings=Settings(), record_run=False)
+    selections = result.compiled.selections
+    for row in result.compiled.episodes.iter_rows(named=True):
+        day = row["selection_date"]
+        ranked = run_screen(copper, weekly.select, on=day, settings=Settings()).ranked
+        held = selections.filter(pl.col("episode") == row["episode"])
+        assert held.select("rank", "ticker").rows() == ranked.select("rank", "ticker").rows()
+    assert set(result.compiled.triggers.filter(pl.col("fired"))["date"]) == set(
+        result.compiled.episodes["selection_date"]
+    )

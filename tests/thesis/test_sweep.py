@@ -18,7 +18,7 @@ from sample_markets import copper_store, copper_thesis
 from screener.config import Settings
 from screener.errors import ConfigError
 from screener.store import Store
-from screener.thesis import Thesis, cluster
+from screener.thesis import Rebalance, Thesis, Trigger, cluster
 from screener.thesis.metrics import SESSIONS_PER_YEAR, deflated_sharpe_ratio
 from screener.thesis.record import list_runs, load_run
 from screener.thesis.run import run_backtest
@@ -70,6 +70,23 @@ def test_a_row_equals_the_single_run(
     # in-sample Sharpe: the single run's equity up to the end of the in-sample range
     eq = single.equity.filter(pl.col("date") <= result.in_sample[1])["value"].to_numpy()
     assert row["is_sharpe"] == pytest.approx(_sharpe(eq), abs=1e-9)
+
+
+def test_a_rebalanced_thesis_sweeps_its_schedule(store: Store, thesis: Thesis) -> None:
+    """Every 5 or 20 sessions: each row equals its single run (schedules differ, so do rows)."""
+    rebalanced = dataclasses.replace(
+        _with_sweep(thesis, {"rebalance.every": (5.0, 20.0)}),
+        trigger=Trigger(),
+        rebalance=Rebalance(10),
+    )
+    result = run_sweep(store, rebalanced, settings=SETTINGS, record_run=False)
+    assert result.table["rebalance.every"].to_list() == [5.0, 20.0]
+    for row in result.table.iter_rows(named=True):
+        params = {"rebalance.every": row["rebalance.every"]}
+        single = run_backtest(store, rebalanced, settings=SETTINGS, params=params, record_run=False)
+        assert row["total_return"] == pytest.approx(single.metrics["total_return"], abs=1e-9)
+        assert row["episodes"] == single.metrics["episodes"] == single.compiled.episodes.height
+    assert result.table["episodes"][0] > 3 * result.table["episodes"][1]
 
 
 def test_equal_targets_execute_once(

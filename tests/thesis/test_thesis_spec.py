@@ -1,9 +1,10 @@
 from pathlib import Path
 
 import pytest
+from sample_markets import WEEKLY_COPPER
 
 from screener.errors import ConfigError
-from screener.thesis import Condition, list_theses, load_thesis
+from screener.thesis import Condition, Rebalance, list_theses, load_thesis
 
 STRATEGIES = Path(__file__).resolve().parents[2] / "strategies"
 
@@ -33,6 +34,10 @@ def test_shipped_theses_load() -> None:
     assert dip.select.universe == "picks" and dip.entry.at == "open"
     assert dip.costs["min_commission"] == 5.0
     assert len(dip.sha256) == 64
+    monthly = load_thesis(STRATEGIES / "monthly_top10_momentum.toml")
+    assert monthly.rebalance == Rebalance("month") and monthly.select.top_n == 10
+    weekly = load_thesis(STRATEGIES / "weekly_divergence_laggards.toml")
+    assert weekly.rebalance == Rebalance("week") and weekly.select.score == "divergence_20d"
 
 
 def test_minimal_thesis_takes_defaults(tmp_path: Path) -> None:
@@ -119,3 +124,26 @@ def test_a_thesis_may_score_by_an_expression_in_its_factor_files(tmp_path: Path)
         '[factors.mom_20]\nexpr = "$close / Ref($close, 20)"\n', encoding="utf-8"
     )
     assert load_thesis(thesis).select.score == "mom_20"
+
+
+def test_spec_refuses_what_a_rebalanced_thesis_cannot_use(tmp_path: Path) -> None:
+    thesis = load_thesis(write(tmp_path, WEEKLY_COPPER))
+    assert thesis.rebalance == Rebalance("week")
+    assert "trigger" not in thesis.spec() and "exit" not in thesis.spec()
+    assert thesis.spec()["rebalance"] == {"every": "week"}
+    assert "rebalance" not in load_thesis(STRATEGIES / "copper_breakout.toml").spec()
+    bad = {
+        '[rebalance]\nevery = "day"': "rebalance.every",
+        "[rebalance]\nevery = 0": "rebalance.every",
+        "[rebalance]\nevery = true": "rebalance.every",
+        "[rebalance]\nperiod = 5": "rebalance.period",
+        "[rebalance]\nevery = 5\n[exit]\nhold_sessions = 3": "'exit'",
+        "[rebalance]\nevery = 5\n[trigger]\ncooldown_sessions = 3": "'trigger'",
+        '[rebalance]\nevery = "month"\n[sweep]\n"rebalance.every" = [5, 10]': "numeric",
+        '[rebalance]\nevery = 5\n[sweep]\n"exit.hold_sessions" = [5, 10]': "no numeric field",
+    }
+    for body, key in bad.items():
+        with pytest.raises(ConfigError, match=key):
+            load_thesis(write(tmp_path, f'name = "x"\n{body}\n'))
+    swept = load_thesis(write(tmp_path, 'name = "x"\n[rebalance]\nevery = 5\n'))
+    assert swept.with_params({"rebalance.every": 10.0}).rebalance == Rebalance(10)
