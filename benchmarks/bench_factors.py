@@ -96,6 +96,7 @@ def synthetic_panel(n_tickers: int, n_sessions: int, seed: int = 0) -> pl.DataFr
             "adj_close": close,
             "volume": volume,
             "amount": volume * close,
+            "amount_estimated": np.zeros(n, dtype=bool),  # every amount from the vendor
             "closed_limit_up": rng.random(n) < 0.01,
             "closed_limit_down": rng.random(n) < 0.01,
             "sector_close": np.tile(sector, n_tickers),
