@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from screener.config import Settings
-from screener.engine import HISTORY_MARGIN, factor_values, resolve
+from screener.engine import factor_values, resolve
 from screener.factors.base import TICKER, Factor, FactorError
 from screener.factors.expr import plan
 from screener.factors.expr.execute import evaluate_frame
@@ -160,9 +160,9 @@ def export_factors(
     """Every stock's ``factors`` on every session from ``start`` to ``end`` into ``out``.
 
     The panel is built chunk by chunk of tickers with the history the factors need before
-    ``start`` (their largest lookback plus ``HISTORY_MARGIN`` sessions).
+    ``start`` (their largest lookback, which covers Wilder's warm-up).
     """
-    depth = max(f.lookback for f in factors) + HISTORY_MARGIN
+    depth = max(f.lookback for f in factors)
     sessions = store.sessions()
     before = [d for d in sessions if d < start][-depth:]
     first = before[0] if before else start

@@ -33,8 +33,9 @@ before rounding). It halves the ranks' memory, 1.5 GB of the result at 5,000 tic
 sessions. Compare ranks to 1e-7 (``RANK_TOLERANCE``); factor values stay exact to 1e-9.
 
 ``compute_factors`` is the one-call form for a single date: it loads only the history the
-largest lookback needs (plus ``HISTORY_MARGIN`` sessions for Wilder's RSI to forget its start)
-from the store, builds the panel for every stock in the store and evaluates on that date.
+largest lookback needs (a lookback includes what an infinite-memory factor, Wilder's RSI, needs
+to forget its start) from the store, builds the panel for every stock in the store and
+evaluates on that date.
 """
 
 from __future__ import annotations
@@ -56,9 +57,6 @@ from screener.factors.library import REGISTRY, lookup
 from screener.panel import build_panel
 from screener.store import Store
 
-# Extra sessions beyond the largest lookback: Wilder's RSI-14 keeps (13/14)^k of its start,
-# below 1e-8 after 250 sessions; also room for a suspension at the start of the window.
-HISTORY_MARGIN = 250
 # How far a Float32 rank may be from its exact Float64 percentile (see step 7).
 RANK_TOLERANCE = 1e-7
 
@@ -278,7 +276,7 @@ def compute_factors(
     chosen = lookup(factors, catalog) if factors is not None else list(REGISTRY.values())
     if tickers is not None and metal is not None:
         raise FactorError("give tickers or a metal, not both")
-    depth = max(f.lookback for level in resolve(chosen, catalog) for f in level) + HISTORY_MARGIN
+    depth = max(f.lookback for level in resolve(chosen, catalog) for f in level)
     days = _sessions_ending(store, on, depth)
     session = days[-1]
     panel = build_panel(store, start=days[0], end=session, settings=settings)

@@ -119,12 +119,12 @@ def test_compute_factors_loads_only_the_history_it_needs(
     on = market.sessions[-4]  # every live name has a row (the last bars differ)
     with mock.patch.object(engine, "build_panel", wraps=engine.build_panel) as spy:
         got = engine.compute_factors(loaded, on=on, factors=["ret_5d", "rsi_14"], settings=SETTINGS)
-    depth = REGISTRY["rsi_14"].lookback + engine.HISTORY_MARGIN
+    depth = REGISTRY["rsi_14"].lookback  # includes Wilder's warm-up
     assert spy.call_args.kwargs["start"] == market.sessions[-4 - depth + 1]
     want = engine.evaluate(panel, [REGISTRY["ret_5d"], REGISTRY["rsi_14"]], dates=[on])
     want = want.sort("ticker")
     assert_frame_equal(got.drop("rsi_14"), want.drop("rsi_14"))  # a window: exact
-    # Wilder's RSI remembers its start by (13/14)^k: after ~250 sessions well below 1e-6
+    # Wilder's RSI remembers its start by (13/14)^k: the lookback takes it below 1e-8
     np.testing.assert_allclose(got.get_column("rsi_14"), want.get_column("rsi_14"), rtol=1e-6)
 
 

@@ -12,6 +12,7 @@ each) or numbers; a window of ``n`` rows over ``x`` reads ``n - 1`` sessions mor
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -199,11 +200,24 @@ def wilder_mean(x: object, n: int) -> Term:
 
     A ticker's first row is skipped (a change there would read the previous ticker), so the
     first value is on its row ``n``. A missing value interrupts the average until ``n`` present
-    values follow. Infinite memory: a value depends on where the ticker's data start.
+    values follow. Infinite memory: the lookback adds the rows it takes to forget the start
+    (``wilder_warm_up``), so a value reads as it would with all history.
 
     Examples
     --------
     >>> example(Factor("w", wilder_mean(pl.col("x"), 2), True, "W."), x=[9.0, 1.0, 3.0, 5.0])
     [None, None, 2.0, 3.5]
     """
-    return kernel("wilder_mean", [x], (_at_least(n, 1),), reads=n)
+    return kernel("wilder_mean", [x], (_at_least(n, 1),), reads=n + wilder_warm_up(n))
+
+
+WILDER_FORGETS = 1e-8  # a start's weight in Wilder's average below this counts as forgotten
+
+
+def wilder_warm_up(n: int) -> int:
+    """Rows after the first value until the start's weight ((n-1)/n)^k falls below
+    WILDER_FORGETS: part of the lookback, so a value does not depend on where the data start
+    (RSI-14: 249 rows)."""
+    if n <= 1:
+        return 0
+    return math.ceil(math.log(WILDER_FORGETS) / math.log((n - 1) / n))

@@ -123,7 +123,8 @@ def test_composite_is_the_weighted_sum_of_direction_corrected_zscores() -> None:
         }
     )
     f = composite("mix", {"ret_20d": 2.0, "rsi_14": 0.5}, "Momentum, oversold.", registry=REGISTRY)
-    assert f.needs == ("ret_20d", "rsi_14") and f.lookback == 21 and f.higher_is_better
+    assert f.needs == ("ret_20d", "rsi_14") and f.higher_is_better
+    assert f.lookback == max(REGISTRY["ret_20d"].lookback, REGISTRY["rsi_14"].lookback)
     got = frame.select(f.expr).to_series().to_list()
     z_ret = cross_section(frame, "ret_20d", "zscore")
     z_rsi = cross_section(frame, "rsi_14", "zscore")  # rsi_14: lower is better, so it is negated

@@ -27,6 +27,7 @@ from screener import metals
 from screener.engine import evaluate
 from screener.factors import base, library, library_commodity, library_price, term, timeseries
 from screener.factors.library import REGISTRY
+from screener.factors.timeseries import wilder_warm_up
 
 REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
 BASE_FACTORS = [f for f in REGISTRY.values() if not f.needs]
@@ -87,9 +88,10 @@ def test_registry_has_the_named_factors() -> None:
     table = library.describe()
     assert table.columns == ["name", "lookback", "higher_is_better", "summary"]
     assert table.height == len(REGISTRY)
-    expected = {"ret_20d": 21, "rsi_14": 15, "drawdown_250d": 250, "beta_metal_60d": 61}
+    rsi = 15 + wilder_warm_up(14)  # Wilder's average: its first value, then forgetting its start
+    expected = {"ret_20d": 21, "rsi_14": rsi, "drawdown_250d": 250, "beta_metal_60d": 61}
     assert {n: REGISTRY[n].lookback for n in expected} == expected
-    assert REGISTRY["oversold_score"].lookback == 250
+    assert rsi == 264 and REGISTRY["oversold_score"].lookback == rsi
 
 
 def test_directions() -> None:
@@ -123,8 +125,10 @@ def test_every_factor_matches_its_reference_on_synthetic_data(seed: int) -> None
     assert_matches(fast, oversold, ["oversold_score"])
 
 
-def test_first_value_arrives_exactly_after_the_lookback() -> None:
-    """On gap-free data each factor is null on rows < lookback - 1 and set on that row."""
+def test_the_lookback_is_the_history_a_value_needs_and_no_more() -> None:
+    """On gap-free data the last value from only the last ``lookback`` rows equals the value
+    from all rows (Wilder's RSI: to 1e-8); a window's first value is on row lookback - 1, an
+    infinite-memory value's (RSI) arrives earlier by its warm-up."""
     n, rng = 300, np.random.default_rng(7)
     frame = pl.DataFrame(
         {
@@ -143,11 +147,22 @@ def test_first_value_arrives_exactly_after_the_lookback() -> None:
         (pl.col("adj_close") / pl.col("adj_close").shift(1) - 1).over("ticker").alias("ret_1d")
     )
     out = evaluate(frame, list(REGISTRY.values()))
+    # the score's first value waits for its 250-session window, not for RSI's warm-up
+    warm_up = {
+        "rsi_14": wilder_warm_up(14),
+        "oversold_score": REGISTRY["oversold_score"].lookback - 250,
+    }
     for f in REGISTRY.values():
         for ticker in ("A", "B"):
             values = out.filter(pl.col("ticker") == ticker).get_column(f.name)
             first = values.is_not_null().arg_max()
-            assert first == f.lookback - 1, f"{f.name}: first value on row {first}"
+            expect = f.lookback - 1 - warm_up.get(f.name, 0)
+            assert first == expect, f"{f.name}: first value on row {first}"
+    for f in REGISTRY.values():
+        tail = frame.filter(pl.col("date") >= n - f.lookback)
+        alone = evaluate(tail, [f]).filter(pl.col("date") == n - 1).get_column(f.name)
+        full = out.filter(pl.col("date") == n - 1).get_column(f.name)
+        np.testing.assert_allclose(alone, full, rtol=1e-8, err_msg=f.name)
 
 
 def test_every_factor_matches_its_reference_on_real_data() -> None:
