@@ -276,8 +276,7 @@ def compute_factors(
     chosen = lookup(factors, catalog) if factors is not None else list(REGISTRY.values())
     if tickers is not None and metal is not None:
         raise FactorError("give tickers or a metal, not both")
-    depth = max(f.lookback for level in resolve(chosen, catalog) for f in level)
-    days = _sessions_ending(store, on, depth)
+    days = sessions_ending(store, on, lookback(chosen, catalog))
     session = days[-1]
     panel = build_panel(store, start=days[0], end=session, settings=settings)
     values = evaluate(panel, chosen, dates=[session])
@@ -288,7 +287,12 @@ def compute_factors(
     return _select_rows(values, store, tickers=tickers, metal=metal).sort(TICKER)
 
 
-def _sessions_ending(store: Store, on: dt.date, count: int) -> list[dt.date]:
+def lookback(factors: Sequence[Factor], catalog: Mapping[str, Factor] = REGISTRY) -> int:
+    """Sessions of history the factors (and all they need) read to give their value on a date."""
+    return max(f.lookback for level in resolve(factors, catalog) for f in level)
+
+
+def sessions_ending(store: Store, on: dt.date, count: int) -> list[dt.date]:
     """The last ``count`` sessions on or before ``on`` (fewer if the calendar starts later)."""
     known = store.sessions() if on > calendar.calendar_end() else ()
     span = count * 3 // 2 + 30

@@ -13,9 +13,11 @@ A ``Screen`` is a value (STYLE habit 1); ``run_screen`` executes it on one date:
    panel's close x volume stands in, and ``amount_estimated`` says so); the metal fell more
    than ``metal_max_drop_pct`` over ``metal_window`` sessions; no score. ``coverage`` counts
    the universe, the scored, the passed and each reason (screen_coverage.py).
-4. Score and rank. ``engine.compute_factors`` on ``as_of``; the best score ranks 1 (by the
+4. Score and rank. The factors are evaluated for every stock (ranks are against all of them,
+   as ``engine.compute_factors`` gives them) on ``as_of``; the best score ranks 1 (by the
    factor's direction, ties by ticker); the first ``top_n`` are ``ranked``.
-5. Changes against the same screen run on the previous session.
+5. Changes against the same screen run on the previous session. Both sessions' factors and
+   flags come from one panel of history (``_facts``).
 
 Tradable here means a buyer could act at the next open as far as today's close can tell: the
 name traded today (not suspended, volume > 0), did not open at its up limit (a limit-up open,
@@ -199,10 +201,15 @@ def run_screen(
     past = [d for d in sessions if d <= on]
     as_of = past[-1] if past else None
     previous = past[-2] if len(past) > 1 else None
-    now = _evaluate(store, screen, on=on, as_of=as_of, settings=settings, catalog=catalog)
-    before = _evaluate(
-        store, screen, on=previous, as_of=previous, settings=settings, catalog=catalog
-    )
+    explain = explained_by(screen, catalog)
+    today = _universe(store, screen, on=on, as_of=as_of)
+    before = _universe(store, screen, on=previous, as_of=previous)
+    pairs = ((previous, before), (as_of, today))
+    scored = [d for d, u in pairs if d is not None and u is not None and u[0].height]
+    catalog_ = known(catalog)
+    facts = _facts(store, screen, scored, explain=explain, settings=settings, catalog=catalog_)
+    now = _evaluate(screen, today, facts, as_of=as_of, explain=explain, catalog=catalog)
+    then = _evaluate(screen, before, facts, as_of=previous, explain=explain, catalog=catalog)
     return ScreenResult(
         screen=screen,
         on=on,
@@ -211,7 +218,7 @@ def run_screen(
         universe_size=now.universe_size,
         ranked=now.ranked,
         excluded=now.excluded,
-        changes=_changes(now.ranked, before.ranked),
+        changes=_changes(now.ranked, then.ranked),
         explain=now.explain,
         coverage=now.coverage,
         master_empty=store.read_instruments().is_empty(),
@@ -261,32 +268,35 @@ class _Pass:
 EXCLUDED_SCHEMA = {"ticker": pl.String, "name": pl.String, "reason": pl.String}
 
 
+Universe = tuple[pl.DataFrame, pl.DataFrame]  # universe_on: names, and HK-only exclusions
+
+
+def _universe(
+    store: Store, screen: Screen, *, on: dt.date | None, as_of: dt.date | None
+) -> Universe | None:
+    if on is None or as_of is None:
+        return None
+    return universe_on(store, screen, on=on, as_of=as_of)
+
+
 def _evaluate(
-    store: Store,
     screen: Screen,
+    universe: Universe | None,
+    facts: pl.DataFrame | None,
     *,
-    on: dt.date | None,
     as_of: dt.date | None,
-    settings: Settings,
+    explain: tuple[str, ...],
     catalog: Catalog | None,
 ) -> _Pass:
-    explain = explained_by(screen, catalog)
-    if on is None or as_of is None:
+    """One session's pass: the universe joined to that session's facts, filtered and ranked."""
+    if universe is None or as_of is None:
         none = pl.DataFrame(schema=EXCLUDED_SCHEMA)
         return _Pass(_empty_ranked(explain), none, 0, explain, Coverage())
-    universe, hk = universe_on(store, screen, on=on, as_of=as_of)
-    if universe.height == 0:
+    names, hk = universe
+    if names.height == 0 or facts is None:
         return _Pass(_empty_ranked(explain), hk, 0, explain, Coverage())
-    facts = _facts(
-        store,
-        screen,
-        universe,
-        as_of=as_of,
-        explain=explain,
-        settings=settings,
-        catalog=known(catalog),
-    )
-    return rank_facts(screen, facts, hk=hk, universe_size=universe.height, catalog=catalog)
+    joined = facts_on(names, facts, as_of)
+    return rank_facts(screen, joined, hk=hk, universe_size=names.height, catalog=catalog)
 
 
 def known(catalog: Catalog | None) -> Catalog:
@@ -395,48 +405,52 @@ def universe_on(
 def _facts(
     store: Store,
     screen: Screen,
-    universe: pl.DataFrame,
+    days: list[dt.date],
     *,
-    as_of: dt.date,
     explain: tuple[str, ...],
     settings: Settings,
     catalog: Catalog,
-) -> pl.DataFrame:
-    """The universe with its score, components, liquidity, tradability and metal move."""
-    from screener.engine import compute_factors
+) -> pl.DataFrame | None:
+    """Per (ticker, date) of ``days``: the score, its components, liquidity, tradability and
+    the metal move (``join_facts``' columns), for every stock, from one panel of history.
+
+    One panel serves both sessions a screen compares and both the factors and the flags: it
+    is most of a screen's time (reading the bars and building the grid)."""
+    if not days:
+        return None
+    from screener.engine import evaluate, lookback, sessions_ending
+    from screener.factors.library import lookup
+    from screener.panel import build_panel
 
     shown = list(dict.fromkeys([*explain, AMOUNT_FACTOR]))
-    wanted = list(dict.fromkeys([screen.score, *shown, ESTIMATED_FACTOR]))
-    values = compute_factors(store, on=as_of, factors=wanted, settings=settings, catalog=catalog)
-    flags = _tradability(store, universe["ticker"].to_list(), as_of, screen, settings)
-    return join_facts(screen, universe, values, flags, explain=explain)
+    chosen = lookup(list(dict.fromkeys([screen.score, *shown, ESTIMATED_FACTOR])), catalog)
+    depth = max(lookback(chosen, catalog), screen.metal_window + 1) + len(days) - 1
+    history = sessions_ending(store, days[-1], depth)
+    panel = build_panel(store, start=history[0], end=history[-1], settings=settings)
+    values = evaluate(panel, chosen, dates=days)
+    flags = panel_flags(panel, metal_window=screen.metal_window)
+    flags = flags.filter(pl.col("date").is_in(days))
+    return join_facts(screen, values, flags, explain=explain)
 
 
 def join_facts(
     screen: Screen,
-    universe: pl.DataFrame,
     values: pl.DataFrame,
     flags: pl.DataFrame,
     *,
     explain: tuple[str, ...],
 ) -> pl.DataFrame:
-    """Universe rows + one session's factor values + its tradability flags (``panel_flags``)."""
+    """Per (ticker, date): factor values (score first) and tradability flags (``panel_flags``);
+    join it to a universe on ``ticker`` for one date to get the rows ``rank_facts`` takes."""
     shown = list(dict.fromkeys([*explain, AMOUNT_FACTOR, ESTIMATED_FACTOR]))
-    values = values.select("ticker", pl.col(screen.score).alias("score"), *shown)
-    return universe.join(values, on="ticker", how="left").join(flags, on="ticker", how="left")
+    values = values.select("ticker", "date", pl.col(screen.score).alias("score"), *shown)
+    return values.join(flags, on=["ticker", "date"], how="left")
 
 
-def _tradability(
-    store: Store, tickers: list[str], as_of: dt.date, screen: Screen, settings: Settings
-) -> pl.DataFrame:
-    """Flags on ``as_of`` from the panel (limits filled by the rules where the vendor has none)
-    and the move of each stock's metal series over ``metal_window`` sessions, as known then."""
-    from screener.panel import build_panel
-
-    start = as_of - dt.timedelta(days=2 * screen.metal_window + 20)
-    panel = build_panel(store, tickers=tickers, start=start, end=as_of, settings=settings)
-    flags = panel_flags(panel, metal_window=screen.metal_window)
-    return flags.filter(pl.col("date") == as_of).drop("date")
+def facts_on(universe: pl.DataFrame, facts: pl.DataFrame, day: dt.date) -> pl.DataFrame:
+    """The universe's rows with their ``join_facts`` columns on ``day`` (the rows
+    ``rank_facts`` takes); a name without facts that day keeps nulls (no bar)."""
+    return universe.join(facts.filter(pl.col("date") == day).drop("date"), on="ticker", how="left")
 
 
 def panel_flags(panel: pl.DataFrame, *, metal_window: int) -> pl.DataFrame:

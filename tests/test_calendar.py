@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,43 @@ def test_known_dates_beat_weekdays_past_the_end() -> None:
     known = [end + dt.timedelta(days=5), end + dt.timedelta(days=6)]
     got = calendar.sessions(end - dt.timedelta(days=3), end + dt.timedelta(days=20), known=known)
     assert got[-2:] == known
+
+
+def test_the_shipped_holiday_table_is_the_installed_library_s() -> None:
+    """The table must be regenerated when exchange-calendars changes (see holiday_table)."""
+    assert calendar.HOLIDAY_TABLE.read_text() == calendar.holiday_table()
+    days, last = calendar._from_library()
+    assert calendar._xshg() == (days, last)
+
+
+def test_the_table_is_read_only_for_the_library_version_it_came_from(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A made-up table (one holiday, 2024-01-02) wins only when its version is installed."""
+    installed = calendar._installed_version()
+    day = dt.date(2024, 1, 2)
+    for version, used in ((installed, True), ("0.0.1", False)):
+        table = tmp_path / f"{version}.txt"
+        table.write_text(f"exchange-calendars {version} XSHG through 2026-12-31\n{day}\n")
+        monkeypatch.setattr(calendar, "HOLIDAY_TABLE", table)
+        calendar._xshg.cache_clear()
+        try:
+            assert calendar.is_session(day) is not used
+            assert calendar.is_session(dt.date(2024, 2, 12)) is used  # a real holiday
+        finally:
+            calendar._xshg.cache_clear()
+
+
+def test_sessions_from_the_table_do_not_import_exchange_calendars() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, datetime as dt\n"
+        "from screener import calendar\n"
+        "assert len(calendar.sessions(dt.date(2024, 1, 1), dt.date(2024, 12, 31))) == 242\n"
+        "print('exchange_calendars' in sys.modules, 'pandas' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "False"]

@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from screener.screen import explained_by, join_facts, panel_flags, rank_facts, universe_on
+from screener.screen import (
+    explained_by,
+    facts_on,
+    join_facts,
+    panel_flags,
+    rank_facts,
+    universe_on,
+)
 from screener.screen_coverage import EPISODE_SCHEMA, Coverage
 from screener.thesis.prepare import Prepared
 from screener.thesis.spec import Condition, Exit, Thesis, Weigh, factor_catalog
@@ -164,10 +171,11 @@ def _select(prep: Prepared, thesis: Thesis, on: dt.date) -> tuple[pl.DataFrame, 
     if key not in prep.cache.screens:
         universe, _ = universe_on(prep.tables, screen, on=on, as_of=on)
         values = prep.values.filter(pl.col("date") == on)
-        flags = _flags(prep, screen.metal_window).filter(pl.col("date") == on).drop("date")
+        flags = _flags(prep, screen.metal_window).filter(pl.col("date") == on)
         known = factor_catalog(thesis)
-        facts = join_facts(screen, universe, values, flags, explain=explained_by(screen, known))
-        passed = rank_facts(screen, facts, universe_size=universe.height, catalog=known)
+        facts = join_facts(screen, values, flags, explain=explained_by(screen, known))
+        rows = facts_on(universe, facts, on)
+        passed = rank_facts(screen, rows, universe_size=universe.height, catalog=known)
         prep.cache.screens[key] = (passed.ranked, passed.coverage)
     ranked, coverage = prep.cache.screens[key]
     return ranked, coverage
