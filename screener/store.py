@@ -125,6 +125,23 @@ def _iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _sorted(frame: pl.DataFrame, by: list[str]) -> pl.DataFrame:
+    """``frame`` sorted by ``by`` (strictly increasing keys), sorting only when it is not.
+
+    DuckDB keeps a table's insertion order when no ORDER BY asks otherwise, and stores are
+    mostly written in key order: checking costs a tenth of what ORDER BY costs (0.3 s of CPU
+    for a year of 5,000 tickers' bars)."""
+    if frame.height < 2:
+        return frame
+    step = pl.lit(False)
+    for col in reversed(by):  # lexicographic "next row is greater", built from the last key
+        here, prev = pl.col(col), pl.col(col).shift(1)
+        step = (here > prev) | ((here == prev) & step)
+    if frame.select(step.slice(1).all()).item():
+        return frame
+    return frame.sort(by)
+
+
 class Store:
     """A DuckDB file holding instruments, bars, indices, series, broker notes and runs."""
 
@@ -137,6 +154,7 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._con = _connect(self.path, read_only, lock_timeout)
         self._depth = 0
+        self._sessions: tuple[dt.date, ...] | None = None  # read-only stores: see sessions()
         self.read_only = read_only
         if not read_only:
             self._migrate()
@@ -367,9 +385,8 @@ class Store:
             where.append(f"{date_col} <= ?")
             params.append(end)
         sql = f"SELECT {', '.join(wanted)} FROM {table} WHERE {' AND '.join(where)}"
-        if order:
-            sql += f" ORDER BY {order}"
-        return self._frame(sql, params).cast(wanted)  # type: ignore[arg-type]
+        frame = self._frame(sql, params).cast(wanted)  # type: ignore[arg-type]
+        return _sorted(frame, order.split(", ")) if order else frame
 
     def _frame(self, sql: str, params: Sequence[Any] = ()) -> pl.DataFrame:
         table = self._con.sql(sql, params=list(params)).to_arrow_table()
@@ -458,11 +475,21 @@ class Store:
         return self._select(table, order=", ".join(schema.TABLES[table].key))
 
     def sessions(self) -> list[dt.date]:
-        """Distinct dates that hold at least one traded (not suspended) stock bar."""
-        rows = self._con.execute(
-            "SELECT DISTINCT date FROM bars_daily WHERE NOT coalesce(suspended, FALSE) ORDER BY 1"
-        ).fetchall()
-        return [r[0] for r in rows]
+        """Distinct dates that hold at least one traded (not suspended) stock bar.
+
+        A read-only store cannot change while it is open (DuckDB's file lock keeps writers
+        out), so it answers from the first call on: one command asks several times, and each
+        query scans every bar (0.2-0.9 s at 12.5 M rows)."""
+        if self._sessions is None:
+            rows = self._con.execute(
+                "SELECT DISTINCT date FROM bars_daily WHERE NOT coalesce(suspended, FALSE) "
+                "ORDER BY 1"
+            ).fetchall()
+            days = tuple(r[0] for r in rows)
+            if not self.read_only:
+                return list(days)
+            self._sessions = days
+        return list(self._sessions)
 
     def info(self) -> dict[str, Any]:
         """Row counts and date ranges per table, plus the store's metadata."""

@@ -1,4 +1,6 @@
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -207,3 +209,34 @@ def test_someone_elses_duckdb_file_is_left_alone(tmp_path: Path) -> None:
         ("trades",)
     ]
     con.close()
+
+
+def test_sessions_follow_writes_and_a_read_only_store_keeps_its_answer(tmp_path: Path) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store(path) as rw:
+        rw.upsert("bars_daily", bars(2))
+        assert rw.sessions() == [dt.date(2024, 1, 2), dt.date(2024, 1, 3)]
+        rw.upsert("bars_daily", bars(3))  # a read-write store is asked afresh every time
+        assert len(rw.sessions()) == 3
+        rw.upsert("bars_daily", bars(1).with_columns(suspended=pl.lit(True)))
+        assert rw.sessions()[0] == dt.date(2024, 1, 3)  # a day of only suspended bars is none
+    with Store(path, read_only=True) as ro:
+        first = ro.sessions()
+        first.clear()  # callers get their own list
+        assert ro.sessions() == [dt.date(2024, 1, 3), dt.date(2024, 1, 4)]
+        # why keeping the answer is safe: no writer gets in while it is open
+        write = f"import duckdb; duckdb.connect({str(path)!r}).close()"
+        done = subprocess.run([sys.executable, "-c", write], capture_output=True, text=True)
+        assert done.returncode != 0 and "lock" in done.stderr.lower()
+
+
+def test_reads_come_back_in_key_order_whatever_the_write_order(store: Store) -> None:
+    """Bars written newest first, tickers interleaved: read_bars still sorts by (ticker, date)."""
+    frames = [bars(3, ticker=t).reverse() for t in ("600362.SH", "000630.SZ", "601899.SH")]
+    for frame in frames:
+        for row in range(frame.height):
+            store.upsert("bars_daily", frame.slice(row, 1))
+    got = store.read_bars()
+    assert got.select("ticker", "date").rows() == sorted(got.select("ticker", "date").rows())
+    assert got.height == 9
+    assert store.read_bars(["601899.SH"]).get_column("date").is_sorted()
