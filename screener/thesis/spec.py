@@ -261,8 +261,19 @@ def _sweep(src: TomlSource, thesis: Thesis, raw: Any) -> dict[str, tuple[float, 
             raise src.error(name, "can only sweep numeric fields")
         for v in values:
             validate(thesis.with_params({key: v}), src, key_prefix=name)
-        out[key] = tuple(float(v) for v in values)
+        out[key] = tuple(_as_run(src, thesis, key, v) for v in values)
     return out
+
+
+def _as_run(src: TomlSource, thesis: Thesis, key: str, value: float) -> float:
+    """A swept value as the run reads it: an integer field's grid stays integers (stored and
+    shown as 5, not 5.0), and refuses a fraction it would silently truncate."""
+    ran = _lookup(thesis.with_params({key: value}), key)
+    if key.startswith("costs.") or not isinstance(ran, int):
+        return float(value)
+    if ran != value:
+        raise src.error(f"sweep.{key}", f"{value} is not a whole number (the field is an integer)")
+    return ran
 
 
 def _lookup(thesis: Thesis, dotted: str) -> Any:
