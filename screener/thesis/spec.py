@@ -145,11 +145,32 @@ class Thesis:
         spec["costs"] = dict(spec["costs"])
         return spec
 
+    def params(self) -> dict[str, Any]:
+        """Every parameter as run, by the dotted key a sweep uses (``exit.hold_sessions``,
+        ``trigger.when.0.window``), costs with the defaults the thesis does not override."""
+        from screener.rules import CostModel
+
+        costs = CostModel().with_overrides(**self.costs)
+        return _dotted({**self.spec(), "costs": dataclasses.asdict(costs)})
+
     def grid(self) -> Iterator[dict[str, float]]:
         """Every combination of the sweep lists (one empty dict when there is no sweep)."""
         keys = sorted(self.sweep)
         for combo in itertools.product(*(self.sweep[k] for k in keys)):
             yield dict(zip(keys, combo, strict=True))
+
+
+def _dotted(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested tables (and lists of tables) flattened to dotted keys; other values as they are."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, list | tuple) and value and all(isinstance(v, Mapping) for v in value):
+            value = {str(i): v for i, v in enumerate(value)}
+        if isinstance(value, Mapping):
+            out |= _dotted(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _replace_condition(thesis: Thesis, key: str, value: float) -> Thesis:
