@@ -58,22 +58,14 @@ def screen(
 
     --score may name any factor: the library's, one of strategies/factors/*.toml, or an --expr.
     """
-    from dataclasses import replace
-
+    from screener.api import screen_spec
     from screener.factors.expr.files import catalog
-    from screener.screen import Screen, check, load_screen, run_screen
+    from screener.screen import run_screen
 
     known = catalog(settings().strategies_dir, exprs=exprs or ())
-    spec = load_screen(definition, known) if definition else Screen()
-    if universe:
-        spec = replace(spec, **Screen.parse_universe(universe))
-    if score is not None:
-        spec = replace(spec, score=score)
-    if top is not None:
-        spec = replace(spec, top_n=top)
-    if include_st:
-        spec = replace(spec, exclude_st=False)
-    check(spec, known)
+    spec = screen_spec(
+        known, definition, universe=universe, score=score, top=top, include_st=include_st
+    )
     from screener.report.screen_view import empty_reason, render_screen
     from screener.screen_context import screen_report
 
