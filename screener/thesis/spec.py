@@ -147,11 +147,13 @@ class Thesis:
 
     def params(self) -> dict[str, Any]:
         """Every parameter as run, by the dotted key a sweep uses (``exit.hold_sessions``,
-        ``trigger.when.0.window``), costs with the defaults the thesis does not override."""
+        ``trigger.when.0.window``), costs with the defaults the thesis does not override (rate
+        steps as [ISO date, rate]); JSON-safe."""
         from screener.rules import CostModel
 
-        costs = CostModel().with_overrides(**self.costs)
-        return _dotted({**self.spec(), "costs": dataclasses.asdict(costs)})
+        costs = dataclasses.asdict(CostModel().with_overrides(**self.costs))
+        steps = {k: [[d.isoformat(), r] for d, r in v] for k, v in costs.items() if "_rates" in k}
+        return _dotted({**self.spec(), "costs": costs | steps})
 
     def grid(self) -> Iterator[dict[str, float]]:
         """Every combination of the sweep lists (one empty dict when there is no sweep)."""

@@ -69,10 +69,11 @@ def test_the_tiny_dips_trade_and_book_by_hand(tiny: BacktestResult) -> None:
 
 def test_backtest_json_has_params_equity_and_trades(tiny: BacktestResult) -> None:
     """Before: ``params`` was {} (the overrides) and there was no equity or trade list."""
-    out = json.loads(json.dumps(tiny.to_json(), default=str))
+    out = json.loads(json.dumps(tiny.to_json()))  # JSON-safe as it is
     assert out["params"]["exit.hold_sessions"] == 3 and out["params"]["select.top_n"] == 1
     assert out["params"]["trigger.when.0.max_change_pct"] == -15.0
     assert out["params"]["costs.commission_rate"] == 0.00025 and out["overrides"] == {}
+    assert out["params"]["costs.stamp_duty_rates"][0] == ["2008-09-19", 0.001]
     assert len(out["equity"]) == len(SESSIONS) and out["equity"][0]["date"] == "2024-03-01"
     assert [t["exit_reason"] for t in out["trades"]] == ["hold"]
 
