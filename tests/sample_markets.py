@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
+from screener import calendar
 from screener.ingest import demo
 from screener.instruments import load_master
 from screener.store import Store
@@ -113,3 +114,51 @@ def two_name_store(path: Path, bars: pl.DataFrame, index: pl.DataFrame) -> Store
         store.upsert("bars_daily", bars)
         store.upsert("index_daily", index)
     return store
+
+
+# -- a hand-computed dip (tests/thesis/test_run.py works its trades out by hand) -----------
+TINY_SESSIONS = calendar.sessions(dt.date(2024, 3, 1), dt.date(2024, 4, 30))[:30]
+# Stock A slides 20% into session 10 while B slips 5%: a reversal screen must pick A.
+TINY_A = [10.0] * 6 + [9.6, 9.2, 8.8, 8.4, 8.0, 8.0, 8.1, 8.2, 8.3] + [8.3] * 15
+TINY_B = [20.0] * 6 + [19.8, 19.6, 19.4, 19.2, 19.0] + [19.0] * 19
+TINY_INDEX = [100.0] * 4 + [100 - 16 * k / 7 for k in range(1, 8)] + [84.0] * 19
+
+TINY_DIP = """
+name = "tiny dip"
+[trigger]
+cooldown_sessions = 20
+[[trigger.when]]
+index = "801050.SI"
+window = 7
+max_change_pct = -15.0
+[select]
+universe = "sector"
+score = "reversal_5d"
+top_n = 1
+min_avg_amount = 0.0
+exclude_st = true
+[weigh]
+method = "equal"
+max_weight = 0.5
+gross = 0.5
+[entry]
+at = "open"
+[exit]
+hold_sessions = 3
+"""
+
+
+def tiny_store(path: Path) -> Store:
+    """TINY_A and TINY_B under an 801050 that falls 16% in 7 sessions (caller closes)."""
+    index = pl.DataFrame(
+        {
+            "index_code": ["801050.SI"] * 30 + ["000300.SH"] * 30,
+            "date": TINY_SESSIONS * 2,
+            "close": TINY_INDEX + [3000.0] * 30,
+        }
+    )
+    a, b = (
+        flat_bars("600001.SH", TINY_SESSIONS, TINY_A),
+        flat_bars("600002.SH", TINY_SESSIONS, TINY_B),
+    )
+    return two_name_store(path, pl.concat([a, b]), index)

@@ -223,10 +223,20 @@ def test_backtest_json_report_and_runs(demo_with_note: Path, tmp_path: Path) -> 
         "2025-06-01",
         "--format",
         "json",
+        "--out",
+        str(tmp_path / "out"),
         db=demo_with_note,
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
+    assert result["params"]["exit.hold_sessions"] == 20  # every parameter as run, not {}
+    assert result["equity"][-1]["value"] > 0 and result["trades"][0]["exit_reason"]
+    _check_export(tmp_path / "out", result, done.stderr)
+    exported = cli("runs", "export", result["run_id"], str(tmp_path / "again"), db=demo_with_note)
+    assert exported.returncode == 0, exported.stderr
+    for name in ("equity", "returns", "positions", "trades"):
+        again = (tmp_path / "again" / f"{name}.csv").read_text(encoding="utf-8")
+        assert again == (tmp_path / "out" / f"{name}.csv").read_text(encoding="utf-8")
     metrics = result["metrics"]
     for key in (
         "total_return",
@@ -389,6 +399,26 @@ def test_bad_option_values_are_one_line_not_a_traceback(demo_db: Path, tmp_path:
         assert done.returncode == 1, args
         assert words in done.stderr and "Traceback" not in done.stderr, (args, done.stderr)
         assert done.stderr.count("\n") == 1, args
+
+
+def _check_export(folder: Path, result: dict[str, Any], stderr: str) -> None:
+    """The --out files of a demo run: each labelled synthetic, the trades those of the JSON."""
+    import polars as pl
+
+    assert f"wrote 8 files to {folder}" in stderr
+    for name in ("equity", "returns", "positions", "trades"):
+        frame = pl.read_parquet(folder / f"{name}.parquet")
+        assert frame["synthetic"].all() and frame.height > 0
+        assert (
+            (folder / f"{name}.csv")
+            .read_text(encoding="utf-8")
+            .split("\n")[0]
+            .endswith(",synthetic")
+        )
+    trades = pl.read_csv(folder / "trades.csv")
+    assert trades["pnl"].to_list() == pytest.approx([t["pnl"] for t in result["trades"]])
+    returns = pl.read_parquet(folder / "returns.parquet")
+    assert returns.columns == ["date", "returns", "synthetic"]
 
 
 def test_backtest_csv_is_csv(demo_db: Path) -> None:

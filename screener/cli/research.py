@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -58,22 +58,14 @@ def screen(
 
     --score may name any factor: the library's, one of strategies/factors/*.toml, or an --expr.
     """
-    from dataclasses import replace
-
+    from screener.api import screen_spec
     from screener.factors.expr.files import catalog
-    from screener.screen import Screen, check, load_screen, run_screen
+    from screener.screen import run_screen
 
     known = catalog(settings().strategies_dir, exprs=exprs or ())
-    spec = load_screen(definition, known) if definition else Screen()
-    if universe:
-        spec = replace(spec, **Screen.parse_universe(universe))
-    if score is not None:
-        spec = replace(spec, score=score)
-    if top is not None:
-        spec = replace(spec, top_n=top)
-    if include_st:
-        spec = replace(spec, exclude_st=False)
-    check(spec, known)
+    spec = screen_spec(
+        known, definition, universe=universe, score=score, top=top, include_st=include_st
+    )
     from screener.report.screen_view import empty_reason, render_screen
     from screener.screen_context import screen_report
 
@@ -111,6 +103,12 @@ def backtest(
     ],
     start: Annotated[str | None, typer.Option(help="First date YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option(help="Last date YYYY-MM-DD.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Also write equity, returns, positions and trades (Parquet, CSV) here."
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Run a thesis with A-share execution; prints metrics against 801050.SI and CSI 300."""
@@ -127,6 +125,8 @@ def backtest(
             settings=settings(),
         )
         synthetic = result.manifest["synthetic"]
+    if out is not None:
+        _export(result.frames(), out, synthetic=synthetic)
     if fmt is Format.json:
         emit_json(result.to_json(), synthetic=synthetic)
         return
@@ -228,6 +228,31 @@ def runs_list(fmt: FormatOpt = Format.table) -> None:
         pl.selectors.date().cast(pl.String),
     )
     emit_frame(shown, fmt, title="runs", metrics=True, synthetic=synthetic)
+
+
+@runs_app.command("export")
+def runs_export(
+    run_id: Annotated[str, typer.Argument(help="A backtest's run id (`screener runs list`).")],
+    out: Annotated[Path, typer.Argument(help="Directory to write the files into.")],
+) -> None:
+    """Write a recorded backtest's equity, returns, positions and trades as Parquet and CSV."""
+    from screener.thesis.record import load_run
+
+    with open_store(read_only=True) as store:
+        _, frames = load_run(store, run_id)
+        synthetic = is_synthetic(store)
+    _export(frames, out, synthetic=synthetic)
+
+
+def _export(frames: dict[str, Any], out: Path, *, synthetic: bool) -> None:
+    """The run's tables into ``out``; what was written (and any table missing) on stderr."""
+    from screener.thesis.export import TABLES, export_tables, write_tables
+
+    tables = export_tables(frames)
+    written = write_tables(tables, out, synthetic=synthetic)
+    print_note(f"wrote {len(written)} files to {out}: {', '.join(tables)} (.parquet, .csv)")
+    if missing := [t for t in TABLES if t not in tables]:
+        print_note(f"no {', '.join(missing)}: the run was recorded before they were kept")
 
 
 @runs_app.command("show")

@@ -45,7 +45,7 @@ class Compiled:
     triggers: pl.DataFrame  # date, fired, cond_0..
     episodes: pl.DataFrame  # episode, trigger_date, selection_date, EPISODE_SCHEMA (coverage)
     selections: pl.DataFrame  # episode, trigger_date, rank, ticker, name, metal, score, weight
-    holdings: pl.DataFrame  # episode, ticker, weight, signal_date, exit_signal_date
+    holdings: pl.DataFrame  # episode, ticker, weight, signal_date, exit_signal_date, exit_reason
     target: np.ndarray  # sessions x prepared.tickers
 
 
@@ -292,10 +292,15 @@ def weights(scores: pl.DataFrame, weigh: Weigh, top_n: int) -> dict[str, float]:
     return dict(zip(tickers, w.tolist(), strict=True))
 
 
+# Why a holding was sold (``Holding.reason``, the trade list's ``exit_reason``).
+EXIT_REASONS = ("hold", "take_profit", "stop_loss", "trailing_stop", "rebalance")
+
+
 def exit_session(
     entry_price: float, closes: np.ndarray, entry_index: int, rule: Exit, *, first_check: int
-) -> int | None:
-    """First session (absolute index) whose close triggers an exit, else None.
+) -> tuple[int, str] | None:
+    """First session (absolute index) whose close triggers an exit, and which rule fired
+    (one of ``EXIT_REASONS``); None while the hold runs past the data.
 
     ``closes``: the name's back-adjusted closes for all sessions; ``first_check``: the first
     session whose close may trigger (the entry session itself when entering at the open).
@@ -310,23 +315,25 @@ def exit_session(
         ret = c / entry_price - 1.0
         peak = max(peak, c)
         if rule.take_profit_pct is not None and ret * 100 >= rule.take_profit_pct:
-            return d
+            return d, "take_profit"
         if rule.stop_loss_pct is not None and ret * 100 <= -rule.stop_loss_pct:
-            return d
+            return d, "stop_loss"
         if rule.trailing_stop_pct is not None and (c / peak - 1) * 100 <= -rule.trailing_stop_pct:
-            return d
-    return last if entry_index + rule.hold_sessions - 1 < len(closes) else None
+            return d, "trailing_stop"
+    return (last, "hold") if entry_index + rule.hold_sessions - 1 < len(closes) else None
 
 
 @dataclass(frozen=True)
 class Holding:
-    """One name bought in one episode: signal at ``signal``, exit decided at ``exit``."""
+    """One name bought in one episode: signal at ``signal``, exit decided at ``exit`` by the
+    rule ``reason`` (``EXIT_REASONS``; None with no exit)."""
 
     episode: int
     ticker: str
     weight: float
     signal: int
     exit: int | None
+    reason: str | None = None
 
 
 def plan_holdings(
@@ -352,7 +359,7 @@ def plan_holdings(
                 exit_at = exit_session(
                     adj_entry[e, j], adj_close[:, j], e, thesis.exit, first_check=first
                 )
-            plan.append(Holding(episode, ticker, w, t, exit_at))
+            plan.append(Holding(episode, ticker, w, t, *(exit_at or (None, None))))
     return _supersede(plan)
 
 
@@ -360,8 +367,9 @@ def rebalance_holdings(selections: Mapping[int, dict[str, float]]) -> list[Holdi
     """Each rebalance's names held to the next rebalance; a name picked again stays (its
     weight re-set, the earlier exit dropped), one left out is sold."""
     sessions = sorted(selections)
+    ends = [*sessions[1:], None]
     plan = [
-        Holding(k, ticker, w, t, sessions[k + 1] if k + 1 < len(sessions) else None)
+        Holding(k, ticker, w, t, ends[k], None if ends[k] is None else "rebalance")
         for k, t in enumerate(sessions)
         for ticker, w in selections[t].items()
     ]
@@ -376,7 +384,7 @@ def _supersede(plan: list[Holding]) -> list[Holding]:
         if prev is not None:
             p = out[prev]
             if p.exit is None or p.exit >= h.signal:  # still held when re-selected
-                out[prev] = Holding(p.episode, p.ticker, p.weight, p.signal, None)
+                out[prev] = Holding(p.episode, p.ticker, p.weight, p.signal, None, None)
         latest[h.ticker] = len(out)
         out.append(h)
     return out
@@ -402,6 +410,7 @@ def holdings_frame(plan: Sequence[Holding], sessions: Sequence[dt.date]) -> pl.D
             "weight": [h.weight for h in plan],
             "signal_date": [sessions[h.signal] for h in plan],
             "exit_signal_date": [sessions[h.exit] if h.exit is not None else None for h in plan],
+            "exit_reason": [h.reason for h in plan],
         },
         schema={
             "episode": pl.Int64,
@@ -409,5 +418,6 @@ def holdings_frame(plan: Sequence[Holding], sessions: Sequence[dt.date]) -> pl.D
             "weight": pl.Float64,
             "signal_date": pl.Date,
             "exit_signal_date": pl.Date,
+            "exit_reason": pl.String,
         },
     )

@@ -44,7 +44,7 @@ from screener import rules
 from screener.rules import CostModel, board_lots
 from screener.thesis import orders as ex
 from screener.thesis.compile import Compiled
-from screener.thesis.metrics import round_trips
+from screener.thesis.metrics import SHARE_NOISE, round_trips
 from screener.thesis.prepare import Prepared
 from screener.thesis.spec import Thesis
 
@@ -353,6 +353,37 @@ def _log_frame(market: MarketArrays, log: np.ndarray) -> pl.DataFrame:
             "status": np.asarray(ex.STATUS_NAMES, dtype=object)[log["status"]].astype(str),
         }
     )
+
+
+def positions(run: Execution) -> pl.DataFrame:
+    """The book per session: date, ticker, shares held after the close, their value at the
+    close (the last close through a suspension) and weight (value over the book's value).
+
+    Read from vectorbt's own book, so each session's values plus its cash are its equity.
+    """
+    pf = run.portfolio
+    shares = pf.assets().to_numpy()
+    rows, cols = np.nonzero(shares > SHARE_NOISE)
+    value = shares[rows, cols] * pf.close.to_numpy()[rows, cols]
+    return pl.DataFrame(
+        {
+            "date": run.equity["date"].to_numpy()[rows],
+            "ticker": np.asarray(pf.close.columns, dtype=object)[cols].astype(str),
+            "shares": shares[rows, cols],
+            "value": value,
+            "weight": value / run.equity["value"].to_numpy()[rows],
+        },
+        schema=POSITION_SCHEMA,
+    )
+
+
+POSITION_SCHEMA = {
+    "date": pl.Date,
+    "ticker": pl.String,
+    "shares": pl.Float64,
+    "value": pl.Float64,
+    "weight": pl.Float64,
+}
 
 
 # -- a compiled thesis through the engine -------------------------------------------------------

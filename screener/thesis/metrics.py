@@ -344,7 +344,8 @@ def round_trips(fills: pl.DataFrame) -> pl.DataFrame:
     corporate actions (status ``corporate_action``), which change the shares held at no cost.
     Prices are volume-weighted per side and in the shares bought: ``exit_price`` is the proceeds
     per share bought, so a bonus issue during the trip is folded in as on a back-adjusted series.
-    ``pnl`` is after every cost and ``return_pct`` is pnl over the cash paid in. A cycle still
+    ``pnl`` is after every cost and ``return_pct`` is pnl over the cash paid in; the costs of
+    both sides are also given by kind (commission, stamp_duty, transfer_fee). A cycle still
     open at the end has no exit.
     """
     rows: list[dict[str, Any]] = []
@@ -361,6 +362,8 @@ def round_trips(fills: pl.DataFrame) -> pl.DataFrame:
         held, cycle = 0.0, _new_cycle()
         for f in group.iter_rows(named=True):
             cost = f["commission"] + f["stamp_duty"] + f["transfer_fee"]
+            for kind in COST_KINDS:
+                cycle[kind] += f[kind]
             if f["_action"]:
                 held += f["shares"] if f["side"] == "buy" else -f["shares"]
             elif f["side"] == "buy":
@@ -373,7 +376,7 @@ def round_trips(fills: pl.DataFrame) -> pl.DataFrame:
                 cycle["received"] += f["value"] - cost
                 cycle["exit_date"] = f["date"]
                 held -= f["shares"]
-            if held < _SHARE_NOISE and cycle["entry_date"] is not None:
+            if held < SHARE_NOISE and cycle["entry_date"] is not None:
                 rows.append(_trip(str(ticker), cycle, closed=True))
                 held, cycle = 0.0, _new_cycle()
         if cycle["entry_date"] is not None:
@@ -382,7 +385,7 @@ def round_trips(fills: pl.DataFrame) -> pl.DataFrame:
 
 
 # Corporate actions make holdings fractional: "flat" allows for float noise in the share count.
-_SHARE_NOISE = 1e-6
+SHARE_NOISE = 1e-6
 
 ROUND_TRIP_SCHEMA = {
     "ticker": pl.String,
@@ -393,7 +396,11 @@ ROUND_TRIP_SCHEMA = {
     "shares": pl.Float64,
     "pnl": pl.Float64,
     "return_pct": pl.Float64,
+    "commission": pl.Float64,
+    "stamp_duty": pl.Float64,
+    "transfer_fee": pl.Float64,
 }
+COST_KINDS = ("commission", "stamp_duty", "transfer_fee")
 
 
 def _new_cycle() -> dict[str, Any]:
@@ -404,6 +411,7 @@ def _new_cycle() -> dict[str, Any]:
         "sold": 0.0,
         "paid": 0.0,
         "received": 0.0,
+        **dict.fromkeys(COST_KINDS, 0.0),
     }
 
 
@@ -418,4 +426,5 @@ def _trip(ticker: str, c: dict[str, Any], *, closed: bool) -> dict[str, Any]:
         "shares": c["bought"],
         "pnl": pnl,
         "return_pct": pnl / c["paid"] if pnl is not None and c["paid"] else None,
+        **{kind: c[kind] for kind in COST_KINDS},
     }

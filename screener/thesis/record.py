@@ -22,6 +22,7 @@ import screener
 from screener.screen_coverage import estimated_episodes
 from screener.store import Store
 from screener.thesis.compile import Compiled
+from screener.thesis.export import export_tables
 from screener.thesis.prepare import Prepared
 from screener.thesis.spec import Thesis
 
@@ -36,24 +37,52 @@ class BacktestResult:
     compiled: Compiled
     equity: pl.DataFrame  # date, value, cash, positions_value
     orders: pl.DataFrame
-    trades: pl.DataFrame  # round trips (analytics.round_trips)
+    trades: pl.DataFrame  # round trips (metrics.round_trips)
+    positions: pl.DataFrame  # date, ticker, shares, value, weight (execute.positions)
     metrics: dict[str, Any]
     event_study: Any  # event_study.EventStudyResult | None
     benchmarks: dict[str, pl.DataFrame]
     manifest: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        """Run, metrics, manifest, and each episode's coverage (dates as ISO strings)."""
-        episodes = self.compiled.episodes
+        """Run, every parameter as run (``params``; the ones given over the file's:
+        ``overrides``), metrics, manifest, each episode's coverage, the daily equity and the
+        trade list (dates as ISO strings)."""
+        tables = export_tables(self.frames())
         return {
             "run_id": self.run_id,
             "thesis": self.thesis.name,
-            "params": self.params,
+            "params": self.thesis.params(),
+            "overrides": self.params,
             "metrics": self.metrics,
             "manifest": self.manifest,
-            "amount_estimated": estimated_episodes(episodes) > 0,
-            "episodes": episodes.with_columns(pl.selectors.temporal().cast(pl.String)).to_dicts(),
+            "amount_estimated": estimated_episodes(self.compiled.episodes) > 0,
+            "episodes": _records(self.compiled.episodes),
+            "equity": _records(tables["equity"]),
+            "trades": _records(tables["trades"]),
         }
+
+    def frames(self) -> dict[str, pl.DataFrame]:
+        """The frames a record keeps (``FRAMES``, and each benchmark's as ``bench_CODE``)."""
+        c = self.compiled
+        frames = {
+            "equity": self.equity,
+            "orders": self.orders,
+            "trades": self.trades,
+            "positions": self.positions,
+            "selections": c.selections,
+            "holdings": c.holdings,
+            "episodes": c.episodes,
+        }
+        if self.event_study is not None:
+            frames["car"] = self.event_study.car
+        for code, f in self.benchmarks.items():
+            frames[f"bench_{code}"] = f
+        return frames
+
+
+def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
+    return frame.with_columns(pl.selectors.temporal().cast(pl.String)).to_dicts()
 
 
 def run_id_for(thesis: Thesis, params: Mapping[str, float]) -> str:
@@ -80,7 +109,7 @@ def run_manifest(store: Store, thesis: Thesis, prep: Prepared) -> dict[str, Any]
 
 
 # -- the runs table ------------------------------------------------------------------------
-FRAMES = ("equity", "orders", "trades", "selections", "holdings", "episodes", "car")
+FRAMES = ("equity", "orders", "trades", "positions", "selections", "holdings", "episodes", "car")
 
 
 def record(store: Store, result: BacktestResult, *, kind: str = "backtest") -> None:
@@ -103,27 +132,10 @@ def record(store: Store, result: BacktestResult, *, kind: str = "backtest") -> N
                     default=str,
                 )
             ],
-            "payload": [pack(_frames(result))],
+            "payload": [pack(result.frames())],
         }
     )
     store.upsert("runs", row)
-
-
-def _frames(result: BacktestResult) -> dict[str, pl.DataFrame]:
-    c = result.compiled
-    frames = {
-        "equity": result.equity,
-        "orders": result.orders,
-        "trades": result.trades,
-        "selections": c.selections,
-        "holdings": c.holdings,
-        "episodes": c.episodes,
-    }
-    if result.event_study is not None:
-        frames["car"] = result.event_study.car
-    for code, f in result.benchmarks.items():
-        frames[f"bench_{code}"] = f
-    return frames
 
 
 def _event_summary(result: BacktestResult) -> dict[str, Any] | None:

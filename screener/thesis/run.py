@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from screener.config import Settings
 from screener.store import Store
 from screener.thesis.compile import compile_thesis, weights_on
-from screener.thesis.execute import execute
+from screener.thesis.execute import execute, positions
 from screener.thesis.measure import calendar_time, equity_frame, measure, study
 from screener.thesis.prepare import prepare
 from screener.thesis.record import BacktestResult, record, run_id_for, run_manifest
@@ -60,6 +60,7 @@ def run_backtest(
         equity=equity_frame(run),
         orders=run.orders,
         trades=trades,
+        positions=positions(run),
         metrics=metrics,
         event_study=event,
         benchmarks=prep.benchmarks,

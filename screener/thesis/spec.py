@@ -145,11 +145,34 @@ class Thesis:
         spec["costs"] = dict(spec["costs"])
         return spec
 
+    def params(self) -> dict[str, Any]:
+        """Every parameter as run, by the dotted key a sweep uses (``exit.hold_sessions``,
+        ``trigger.when.0.window``), costs with the defaults the thesis does not override (rate
+        steps as [ISO date, rate]); JSON-safe."""
+        from screener.rules import CostModel
+
+        costs = dataclasses.asdict(CostModel().with_overrides(**self.costs))
+        steps = {k: [[d.isoformat(), r] for d, r in v] for k, v in costs.items() if "_rates" in k}
+        return _dotted({**self.spec(), "costs": costs | steps})
+
     def grid(self) -> Iterator[dict[str, float]]:
         """Every combination of the sweep lists (one empty dict when there is no sweep)."""
         keys = sorted(self.sweep)
         for combo in itertools.product(*(self.sweep[k] for k in keys)):
             yield dict(zip(keys, combo, strict=True))
+
+
+def _dotted(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested tables (and lists of tables) flattened to dotted keys; other values as they are."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, list | tuple) and value and all(isinstance(v, Mapping) for v in value):
+            value = {str(i): v for i, v in enumerate(value)}
+        if isinstance(value, Mapping):
+            out |= _dotted(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _replace_condition(thesis: Thesis, key: str, value: float) -> Thesis:
@@ -261,8 +284,19 @@ def _sweep(src: TomlSource, thesis: Thesis, raw: Any) -> dict[str, tuple[float, 
             raise src.error(name, "can only sweep numeric fields")
         for v in values:
             validate(thesis.with_params({key: v}), src, key_prefix=name)
-        out[key] = tuple(float(v) for v in values)
+        out[key] = tuple(_as_run(src, thesis, key, v) for v in values)
     return out
+
+
+def _as_run(src: TomlSource, thesis: Thesis, key: str, value: float) -> float:
+    """A swept value as the run reads it: an integer field's grid stays integers (stored and
+    shown as 5, not 5.0), and refuses a fraction it would silently truncate."""
+    ran = _lookup(thesis.with_params({key: value}), key)
+    if key.startswith("costs.") or not isinstance(ran, int):
+        return float(value)
+    if ran != value:
+        raise src.error(f"sweep.{key}", f"{value} is not a whole number (the field is an integer)")
+    return ran
 
 
 def _lookup(thesis: Thesis, dotted: str) -> Any:

@@ -285,8 +285,18 @@ def _assemble(
 
 def _schema(grid: Mapping[str, Any]) -> dict[str, pl.DataType]:
     ints = {"config", "trades", "episodes"}
-    names = ["config", *grid, *METRICS, *RANGE_METRICS]
-    return {k: pl.Int64() if k in ints else pl.Float64() for k in names}
+    names = ["config", *METRICS, *RANGE_METRICS]
+    return {"config": pl.Int64(), **_grid_schema(grid)} | {
+        k: pl.Int64() if k in ints else pl.Float64() for k in names
+    }
+
+
+def _grid_schema(grid: Mapping[str, Any]) -> dict[str, pl.DataType]:
+    """An integer field's column stays Int64 (its values are ints, ``spec._as_run``)."""
+    return {
+        k: pl.Int64() if all(type(v) is int for v in values) else pl.Float64()
+        for k, values in grid.items()
+    }
 
 
 def _walk_forward(
@@ -317,7 +327,7 @@ def _walk_forward(
             }
         )
     schema: dict[str, Any] = {"fold": pl.Int64, **dict.fromkeys(_DATES, pl.Date)}
-    schema |= {"config": pl.Int64, **dict.fromkeys(grid, pl.Float64)}
+    schema |= {"config": pl.Int64, **_grid_schema(grid)}
     schema |= dict.fromkeys(("train_sharpe", "test_sharpe", "test_return"), pl.Float64)
     return pl.DataFrame(rows, schema=schema, orient="row")
 

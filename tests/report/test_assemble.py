@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from sample_markets import flat_bars, two_name_store
+from sample_markets import TINY_DIP, flat_bars, two_name_store
 
 from screener import calendar
 from screener.config import Settings
@@ -37,27 +37,10 @@ from screener.thesis.run import run_backtest
 N = 175
 SESSIONS = calendar.sessions(dt.date(2023, 6, 1), dt.date(2024, 6, 28))[:N]
 DIP = 150  # the sector falls ~16% over the 7 sessions ending here
-THESIS = """
-name = "tiny dip"
-description = "the sector fell: buy the name that fell most"
-[trigger]
-cooldown_sessions = 20
-[[trigger.when]]
-index = "801050.SI"
-window = 7
-max_change_pct = -15.0
-[select]
-universe = "sector"
-score = "reversal_5d"
-top_n = 1
-min_avg_amount = 0.0
-[weigh]
-method = "equal"
-max_weight = 0.5
-gross = 0.5
-[exit]
-hold_sessions = 3
-"""
+THESIS = TINY_DIP.replace(
+    'name = "tiny dip"\n',
+    'name = "tiny dip"\ndescription = "the sector fell: buy the name that fell most"\n',
+)
 
 
 def path(rets: np.ndarray, start: float) -> list[float]:

@@ -77,14 +77,14 @@ def test_weights_equal_leave_cash_idle_and_cap() -> None:
 @pytest.mark.parametrize(
     ("rule", "expected"),
     [
-        (Exit(hold_sessions=3), 4),  # entered at 2: decision at the close of 2 + 3 - 1
-        (Exit(hold_sessions=10, take_profit_pct=9.0), 3),  # 110/100 at index 3
-        (Exit(hold_sessions=10, stop_loss_pct=5.0), 5),  # 94/100 at index 5
-        (Exit(hold_sessions=10, trailing_stop_pct=10.0), 5),  # peak 110, 94/110 - 1 < -10%
+        (Exit(hold_sessions=3), (4, "hold")),  # entered at 2: decision at the close of 2 + 3 - 1
+        (Exit(hold_sessions=10, take_profit_pct=9.0), (3, "take_profit")),  # 110/100 at 3
+        (Exit(hold_sessions=10, stop_loss_pct=5.0), (5, "stop_loss")),  # 94/100 at index 5
+        (Exit(hold_sessions=10, trailing_stop_pct=10.0), (5, "trailing_stop")),  # 94/110 - 1
         (Exit(hold_sessions=30), None),  # the hold runs past the data: still held at the end
     ],
 )
-def test_exit_rules(rule: Exit, expected: int | None) -> None:
+def test_exit_rules(rule: Exit, expected: tuple[int, str] | None) -> None:
     closes = np.array([100, 100, 100, 110, 104, 94, 95, 96, 97, 98, 99], dtype=float)
     assert signals.exit_session(100.0, closes, 2, rule, first_check=2) == expected
 
@@ -126,6 +126,13 @@ def test_reselected_name_is_retargeted_and_its_first_exit_dropped() -> None:
         plan, [dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(12)]
     )
     assert frame["exit_signal_date"].to_list()[0] is None
+    assert frame["exit_reason"].to_list() == [None, "hold"]  # the first exit was dropped
+
+
+def test_rebalanced_holdings_exit_at_the_next_rebalance() -> None:
+    plan = signals.rebalance_holdings({1: {"a": 0.5, "b": 0.5}, 5: {"a": 0.5}})
+    reasons = [(h.ticker, h.signal, h.exit, h.reason) for h in plan]
+    assert reasons == [("a", 1, None, None), ("b", 1, 5, "rebalance"), ("a", 5, None, None)]
 
 
 @settings(max_examples=40, deadline=None)
@@ -151,7 +158,7 @@ def test_trigger_and_exits_never_read_the_future(
     rule = Exit(hold_sessions=40, take_profit_pct=10.0, stop_loss_pct=10.0, trailing_stop_pct=5.0)
     ea = signals.exit_session(a[0], a, 0, rule, first_check=0)
     eb = signals.exit_session(b[0], b, 0, rule, first_check=0)
-    if ea is not None and ea <= cut:
+    if ea is not None and ea[0] <= cut:
         assert eb == ea
 
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from screener.rules import CostModel, board_lots, limit_prices
-from screener.thesis.execute import Execution, MarketArrays, simulate, simulate_plain
+from screener.thesis.execute import Execution, MarketArrays, positions, simulate, simulate_plain
 from screener.thesis.metrics import round_trips
 
 COSTS = CostModel()
@@ -347,6 +347,31 @@ def test_bonus_issue_doubles_the_holding_and_keeps_its_value() -> None:
     received = 500_000.0 - 125.0 - 250.0 - 5.0  # and stamp duty 0.05%
     assert trip["shares"] == 50_000.0 and trip["exit_price"] == pytest.approx(received / 50_000)
     assert trip["pnl"] == pytest.approx(received - paid)
+    costs = (trip["commission"], trip["stamp_duty"], trip["transfer_fee"])
+    assert costs == pytest.approx((250.0, 250.0, 10.0))  # both sides, the sale's duty
+    book = positions(result)  # held from the 3rd; the bonus doubles the shares on the 5th
+    assert book.select("date", "shares").rows() == [
+        (D(2024, 1, 3), 50_000.0),
+        (D(2024, 1, 4), 50_000.0),
+        (D(2024, 1, 5), 100_000.0),
+        (D(2024, 1, 8), 100_000.0),
+    ]
+    assert book["value"].to_list() == pytest.approx([500_000.0] * 4)
+    assert book["weight"].to_list() == pytest.approx(
+        (book["value"] / np.array(value[1:5])).to_list()
+    )
+
+
+def test_positions_and_cash_add_up_to_the_equity() -> None:
+    rng = np.random.default_rng(7)
+    mkt = random_market(rng, 60, ["main", "star", "bse"], "2024-01-02")
+    sig = np.where(rng.random((60, 3)) < 0.3, rng.choice([0.0, 0.2, 0.4], size=(60, 3)), np.nan)
+    result = run_both(mkt, sig)
+    book = positions(result).group_by("date").agg(pl.col("value", "weight").sum())
+    eq = result.equity.join(book, on="date", how="left").fill_null(0.0)
+    assert book.height > 10
+    np.testing.assert_allclose(eq["value_right"] + eq["cash"], eq["value"], rtol=1e-12)
+    np.testing.assert_allclose(eq["weight"], 1 - eq["cash"] / eq["value"], atol=1e-12)
 
 
 def test_cash_dividend_is_reinvested_at_the_reference_price() -> None:

@@ -12,7 +12,15 @@ import numpy as np
 import polars as pl
 import pytest
 import reference_sim
-from sample_markets import WEEKLY_COPPER, copper_store, flat_bars, two_name_store
+from sample_markets import (
+    TINY_DIP,
+    WEEKLY_COPPER,
+    copper_store,
+    flat_bars,
+    tiny_store,
+    two_name_store,
+)
+from sample_markets import TINY_SESSIONS as SESSIONS
 
 from screener import calendar
 from screener.config import Settings
@@ -27,48 +35,12 @@ from screener.thesis.record import list_runs, load_run
 from screener.thesis.run import run_backtest
 from tests.conftest import REPO
 
-SESSIONS = calendar.sessions(dt.date(2024, 3, 1), dt.date(2024, 4, 30))[:30]
-# Stock A slides 20% into session 10 while B slips 5%: a reversal screen must pick A.
-A = [10.0] * 6 + [9.6, 9.2, 8.8, 8.4, 8.0, 8.0, 8.1, 8.2, 8.3] + [8.3] * 15
-B = [20.0] * 6 + [19.8, 19.6, 19.4, 19.2, 19.0] + [19.0] * 19
-INDEX = [100.0] * 4 + [100 - 16 * k / 7 for k in range(1, 8)] + [84.0] * 19
-
-THESIS = """
-name = "tiny dip"
-[trigger]
-cooldown_sessions = 20
-[[trigger.when]]
-index = "801050.SI"
-window = 7
-max_change_pct = -15.0
-[select]
-universe = "sector"
-score = "reversal_5d"
-top_n = 1
-min_avg_amount = 0.0
-exclude_st = true
-[weigh]
-method = "equal"
-max_weight = 0.5
-gross = 0.5
-[entry]
-at = "open"
-[exit]
-hold_sessions = 3
-"""
+THESIS = TINY_DIP
 
 
 @pytest.fixture
 def tiny(tmp_path: Path) -> Store:
-    index = pl.DataFrame(
-        {
-            "index_code": ["801050.SI"] * 30 + ["000300.SH"] * 30,
-            "date": SESSIONS * 2,
-            "close": INDEX + [3000.0] * 30,
-        }
-    )
-    bars = pl.concat([flat_bars("600001.SH", SESSIONS, A), flat_bars("600002.SH", SESSIONS, B)])
-    return two_name_store(tmp_path / "tiny.duckdb", bars, index)
+    return tiny_store(tmp_path / "tiny.duckdb")
 
 
 def test_hand_computed_trades_and_cash(tiny: Store, tmp_path: Path) -> None:

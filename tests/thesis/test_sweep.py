@@ -225,6 +225,8 @@ def test_recorded_listed_and_json_safe(store: Store, result: SweepResult) -> Non
     assert listed["sharpe"][0] == pytest.approx(result.best["sharpe"])
     row, frames = load_run(store, result.run_id)
     assert row["params"] == {k: list(v) for k, v in result.grid.items()}
+    assert all(type(v) is int for v in row["params"]["exit.hold_sessions"])  # not 10.0
+    assert result.table.schema["exit.hold_sessions"] == pl.Int64
     assert row["metrics"]["n_configs"] == 8
     assert row["metrics"]["best_params"] == {k: result.best[k] for k in result.params}
     assert len(row["metrics"]["walk_forward"]) == 3

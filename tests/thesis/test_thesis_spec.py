@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,20 @@ def test_grid_and_with_params(tmp_path: Path) -> None:
     assert changed.exit.hold_sessions == 5 and isinstance(changed.exit.hold_sessions, int)
     assert changed.trigger.when[0].max_change_pct == -10.0
     assert t.exit.hold_sessions == 20  # the original is untouched (frozen values)
+
+
+def test_a_grid_keeps_integer_fields_integers(tmp_path: Path) -> None:
+    """Before: every swept value became a float, so a stored grid said hold_sessions 5.0."""
+    sweep = '"exit.hold_sessions" = [5, 10]\n"trigger.when.0.max_change_pct" = [-10, -15]\n'
+    t = load_thesis(write(tmp_path, MINIMAL + "[sweep]\n" + sweep))
+    assert [type(v) for v in t.sweep["exit.hold_sessions"]] == [int, int]
+    assert [type(v) for v in t.sweep["trigger.when.0.max_change_pct"]] == [float, float]
+    assert (
+        json.dumps(next(t.grid()))
+        == '{"exit.hold_sessions": 5, "trigger.when.0.max_change_pct": -10.0}'
+    )
+    with pytest.raises(ConfigError, match=r"'sweep.exit.hold_sessions': 5.5 is not a whole"):
+        load_thesis(write(tmp_path, MINIMAL + '[sweep]\n"exit.hold_sessions" = [5.5]\n'))
 
 
 @pytest.mark.parametrize(
