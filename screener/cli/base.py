@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from screener.config import Settings
+    from screener.report.colors import Colors
     from screener.store import Store
 
 app = typer.Typer(
@@ -52,9 +53,15 @@ class Format(enum.StrEnum):
     json = "json"
 
 
+class ColorConvention(enum.StrEnum):
+    a_share = "a-share"  # a rise in red, as mainland quote screens show it
+    intl = "intl"
+
+
 class _State:
     db: Path | None = None
     debug: bool = False
+    colors: ColorConvention | None = None
 
 
 STATE = _State()
@@ -67,10 +74,19 @@ def _main(
         typer.Option("--db", envvar="SCREENER_DB", help="DuckDB store file.", show_default=False),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    colors: Annotated[
+        ColorConvention | None,
+        typer.Option(
+            "--colors",
+            help="Rises red (a-share) or green (intl); default: colors in screener.toml.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Global options; the default store is data/screener.duckdb."""
     STATE.db = db
     STATE.debug = debug
+    STATE.colors = colors
 
 
 FormatOpt = Annotated[
@@ -79,9 +95,20 @@ FormatOpt = Annotated[
 
 
 def settings() -> Settings:
+    """screener.toml and the environment, then the global options."""
+    from dataclasses import replace
+
     from screener.config import Settings
 
-    return Settings.load(db=STATE.db)
+    loaded = Settings.load(db=STATE.db)
+    return loaded if STATE.colors is None else replace(loaded, colors=STATE.colors.value)
+
+
+def colors() -> Colors:
+    """The rise and fall colours every renderer of this command uses."""
+    from screener.report.colors import colors_for
+
+    return colors_for(settings().colors)
 
 
 def open_store(*, read_only: bool = False) -> Store:

@@ -12,6 +12,7 @@ from screener.cli.base import (
     Format,
     FormatOpt,
     app,
+    colors,
     console,
     emit_frame,
     emit_json,
@@ -83,7 +84,7 @@ def screen(
         synthetic = is_synthetic(store)
         if fmt is Format.table:
             report = screen_report(store, result, settings())
-            console().print(render_screen(report, group_by_metal=by_metal))
+            console().print(render_screen(report, group_by_metal=by_metal, colors=colors()))
             return
     if result.ranked.height == 0:
         print_note(empty_reason(result))

@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from screener.report.colors import A_SHARE, Colors
 from screener.report.html import (
     BacktestReportData,
     ScreenReportData,
@@ -252,7 +253,11 @@ def _event_rows(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def write_backtest_report(
-    source: BacktestResult | RecordedRun, out_dir: Path, *, sweep: SweepGrid | None = None
+    source: BacktestResult | RecordedRun,
+    out_dir: Path,
+    *,
+    sweep: SweepGrid | None = None,
+    colors: Colors = A_SHARE,
 ) -> Path:
     """Render and write ``out_dir/backtest_<run_id>.html`` for a live or a recorded run."""
     if isinstance(source, BacktestResult):
@@ -260,7 +265,8 @@ def write_backtest_report(
     else:
         row, frames = source
         data = report_data_from_run(row, frames, thesis=recorded_thesis(row), sweep=sweep)
-    return write_report(render_backtest(data), out_dir, f"backtest_{data.manifest['run_id']}")
+    html = render_backtest(data, colors=colors)
+    return write_report(html, out_dir, f"backtest_{data.manifest['run_id']}")
 
 
 # -- screen ------------------------------------------------------------------------------------
@@ -321,10 +327,13 @@ def _changed(result: ScreenResult, change: str) -> tuple[str, ...]:
     return tuple(f"{t} {n or ''}".strip() for t, n in rows.iter_rows())
 
 
-def write_screen_report(report: ScreenReport | ScreenReportData, out_dir: Path) -> Path:
+def write_screen_report(
+    report: ScreenReport | ScreenReportData, out_dir: Path, *, colors: Colors = A_SHARE
+) -> Path:
     """Render and write ``out_dir/screen_<date>.html``."""
     data = report if isinstance(report, ScreenReportData) else screen_report_data(report)
-    return write_report(render_screen(data), out_dir, f"screen_{data.date.isoformat()}")
+    html = render_screen(data, colors=colors)
+    return write_report(html, out_dir, f"screen_{data.date.isoformat()}")
 
 
 def with_warnings(data: ScreenReportData, extra: tuple[str, ...]) -> ScreenReportData:
