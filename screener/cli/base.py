@@ -148,10 +148,12 @@ def emit_frame(
     *,
     metrics: bool = False,
     synthetic: bool = False,
+    first: tuple[str, ...] = (),
 ) -> None:
     """Print a polars frame as a rich table, CSV or a JSON array of records.
 
-    ``metrics``: the table shows returns and rates as percentages (``frame_table``).
+    ``metrics``: the table shows returns and rates as percentages; ``first``: the columns a
+    narrow terminal keeps longest after the first (``frame_table``).
     ``synthetic`` (a demo store): the table gets the banner, CSV a ``synthetic`` column and
     each JSON record a ``synthetic`` field.
     """
@@ -170,7 +172,7 @@ def emit_frame(
 
         if synthetic:
             console().print(synthetic_banner())
-        print_table(frame_table(frame, title=title, metrics=metrics))
+        print_table(frame_table(frame, title=title, metrics=metrics, first=first))
 
 
 def is_synthetic(store: Store) -> bool:
@@ -179,17 +181,13 @@ def is_synthetic(store: Store) -> bool:
 
 
 def print_table(table: Any) -> None:
-    """A rich table on stdout: whole in a file or a pipe; in a terminal too narrow for it,
-    cut to fit, with a line on stderr saying so."""
+    """A table on stdout: whole in a file or a pipe; in a terminal too narrow for it, the
+    least needed columns are left out, with a line saying which (``report.fit``)."""
     out = console()
-    need = out.measure(table, options=out.options.update_width(1 << 16)).maximum
     if not out.is_terminal:
+        need = out.measure(table, options=out.options.update_width(1 << 16)).maximum
         out.width = max(need, out.width)
     out.print(table)
-    if need > out.width:
-        console(stderr=True).print(
-            f"the table needs {need} columns and has {out.width}: --format csv prints every value"
-        )
 
 
 def print_upserts(results: dict[str, Any]) -> None:

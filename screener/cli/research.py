@@ -228,7 +228,8 @@ def runs_list(fmt: FormatOpt = Format.table) -> None:
         pl.selectors.datetime().dt.strftime("%Y-%m-%d %H:%M:%S"),
         pl.selectors.date().cast(pl.String),
     )
-    emit_frame(shown, fmt, title="runs", metrics=True, synthetic=synthetic)
+    first = ("kind", "total_return", "sharpe")  # what a run found, before where it came from
+    emit_frame(shown, fmt, title="runs", metrics=True, synthetic=synthetic, first=first)
 
 
 @runs_app.command("show")

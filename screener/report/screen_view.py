@@ -16,10 +16,10 @@ from collections.abc import Sequence
 import polars as pl
 from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from screener.report.colors import A_SHARE, Colors
+from screener.report.fit import KEEP, Column, FitTable
 from screener.report.terminal import SYNTHETIC_LABEL, synthetic_banner
 from screener.schema import SECTOR_INDEX
 from screener.screen import ScreenResult
@@ -113,12 +113,16 @@ def _sector_line(report: ScreenReport, colors: Colors) -> Text:
     return text
 
 
-def _moves_table(moves: pl.DataFrame, colors: Colors) -> Table:
-    table = Table(title="metal series", box=box.SIMPLE, header_style="bold", title_justify="left")
-    for col in ("metal", "series", "in use for", "as of"):
-        table.add_column(col)
-    for col in ("close", *(f"{k}d" for k in MOVE_WINDOWS)):
-        table.add_column(col, justify="right")
+def _moves_table(moves: pl.DataFrame, colors: Colors) -> FitTable:
+    """Narrow, the metal shortens; then 'in use for', 'as of', the close and the longest
+    moves go."""
+    columns = [Column("metal", priority=KEEP, shrink=True), Column("series", priority=KEEP)]
+    columns += [Column("in use for", priority=-9, shrink=True), Column("as of", priority=-8)]
+    columns.append(Column("close", "right", priority=-7))
+    columns += [Column(f"{k}d", "right", priority=-i) for i, k in enumerate(MOVE_WINDOWS)]
+    table = FitTable(
+        columns, title="metal series", box=box.SIMPLE, header_style="bold", title_justify="left"
+    )
     for row in moves.iter_rows(named=True):
         changes = [_pct(row[f"chg_{k}d"], colors) for k in MOVE_WINDOWS]
         table.add_row(row["metals"], row["series_id"], row["in_use"] or "-", str(row["date"]),
@@ -126,13 +130,33 @@ def _moves_table(moves: pl.DataFrame, colors: Colors) -> Table:
     return table
 
 
+def _ranked_columns(result: ScreenResult, *, grouped: bool) -> list[Column]:
+    """Rank, ticker, name and score always; narrow, the brokers, sparkline and amount go first,
+    then the explaining factors from the last (a name shortens before anything goes)."""
+    columns = [Column("#", "right", KEEP), Column("ticker", priority=KEEP)]
+    columns.append(Column("name", priority=KEEP, shrink=True))
+    columns += [] if grouped else [Column("metal", priority=-40, shrink=True)]
+    columns.append(Column(_heading("score"), "right", KEEP))
+    columns += [Column(_heading(c), "right", -k) for k, c in enumerate(result.explain, start=1)]
+    columns.append(Column(_heading(AMOUNT_COLUMN), "right", -50))
+    columns.append(Column(f"{SPARK_SESSIONS} sessions", priority=-60))
+    columns.append(Column("vs\nprev", "right", -30))
+    columns += [Column("brokers", priority=-70, shrink=True)] if _brokers_shown(result) else []
+    return [*columns, Column("flags", priority=-20, shrink=True, style="yellow")]
+
+
+def _brokers_shown(result: ScreenResult) -> bool:
+    return result.screen.universe == "picks"
+
+
 def _ranked_table(
     report: ScreenReport, rows: pl.DataFrame, *, title: str | None, colors: Colors
-) -> Table:
+) -> FitTable:
     result = report.result
     grouped = title is not None
     numbers = ["score", *result.explain, AMOUNT_COLUMN]
-    table = Table(  # the box draws one space between columns; no padding: 14 columns in 120
+    table = FitTable(  # the box draws one space between columns; no padding: 14 columns in 120
+        _ranked_columns(result, grouped=grouped),
         title=title,
         box=box.SIMPLE_HEAVY,
         header_style="bold",
@@ -140,22 +164,12 @@ def _ranked_table(
         padding=0,
         pad_edge=False,
     )
-    table.add_column("#", justify="right", no_wrap=True)
-    for col in ("ticker", "name", *([] if grouped else ["metal"])):
-        table.add_column(col, no_wrap=True)
-    for col in numbers:
-        table.add_column(_heading(col), justify="right", no_wrap=True)
-    table.add_column(f"{SPARK_SESSIONS} sessions", no_wrap=True)
-    table.add_column("vs\nprev", justify="right", no_wrap=True)
-    show_brokers = result.screen.universe == "picks"
-    if show_brokers:
-        table.add_column("brokers")
-    table.add_column("flags")
+    show_brokers = _brokers_shown(result)
     moves = dict(result.changes.select("ticker", "change").iter_rows())
     shifts = dict(result.changes.select("ticker", "move").iter_rows())
     for row in rows.iter_rows(named=True):
         ticker = row["ticker"]
-        cells: list[RenderableType] = [str(row["rank"]), ticker, row["name"] or "-"]
+        cells: list[str | Text] = [str(row["rank"]), ticker, row["name"] or "-"]
         cells += [] if grouped else [row["metal"] or "-"]
         estimated = bool(row["amount_estimated"])  # close x volume: the legend is under the table
         cells += [
@@ -167,7 +181,7 @@ def _ranked_table(
             _move(moves.get(ticker), shifts.get(ticker), colors),
         ]
         cells += [_brokers(row["brokers"])] if show_brokers else []
-        cells.append(Text(row["flags"] or "", style="yellow"))
+        cells.append(row["flags"] or "")
         table.add_row(*cells)
     return table
 
