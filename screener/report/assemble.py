@@ -19,6 +19,7 @@ from typing import Any
 
 import polars as pl
 
+from screener.errors import ScreenerError
 from screener.report.colors import A_SHARE, Colors
 from screener.report.html import (
     BacktestReportData,
@@ -264,6 +265,12 @@ def write_backtest_report(
         data = backtest_report_data(source, sweep=sweep)
     else:
         row, frames = source
+        if row.get("kind") == "sweep":  # a grid's table, no equity curve: not this page
+            run = row["run_id"]
+            raise ScreenerError(
+                f"run {run} is a parameter sweep: it has no HTML report",
+                hint=f"`screener runs show {run}` shows its results",
+            )
         data = report_data_from_run(row, frames, thesis=recorded_thesis(row), sweep=sweep)
     html = render_backtest(data, colors=colors)
     return write_report(html, out_dir, f"backtest_{data.manifest['run_id']}")
