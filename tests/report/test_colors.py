@@ -74,3 +74,16 @@ def test_a_share_is_the_default_and_intl_swaps(tmp_path: Path) -> None:
 
 def _hex(rgba: tuple[float, float, float, float]) -> str:
     return "#" + "".join(f"{round(c * 255):02x}" for c in rgba[:3])
+
+
+def test_the_colors_option_overrides_screener_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from screener.cli.base import STATE, ColorConvention, colors
+
+    toml = tmp_path / "screener.toml"
+    toml.write_text('colors = "intl"\n')
+    monkeypatch.setenv("SCREENER_CONFIG", str(toml))
+    assert colors() is INTL
+    monkeypatch.setattr(STATE, "colors", ColorConvention.a_share)
+    assert colors() is A_SHARE
