@@ -17,6 +17,7 @@ from screener.errors import ConfigError
 
 DEFAULT_DB = Path("data/screener.duckdb")
 CONFIG_FILE = Path("screener.toml")
+COLOR_CONVENTIONS = ("a-share", "intl")  # a rise in red (mainland screens) or in green
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Settings:
     strategies_dir: Path = Path("strategies")
     schedule_cron: str = "30 16 * * 1-5"  # after the 15:00 close, Asia/Shanghai
     daily_update: bool = False  # run-daily first runs `screener update` up to the session
+    colors: str = "a-share"  # one of COLOR_CONVENTIONS: every report's rise and fall colours
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     @classmethod
@@ -62,6 +64,9 @@ class Settings:
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         values = _section(raw, path, "", cls, skip={"smtp"})
+        if values.get("colors", COLOR_CONVENTIONS[0]) not in COLOR_CONVENTIONS:
+            known = " or ".join(f"'{c}'" for c in COLOR_CONVENTIONS)
+            raise ConfigError(f"{path}: 'colors' must be {known}, got {values['colors']!r}")
         smtp_raw = raw.get("smtp", {})
         smtp = SmtpSettings(**_section(smtp_raw, path, "smtp.", SmtpSettings))
         settings = cls(**values, smtp=smtp)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from screener.config import Settings
+    from screener.report.colors import Colors
     from screener.store import Store
 
 app = typer.Typer(
@@ -52,9 +53,15 @@ class Format(enum.StrEnum):
     json = "json"
 
 
+class ColorConvention(enum.StrEnum):
+    a_share = "a-share"  # a rise in red, as mainland quote screens show it
+    intl = "intl"
+
+
 class _State:
     db: Path | None = None
     debug: bool = False
+    colors: ColorConvention | None = None
 
 
 STATE = _State()
@@ -67,10 +74,19 @@ def _main(
         typer.Option("--db", envvar="SCREENER_DB", help="DuckDB store file.", show_default=False),
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    colors: Annotated[
+        ColorConvention | None,
+        typer.Option(
+            "--colors",
+            help="Rises red (a-share) or green (intl); default: colors in screener.toml.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Global options; the default store is data/screener.duckdb."""
     STATE.db = db
     STATE.debug = debug
+    STATE.colors = colors
 
 
 FormatOpt = Annotated[
@@ -79,9 +95,20 @@ FormatOpt = Annotated[
 
 
 def settings() -> Settings:
+    """screener.toml and the environment, then the global options."""
+    from dataclasses import replace
+
     from screener.config import Settings
 
-    return Settings.load(db=STATE.db)
+    loaded = Settings.load(db=STATE.db)
+    return loaded if STATE.colors is None else replace(loaded, colors=STATE.colors.value)
+
+
+def colors() -> Colors:
+    """The rise and fall colours every renderer of this command uses."""
+    from screener.report.colors import colors_for
+
+    return colors_for(settings().colors)
 
 
 def open_store(*, read_only: bool = False) -> Store:
@@ -121,10 +148,12 @@ def emit_frame(
     *,
     metrics: bool = False,
     synthetic: bool = False,
+    first: tuple[str, ...] = (),
 ) -> None:
     """Print a polars frame as a rich table, CSV or a JSON array of records.
 
-    ``metrics``: the table shows returns and rates as percentages (``frame_table``).
+    ``metrics``: the table shows returns and rates as percentages; ``first``: the columns a
+    narrow terminal keeps longest after the first (``frame_table``).
     ``synthetic`` (a demo store): the table gets the banner, CSV a ``synthetic`` column and
     each JSON record a ``synthetic`` field.
     """
@@ -143,7 +172,7 @@ def emit_frame(
 
         if synthetic:
             console().print(synthetic_banner())
-        print_table(frame_table(frame, title=title, metrics=metrics))
+        print_table(frame_table(frame, title=title, metrics=metrics, first=first))
 
 
 def is_synthetic(store: Store) -> bool:
@@ -152,17 +181,13 @@ def is_synthetic(store: Store) -> bool:
 
 
 def print_table(table: Any) -> None:
-    """A rich table on stdout: whole in a file or a pipe; in a terminal too narrow for it,
-    cut to fit, with a line on stderr saying so."""
+    """A table on stdout: whole in a file or a pipe; in a terminal too narrow for it, the
+    least needed columns are left out, with a line saying which (``report.fit``)."""
     out = console()
-    need = out.measure(table, options=out.options.update_width(1 << 16)).maximum
     if not out.is_terminal:
+        need = out.measure(table, options=out.options.update_width(1 << 16)).maximum
         out.width = max(need, out.width)
     out.print(table)
-    if need > out.width:
-        console(stderr=True).print(
-            f"the table needs {need} columns and has {out.width}: --format csv prints every value"
-        )
 
 
 def print_upserts(results: dict[str, Any]) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from screener.cli.base import (
     app,
+    colors,
     console,
     csv_list,
     open_store,
@@ -38,15 +39,14 @@ def report(
     from screener.thesis.record import load_run
     from screener.thesis.run import run_backtest
 
-    folder = out or settings().reports_dir
+    folder, hues = out or settings().reports_dir, colors()
     if target.endswith(".toml"):
         with open_store() as store:
-            path = write_backtest_report(
-                run_backtest(store, load_thesis(Path(target)), settings=settings()), folder
-            )
+            result = run_backtest(store, load_thesis(Path(target)), settings=settings())
+            path = write_backtest_report(result, folder, colors=hues)
     else:
         with open_store(read_only=True) as store:
-            path = write_backtest_report(load_run(store, target), folder)
+            path = write_backtest_report(load_run(store, target), folder, colors=hues)
     console().print(f"report: {path}")
 
 
@@ -165,7 +165,7 @@ def demo() -> None:
     from screener.thesis import load_thesis
     from screener.thesis.run import run_backtest
 
-    cfg, out = settings(), console()
+    cfg, out, hues = settings(), console(), colors()
     daily = Screen(universe="sector", name="sector oversold", score="oversold_score", top_n=10)
     with open_store() as store:
         out.rule("1. the demo store")
@@ -181,12 +181,12 @@ def demo() -> None:
         out.rule(f"3. today's screen ({today})")
         result = run_screen(store, daily, on=today, settings=cfg)
         view = screen_report(store, result, cfg)
-        out.print(render_screen(view))
-        screen_html = write_screen_report(view, cfg.reports_dir)
+        out.print(render_screen(view, colors=hues))
+        screen_html = write_screen_report(view, cfg.reports_dir, colors=hues)
         out.rule(f"4. backtest: {DEMO_THESIS}")
         bt = run_backtest(store, load_thesis(DEMO_THESIS), settings=cfg)
         out.print(render_backtest(bt, synthetic=bt.manifest["synthetic"]))
-        report_html = write_backtest_report(bt, cfg.reports_dir)
+        report_html = write_backtest_report(bt, cfg.reports_dir, colors=hues)
         out.rule("5. the screen e-mail (dry run)")
         mail = email_screen(
             store, cfg, on=today, dry_run_dir=cfg.reports_dir / "outbox", screen=daily

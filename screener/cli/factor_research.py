@@ -12,6 +12,7 @@ from screener.cli.base import (
     Format,
     FormatOpt,
     app,
+    colors,
     console,
     emit_frame,
     emit_json,
@@ -191,5 +192,5 @@ def report(
     sheet = tear_sheet(
         research, factor, quantiles=count, neutral=neutral.value if neutral else None
     )
-    path = write_tear_sheet(sheet, out or settings().reports_dir)
+    path = write_tear_sheet(sheet, out or settings().reports_dir, colors=colors())
     console().print(f"tear sheet: {path}")

@@ -12,6 +12,7 @@ from screener.cli.base import (
     Format,
     FormatOpt,
     app,
+    colors,
     console,
     emit_frame,
     emit_json,
@@ -75,7 +76,7 @@ def screen(
         synthetic = is_synthetic(store)
         if fmt is Format.table:
             report = screen_report(store, result, settings())
-            console().print(render_screen(report, group_by_metal=by_metal))
+            console().print(render_screen(report, group_by_metal=by_metal, colors=colors()))
             return
     if result.ranked.height == 0:
         print_note(empty_reason(result))
@@ -227,7 +228,8 @@ def runs_list(fmt: FormatOpt = Format.table) -> None:
         pl.selectors.datetime().dt.strftime("%Y-%m-%d %H:%M:%S"),
         pl.selectors.date().cast(pl.String),
     )
-    emit_frame(shown, fmt, title="runs", metrics=True, synthetic=synthetic)
+    first = ("kind", "total_return", "sharpe")  # what a run found, before where it came from
+    emit_frame(shown, fmt, title="runs", metrics=True, synthetic=synthetic, first=first)
 
 
 @runs_app.command("export")

@@ -36,6 +36,7 @@ from screener.config import Settings
 from screener.delivery import mail
 from screener.errors import ConfigError, ScreenerError
 from screener.report.assemble import screen_report_data, with_warnings, write_screen_report
+from screener.report.colors import colors_for
 from screener.report.email_body import screen_email, screen_subject
 from screener.report.html import ScreenReportData
 from screener.screen import Screen, run_screen
@@ -167,7 +168,7 @@ def run_daily(
     notes = import_folder(store, settings.notes_dir)
     data = screen_data(store, settings, when.session, screen or Screen())
     data = with_warnings(data, tuple(f"broker note: {e}" for e in notes.errors))
-    path = write_screen_report(data, settings.reports_dir)
+    path = write_screen_report(data, settings.reports_dir, colors=colors_for(settings.colors))
     mail_now = clock if now is not None else None
     sent = _email(store, settings, data, recipients, dry_run_dir, credentials, mail_now)
     return DailyOutcome(
@@ -288,7 +289,7 @@ def _email(
 ) -> EmailOutcome:
     names = [str(n) for n in data.ranked.get_column("name").to_list()]
     subject = screen_subject(data.date, names, synthetic=data.synthetic)
-    html, text, images = screen_email(data)
+    html, text, images = screen_email(data, colors=colors_for(settings.colors))
 
     def build(recipient: str) -> bytes:
         return mail.compose(

@@ -19,6 +19,8 @@ from typing import Any
 
 import polars as pl
 
+from screener.errors import ScreenerError
+from screener.report.colors import A_SHARE, Colors
 from screener.report.html import (
     BacktestReportData,
     ScreenReportData,
@@ -252,15 +254,26 @@ def _event_rows(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def write_backtest_report(
-    source: BacktestResult | RecordedRun, out_dir: Path, *, sweep: SweepGrid | None = None
+    source: BacktestResult | RecordedRun,
+    out_dir: Path,
+    *,
+    sweep: SweepGrid | None = None,
+    colors: Colors = A_SHARE,
 ) -> Path:
     """Render and write ``out_dir/backtest_<run_id>.html`` for a live or a recorded run."""
     if isinstance(source, BacktestResult):
         data = backtest_report_data(source, sweep=sweep)
     else:
         row, frames = source
+        if row.get("kind") == "sweep":  # a grid's table, no equity curve: not this page
+            run = row["run_id"]
+            raise ScreenerError(
+                f"run {run} is a parameter sweep: it has no HTML report",
+                hint=f"`screener runs show {run}` shows its results",
+            )
         data = report_data_from_run(row, frames, thesis=recorded_thesis(row), sweep=sweep)
-    return write_report(render_backtest(data), out_dir, f"backtest_{data.manifest['run_id']}")
+    html = render_backtest(data, colors=colors)
+    return write_report(html, out_dir, f"backtest_{data.manifest['run_id']}")
 
 
 # -- screen ------------------------------------------------------------------------------------
@@ -321,10 +334,13 @@ def _changed(result: ScreenResult, change: str) -> tuple[str, ...]:
     return tuple(f"{t} {n or ''}".strip() for t, n in rows.iter_rows())
 
 
-def write_screen_report(report: ScreenReport | ScreenReportData, out_dir: Path) -> Path:
+def write_screen_report(
+    report: ScreenReport | ScreenReportData, out_dir: Path, *, colors: Colors = A_SHARE
+) -> Path:
     """Render and write ``out_dir/screen_<date>.html``."""
     data = report if isinstance(report, ScreenReportData) else screen_report_data(report)
-    return write_report(render_screen(data), out_dir, f"screen_{data.date.isoformat()}")
+    html = render_screen(data, colors=colors)
+    return write_report(html, out_dir, f"screen_{data.date.isoformat()}")
 
 
 def with_warnings(data: ScreenReportData, extra: tuple[str, ...]) -> ScreenReportData:

@@ -7,9 +7,9 @@ from typing import Any
 import polars as pl
 from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
+from screener.report.fit import KEEP, Column, FitTable
 from screener.report.terminal import frame_table, metric_format, synthetic_banner
 from screener.screen_coverage import episode_lines
 
@@ -48,14 +48,13 @@ def _fmt(key: str, value: Any) -> str:
     return str(value)
 
 
-def metrics_table(metrics: dict[str, Any], *, title: str = "metrics") -> Table:
+def metrics_table(metrics: dict[str, Any], *, title: str = "metrics") -> FitTable:
     """Headline metrics, with the bootstrap interval of those that have one."""
-    table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
+    columns = [Column("metric", priority=KEEP), Column("value", "right", KEEP)]
     intervals = metrics.get("bootstrap") or {}
     if intervals:
-        table.add_column(f"{intervals['level']:.0%} CI (bootstrap)", justify="right")
+        columns.append(Column(f"{intervals['level']:.0%} CI (bootstrap)", "right"))
+    table = FitTable(columns, title=title, box=box.SIMPLE_HEAVY, header_style="bold")
     for key in SHOWN:
         if key in metrics:
             cells = [key, _fmt(key, metrics[key])]
@@ -69,13 +68,14 @@ def _range(key: str, pair: Any) -> str:
     return "" if not pair else f"{_fmt(key, pair[0])} to {_fmt(key, pair[1])}"
 
 
-def benchmark_table(metrics: dict[str, Any]) -> Table:
+def benchmark_table(metrics: dict[str, Any]) -> FitTable:
     """Strategy against each benchmark over the same sessions."""
-    table = Table(title="against the benchmarks", box=box.SIMPLE_HEAVY, header_style="bold")
     keys = ("total_return", "excess_return", "beta", "alpha", "information_ratio", "correlation")
-    table.add_column("benchmark")
-    for k in keys:
-        table.add_column(k, justify="right")
+    columns = [Column("benchmark", priority=KEEP)]
+    columns += [Column(k, "right", -i) for i, k in enumerate(keys)]
+    table = FitTable(
+        columns, title="against the benchmarks", box=box.SIMPLE_HEAVY, header_style="bold"
+    )
     for name, bench in (metrics.get("benchmarks") or {}).items():
         table.add_row(name, *(_fmt(k, bench.get(k)) for k in keys))
     return table
@@ -123,11 +123,14 @@ def render_backtest(result: Any, *, synthetic: bool) -> Group:
     return Group(*parts)
 
 
-def _event_table(summary: dict[str, Any]) -> Table:
+def _event_table(summary: dict[str, Any]) -> FitTable:
     """Each window's CAR per model, the holding window's tests; the verdict as the caption.
     Below inference.MIN_EPISODES the p column stays empty: no significance marker."""
     w = summary.get("windows") or {}
-    table = Table(
+    columns = ("model", "selection", "reaction", "holding", "95% CI", "t", "p", "MDE")
+    table = FitTable(
+        [Column(c, "left" if c == "model" else "right", -i) for i, c in enumerate(columns)]
+        + [Column("t BMP", "right", -8), Column("t KP", "right", -9)],
         title=f"event study: {summary.get('n_events')} names in {summary.get('n_episodes')} "
         f"episodes; CAR by window: selection {w.get('selection')} (context, not tested), "
         f"reaction ({w.get('reaction')}), holding {w.get('holding')} from the entry fill "
@@ -135,9 +138,6 @@ def _event_table(summary: dict[str, Any]) -> Table:
         box=box.SIMPLE_HEAVY,
         header_style="bold",
     )
-    columns = ("model", "selection", "reaction", "holding", "95% CI", "t", "p", "MDE")
-    for col in (*columns, "t BMP", "t KP"):
-        table.add_column(col, justify="left" if col == "model" else "right")
     for model in ("market", "sector"):
         s = summary.get(model) or {}
         ci = (s.get("ci_low"), s.get("ci_high")) if s.get("ci_low") is not None else None
@@ -151,5 +151,5 @@ def _event_table(summary: dict[str, Any]) -> Table:
             "-" if mde is None else f"±{mde:.2%}",
             *(_fmt("t", s.get(k)) for k in ("t_bmp", "t_kp")),
         )
-    table.caption = str(summary.get("verdict") or summary.get("warning") or "")
+    table.options["caption"] = str(summary.get("verdict") or summary.get("warning") or "")
     return table

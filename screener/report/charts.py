@@ -3,7 +3,8 @@
 No pyplot: every figure gets its own Agg canvas, so nothing touches matplotlib's global
 backend (a notebook keeps its own), there is no figure registry to leak, and no display is
 needed. Labels stay ASCII (tickers, not Chinese names): matplotlib's bundled fonts have no CJK
-glyphs. Colours follow the A-share convention: red is a gain, green a loss.
+glyphs. A gain and a loss take the colours of ``colors.Colors`` (red a gain by default, the
+A-share convention); markers that are neither use ``MARK``.
 """
 
 from __future__ import annotations
@@ -23,14 +24,21 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import PercentFormatter
 
-UP = "#c62828"  # red: a gain (A-share convention)
-DOWN = "#2e7d32"  # green: a loss
+from screener.report.colors import A_SHARE, Colors
+
+MARK = "#111111"  # a marker that is neither a gain nor a loss (a mean, the best cell)
 STRATEGY = "#1f3b73"
 PALETTE = ("#e08214", "#7f7f7f", "#8e44ad", "#17becf", "#bcbd22", "#8c564b", "#e377c2")
-GAIN_LOSS = LinearSegmentedColormap.from_list("gain_loss", [DOWN, "#ffffff", UP])
 WIDTH = 11.0  # inches: 1056 px, about the page column, so text shows near its own size
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _SVG_METADATA = {"Creator": None, "Date": None, "Format": None, "Type": None}
+
+
+def gain_loss(colors: Colors) -> LinearSegmentedColormap:
+    """A diverging colour map: a loss's colour, white at zero, a gain's."""
+    return LinearSegmentedColormap.from_list(
+        "gain_loss", [colors.down.hex, "#ffffff", colors.up.hex]
+    )
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -77,6 +85,11 @@ def _date_axis(ax: Axes) -> None:
     locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+
+
+def _signed(values: np.ndarray, colors: Colors) -> np.ndarray:
+    """Each value's colour: a gain's from zero up, a loss's below."""
+    return np.where(values >= 0, colors.up.hex, colors.down.hex)
 
 
 def _style(ax: Axes) -> None:
@@ -126,15 +139,18 @@ def equity_figure(equity: pl.DataFrame, benchmarks: Mapping[str, pl.DataFrame]) 
 
 
 def drawdown_figure(
-    drawdown: pl.DataFrame, *, worst: tuple[str | None, str | None] | None = None
+    drawdown: pl.DataFrame,
+    *,
+    worst: tuple[str | None, str | None] | None = None,
+    colors: Colors = A_SHARE,
 ) -> Figure:
     """Underwater curve (date, drawdown); ``worst`` = (start, end) ISO dates shades the maximum."""
     dates = drawdown.get_column("date")
     fig = _figure(2.2)
     ax = fig.add_subplot()
     dd = drawdown.get_column("drawdown").to_numpy()
-    ax.fill_between(dates, dd, 0.0, color=DOWN, alpha=0.35, lw=0)
-    ax.plot(dates, dd, color=DOWN, lw=0.9)
+    ax.fill_between(dates, dd, 0.0, color=colors.down.hex, alpha=0.35, lw=0)
+    ax.plot(dates, dd, color=colors.down.hex, lw=0.9)
     if worst and worst[0]:
         end = np.datetime64(worst[1]) if worst[1] else dates.max()
         ax.axvspan(np.datetime64(worst[0]), end, color="#999999", alpha=0.15, lw=0)  # type: ignore[arg-type]
@@ -145,7 +161,7 @@ def drawdown_figure(
     return fig
 
 
-def monthly_figure(monthly: pl.DataFrame) -> Figure:
+def monthly_figure(monthly: pl.DataFrame, *, colors: Colors = A_SHARE) -> Figure:
     """Year x month heatmap of (year, month, ret), plus a compounded year column, annotated."""
     years = sorted(monthly.get_column("year").unique().to_list())
     grid = np.full((len(years), 13), np.nan)
@@ -158,7 +174,7 @@ def monthly_figure(monthly: pl.DataFrame) -> Figure:
             grid[i, 12] = np.prod(1.0 + row[np.isfinite(row)]) - 1.0
     fig = _figure(0.9 + 0.36 * len(years))
     ax = fig.add_subplot()
-    _heatmap(ax, grid, fmt="{:+.1%}", cmap=GAIN_LOSS, centred=True)
+    _heatmap(ax, grid, fmt="{:+.1%}", cmap=gain_loss(colors), centred=True)
     ax.set_xticks(range(13), [*_MONTHS, "Year"])
     ax.set_yticks(range(len(years)), [str(y) for y in years])
     ax.axvline(11.5, color="#ffffff", lw=4)
@@ -220,7 +236,7 @@ def event_car_figure(
     ax.axhline(0.0, color="#999999", lw=0.6)
     ax.axvline(0.0, color="#555555", lw=0.8, ls="--", label="day 0: trigger (names picked)")
     entry = 0.5 if entry_at == "open" else 1.0
-    ax.axvline(entry, color=UP, lw=0.8, ls=":", label=f"entry fill ({entry_at} of day 1)")
+    ax.axvline(entry, color=PALETTE[0], lw=0.8, ls=":", label=f"entry fill ({entry_at} of day 1)")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
     ax.set_xlabel("sessions relative to the trigger")
     ax.set_title(f"mean cumulative abnormal return, {ascii_label(model)} model", fontsize=9)
@@ -243,7 +259,7 @@ def sweep_figure(sweep: pl.DataFrame, *, x: str, y: str, metric: str) -> Figure:
     _heatmap(ax, grid, fmt="{:.2f}", cmap="viridis", centred=False)
     if np.isfinite(grid).any():
         i, j = np.unravel_index(np.nanargmax(grid), grid.shape)
-        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec=UP, lw=2))
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec=MARK, lw=2))
     ax.set_xticks(range(len(xs)), [ascii_label(str(v)) for v in xs])
     ax.set_yticks(range(len(ys)), [ascii_label(str(v)) for v in ys])
     ax.set_xlabel(ascii_label(x))
@@ -290,13 +306,13 @@ def screen_figure(
 
 
 # -- factor research (the tear sheet) --------------------------------------------------------
-def ic_series_figure(daily: pl.DataFrame, *, rolling: int) -> Figure:
+def ic_series_figure(daily: pl.DataFrame, *, rolling: int, colors: Colors = A_SHARE) -> Figure:
     """IC per session (date, ic, ic_rolling) as thin bars and its rolling mean as a line."""
     dates = daily.get_column("date")
     fig = _figure(2.8)
     ax = fig.add_subplot()
     ic = daily.get_column("ic").to_numpy()
-    ax.bar(dates, ic, width=1.0, color=np.where(ic >= 0, UP, DOWN), alpha=0.35, lw=0)
+    ax.bar(dates, ic, width=1.0, color=_signed(ic, colors), alpha=0.35, lw=0)
     ax.plot(dates, daily.get_column("ic_rolling").to_numpy(), color=STRATEGY, lw=1.6)
     ax.axhline(0.0, color="#999999", lw=0.6)
     ax.set_ylabel(f"IC, {rolling}-session mean")
@@ -312,7 +328,7 @@ def ic_histogram_figure(ic: pl.Series) -> Figure:
     ax = fig.add_subplot()
     ax.hist(values, bins=40, color=STRATEGY, alpha=0.75)
     if values.size:
-        ax.axvline(float(values.mean()), color=UP, lw=1.4)
+        ax.axvline(float(values.mean()), color=MARK, lw=1.4)
     ax.axvline(0.0, color="#999999", lw=0.6)
     ax.set_xlabel("IC per session")
     _style(ax)
@@ -336,13 +352,13 @@ def ic_decay_figure(summary: pl.DataFrame) -> Figure:
     return fig
 
 
-def quantile_returns_figure(returns: pl.DataFrame) -> Figure:
+def quantile_returns_figure(returns: pl.DataFrame, *, colors: Colors = A_SHARE) -> Figure:
     """Mean forward return by quantile (quantile, mean_return): one bar each."""
     q = returns.get_column("quantile").to_numpy()
     values = returns.get_column("mean_return").fill_null(np.nan).to_numpy()
     fig = _figure(2.6, WIDTH / 2)
     ax = fig.add_subplot()
-    ax.bar(q, values, color=np.where(values >= 0, UP, DOWN), width=0.7)
+    ax.bar(q, values, color=_signed(values, colors), width=0.7)
     ax.axhline(0.0, color="#999999", lw=0.6)
     ax.set_xticks(q, [str(k) for k in q])
     ax.set_xlabel("quantile (1 = lowest factor value)")
@@ -351,18 +367,18 @@ def quantile_returns_figure(returns: pl.DataFrame) -> Figure:
     return fig
 
 
-def cumulative_quantiles_figure(cumulative: pl.DataFrame) -> Figure:
+def cumulative_quantiles_figure(cumulative: pl.DataFrame, *, colors: Colors = A_SHARE) -> Figure:
     """Growth of 1 per quantile (date, quantile, growth), on a log scale."""
     fig = _figure(3.2)
     ax = fig.add_subplot()
     quantiles = sorted(cumulative.get_column("quantile").unique().to_list())
-    colors = GAIN_LOSS.reversed()(np.linspace(0.0, 1.0, max(len(quantiles), 2)))
+    lines = gain_loss(colors).reversed()(np.linspace(0.0, 1.0, max(len(quantiles), 2)))
     for k, q in enumerate(quantiles):
         one = cumulative.filter(pl.col("quantile") == q)
         ax.plot(
             one.get_column("date"),
             one.get_column("growth").to_numpy(),
-            color=colors[k],
+            color=lines[k],
             lw=1.2,
             label=f"Q{q}",
         )

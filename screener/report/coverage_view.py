@@ -11,10 +11,10 @@ import datetime as dt
 import polars as pl
 from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from screener.coverage import GAP_DAYS, Coverage, TableCoverage
+from screener.report.fit import KEEP, Column, FitTable
 
 SHOWN = 5  # names listed on a line before "and N more"
 
@@ -35,11 +35,15 @@ def render_coverage(cov: Coverage) -> Group:
     return Group(*parts)
 
 
-def _tables(cov: Coverage) -> Table:
-    table = Table(title=f"store {cov.path}", box=box.SIMPLE_HEAVY, header_style="bold")
-    for col in ("table", "rows", "keys", "first", "last", f"gaps > {GAP_DAYS} d", "longest gap"):
-        table.add_column(col, justify="right" if col in ("rows", "keys") else "left")
-    table.add_column("XSHG sessions missing")
+def _tables(cov: Coverage) -> FitTable:
+    """Narrow, the list of missing sessions shortens first, then the gap columns go."""
+    names = ("table", "rows", "keys", "first", "last", f"gaps > {GAP_DAYS} d", "longest gap")
+    columns = [
+        Column(c, "right" if c in ("rows", "keys") else "left", -k) for k, c in enumerate(names)
+    ]
+    columns[0] = Column("table", priority=KEEP)
+    columns.append(Column("XSHG sessions missing", priority=-1, shrink=True))
+    table = FitTable(columns, title=f"store {cov.path}", box=box.SIMPLE_HEAVY, header_style="bold")
     for t in cov.tables:
         table.add_row(
             t.table,
@@ -75,10 +79,14 @@ def _missing(t: TableCoverage) -> str:
     return head + (f": {shown}{more}" if shown else "")
 
 
-def _metals(frame: pl.DataFrame) -> Table:
-    table = Table(title="metal series, in order of preference", box=box.SIMPLE, header_style="bold")
-    for col in ("metal", "names", "#", "series", "rows", "first", "last"):
-        table.add_column(col, justify="right" if col in ("names", "#", "rows") else "left")
+def _metals(frame: pl.DataFrame) -> FitTable:
+    names = ("metal", "names", "#", "series", "rows", "first", "last")
+    columns = [
+        Column(c, "right" if c in ("names", "#", "rows") else "left", -k)
+        for k, c in enumerate(names)
+    ]
+    title = "metal series, in order of preference"
+    table = FitTable(columns, title=title, box=box.SIMPLE, header_style="bold")
     for row in frame.iter_rows(named=True):
         first = row["preference"] == 1
         present = row["rows"] is not None

@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Sequence
+from functools import partial
 
 from screener.report import charts
+from screener.report.colors import A_SHARE, Colors
 from screener.report.html import ScreenReportData, TableView, environment, screen_chart, table_view
 from screener.report.terminal import SYNTHETIC_LABEL
 
@@ -20,14 +22,12 @@ CHART_CID = "chart"
 CHART_INCHES = 6.5
 SUBJECT_NAMES = 3
 _CELL = "padding:3px 8px;border-bottom:1px solid #e4e7ec;text-align:left;"
-_STYLES = {
-    "num": "text-align:right;white-space:nowrap;",
-    "up": "color:#c62828;",  # red: a rise (A-share convention)
-    "down": "color:#2e7d32;",
-}
+_NUM = "text-align:right;white-space:nowrap;"
 
 
-def screen_email(data: ScreenReportData, *, dpi: int = 150) -> tuple[str, str, dict[str, bytes]]:
+def screen_email(
+    data: ScreenReportData, *, dpi: int = 150, colors: Colors = A_SHARE
+) -> tuple[str, str, dict[str, bytes]]:
     """(html, text, images) for ``mail.compose``; no chart image without a sector history.
 
     The chart is drawn 6.5 inches wide, the 648 px column at 100 dpi, and rendered at ``dpi``
@@ -41,18 +41,21 @@ def screen_email(data: ScreenReportData, *, dpi: int = 150) -> tuple[str, str, d
         .render(
             data=data,
             synthetic_label=SYNTHETIC_LABEL,
+            colors=colors,
             chart_cid=CHART_CID if images else None,
             ranked=table_view(data.ranked),
             moves=table_view(data.metal_moves),
-            cell_style=cell_style,
+            cell_style=partial(cell_style, colors=colors),
         )
     )
     return html, screen_text(data), images
 
 
-def cell_style(cls: str) -> str:
-    """Inline CSS for a table cell of the given ``Cell.cls`` classes."""
-    return _CELL + "".join(_STYLES.get(part, "") for part in cls.split())
+def cell_style(cls: str, *, colors: Colors = A_SHARE) -> str:
+    """Inline CSS for a table cell of the given ``Cell.cls`` classes (mail clients drop the
+    page's stylesheet, so a rise's colour is written into each cell)."""
+    styles = {"num": _NUM, "up": f"color:{colors.up.hex};", "down": f"color:{colors.down.hex};"}
+    return _CELL + "".join(styles.get(part, "") for part in cls.split())
 
 
 def screen_subject(

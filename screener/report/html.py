@@ -21,6 +21,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from screener.report import charts
+from screener.report.colors import A_SHARE, Colors
 from screener.report.terminal import SYNTHETIC_LABEL
 from screener.thesis.metrics import drawdown_series
 
@@ -321,14 +322,15 @@ def _benchmark_rows(metrics: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     ]
 
 
-def _backtest_charts(data: BacktestReportData) -> dict[str, Markup]:
+def _backtest_charts(data: BacktestReportData, colors: Colors) -> dict[str, Markup]:
     worst = (data.metrics.get("max_drawdown_start"), data.metrics.get("max_drawdown_end"))
+    drawdown = charts.drawdown_figure(drawdown_series(data.equity), worst=worst, colors=colors)
     out = {
         "equity": _svg(charts.equity_figure(data.equity, data.benchmarks), "equity"),
-        "drawdown": _svg(charts.drawdown_figure(drawdown_series(data.equity), worst=worst), "dd"),
+        "drawdown": _svg(drawdown, "dd"),
     }
     if data.monthly_returns.height:
-        out["monthly"] = _svg(charts.monthly_figure(data.monthly_returns), "monthly")
+        out["monthly"] = _svg(charts.monthly_figure(data.monthly_returns, colors=colors), "monthly")
     if data.event_car is not None and data.event_car.height:
         fig = charts.event_car_figure(data.event_car, **(data.event_marks or {}))
         out["event"] = _svg(fig, "event")
@@ -338,7 +340,7 @@ def _backtest_charts(data: BacktestReportData) -> dict[str, Markup]:
     return out
 
 
-def render_backtest(data: BacktestReportData) -> str:
+def render_backtest(data: BacktestReportData, *, colors: Colors = A_SHARE) -> str:
     """The backtest tear sheet as one self-contained HTML page."""
     summary = data.event_summary
     metric_rows = _metric_rows(data.metrics)
@@ -349,7 +351,8 @@ def render_backtest(data: BacktestReportData) -> str:
         .render(
             data=data,
             synthetic_label=SYNTHETIC_LABEL,
-            charts=_backtest_charts(data),
+            colors=colors,
+            charts=_backtest_charts(data, colors),
             placebo=_placebo_rows(data.placebo),
             metric_halves=(metric_rows[:half], metric_rows[half:]),
             benchmark_header=[label for _, label, _ in BENCHMARK_COLUMNS],
@@ -380,7 +383,7 @@ def screen_chart(data: ScreenReportData, *, width: float = 8.0) -> Figure | None
     )
 
 
-def render_screen(data: ScreenReportData) -> str:
+def render_screen(data: ScreenReportData, *, colors: Colors = A_SHARE) -> str:
     """The daily screen as one self-contained HTML page."""
     fig = screen_chart(data)
     return (
@@ -389,6 +392,7 @@ def render_screen(data: ScreenReportData) -> str:
         .render(
             data=data,
             synthetic_label=SYNTHETIC_LABEL,
+            colors=colors,
             chart=None if fig is None else _svg(fig, "screen"),
             ranked=table_view(data.ranked),
             moves=table_view(data.metal_moves),

@@ -16,9 +16,10 @@ from collections.abc import Sequence
 import polars as pl
 from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
+from screener.report.colors import A_SHARE, Colors
+from screener.report.fit import KEEP, Column, FitTable
 from screener.report.terminal import SYNTHETIC_LABEL, synthetic_banner
 from screener.schema import SECTOR_INDEX
 from screener.screen import ScreenResult
@@ -51,25 +52,34 @@ def sparkline(values: Sequence[float | None], width: int = SPARK_WIDTH) -> str:
     return "".join(BLOCKS[math.floor((v - lo) / (hi - lo) * top + 0.5)] for v in vals)
 
 
-def render_screen(report: ScreenReport, *, group_by_metal: bool = False) -> Group:
-    """The screen as one rich renderable: header, context, ranked table(s), changes, warnings."""
+def render_screen(
+    report: ScreenReport, *, group_by_metal: bool = False, colors: Colors = A_SHARE
+) -> Group:
+    """The screen as one rich renderable: header, context, ranked table(s), changes, warnings,
+    the colour legend."""
     result = report.result
     parts: list[RenderableType] = []
     if report.synthetic:
         parts.append(synthetic_banner())
-    parts += [_header(report), _sector_line(report), _moves_table(report.metal_moves)]
+    parts += [
+        _header(report),
+        _sector_line(report, colors),
+        _moves_table(report.metal_moves, colors),
+    ]
     if result.ranked.height == 0:
         parts.append(Text(empty_reason(result), style="bold"))
     elif group_by_metal:
         for metal, rows in result.ranked.group_by("metal", maintain_order=True):
-            parts.append(_ranked_table(report, rows, title=str(metal[0] or "(no metal)")))
+            title = str(metal[0] or "(no metal)")
+            parts.append(_ranked_table(report, rows, title=title, colors=colors))
     else:
-        parts.append(_ranked_table(report, result.ranked, title=None))
+        parts.append(_ranked_table(report, result.ranked, title=None, colors=colors))
     parts += [_series_line(result)] if result.ranked.height else []
     parts.append(_changes_line(result))
     for line in coverage_lines(result):
         parts.append(Text(line, style="yellow" if line.startswith(ESTIMATED_MARK) else "dim"))
     parts += [Text(f"warning: {w}", style="yellow") for w in report.warnings]
+    parts.append(Text(colors.legend, style="dim"))
     if report.synthetic:
         parts.append(Text(SYNTHETIC_LABEL, style="bold black on yellow"))
     return Group(*parts)
@@ -94,33 +104,59 @@ def _header(report: ScreenReport) -> Text:
     return text
 
 
-def _sector_line(report: ScreenReport) -> Text:
+def _sector_line(report: ScreenReport, colors: Colors) -> Text:
     if report.sector_close is None or report.sector_drawdown is None:
         return Text(f"{SECTOR_INDEX}: no data", style="dim")
     text = Text(f"{SECTOR_INDEX} {report.sector_close:,.2f}: ")
-    text.append(f"{report.sector_drawdown:+.1%}", style=_sign_style(report.sector_drawdown))
+    text.append(f"{report.sector_drawdown:+.1%}", style=colors.style(report.sector_drawdown))
     text.append(" from its 250-session high")
     return text
 
 
-def _moves_table(moves: pl.DataFrame) -> Table:
-    table = Table(title="metal series", box=box.SIMPLE, header_style="bold", title_justify="left")
-    for col in ("metal", "series", "in use for", "as of"):
-        table.add_column(col)
-    for col in ("close", *(f"{k}d" for k in MOVE_WINDOWS)):
-        table.add_column(col, justify="right")
+def _moves_table(moves: pl.DataFrame, colors: Colors) -> FitTable:
+    """Narrow, the metal shortens; then 'in use for', 'as of', the close and the longest
+    moves go."""
+    columns = [Column("metal", priority=KEEP, shrink=True), Column("series", priority=KEEP)]
+    columns += [Column("in use for", priority=-9, shrink=True), Column("as of", priority=-8)]
+    columns.append(Column("close", "right", priority=-7))
+    columns += [Column(f"{k}d", "right", priority=-i) for i, k in enumerate(MOVE_WINDOWS)]
+    table = FitTable(
+        columns, title="metal series", box=box.SIMPLE, header_style="bold", title_justify="left"
+    )
     for row in moves.iter_rows(named=True):
-        changes = [_pct(row[f"chg_{k}d"]) for k in MOVE_WINDOWS]
+        changes = [_pct(row[f"chg_{k}d"], colors) for k in MOVE_WINDOWS]
         table.add_row(row["metals"], row["series_id"], row["in_use"] or "-", str(row["date"]),
                       f"{row['close']:,.2f}", *changes)  # fmt: skip
     return table
 
 
-def _ranked_table(report: ScreenReport, rows: pl.DataFrame, *, title: str | None) -> Table:
+def _ranked_columns(result: ScreenResult, *, grouped: bool) -> list[Column]:
+    """Rank, ticker, name and score always; narrow, the brokers, sparkline and amount go first,
+    then the explaining factors from the last (a name shortens before anything goes)."""
+    columns = [Column("#", "right", KEEP), Column("ticker", priority=KEEP)]
+    columns.append(Column("name", priority=KEEP, shrink=True))
+    columns += [] if grouped else [Column("metal", priority=-40, shrink=True)]
+    columns.append(Column(_heading("score"), "right", KEEP))
+    columns += [Column(_heading(c), "right", -k) for k, c in enumerate(result.explain, start=1)]
+    columns.append(Column(_heading(AMOUNT_COLUMN), "right", -50))
+    columns.append(Column(f"{SPARK_SESSIONS} sessions", priority=-60))
+    columns.append(Column("vs\nprev", "right", -30))
+    columns += [Column("brokers", priority=-70, shrink=True)] if _brokers_shown(result) else []
+    return [*columns, Column("flags", priority=-20, shrink=True, style="yellow")]
+
+
+def _brokers_shown(result: ScreenResult) -> bool:
+    return result.screen.universe == "picks"
+
+
+def _ranked_table(
+    report: ScreenReport, rows: pl.DataFrame, *, title: str | None, colors: Colors
+) -> FitTable:
     result = report.result
     grouped = title is not None
     numbers = ["score", *result.explain, AMOUNT_COLUMN]
-    table = Table(  # the box draws one space between columns; no padding: 14 columns in 120
+    table = FitTable(  # the box draws one space between columns; no padding: 14 columns in 120
+        _ranked_columns(result, grouped=grouped),
         title=title,
         box=box.SIMPLE_HEAVY,
         header_style="bold",
@@ -128,31 +164,24 @@ def _ranked_table(report: ScreenReport, rows: pl.DataFrame, *, title: str | None
         padding=0,
         pad_edge=False,
     )
-    table.add_column("#", justify="right", no_wrap=True)
-    for col in ("ticker", "name", *([] if grouped else ["metal"])):
-        table.add_column(col, no_wrap=True)
-    for col in numbers:
-        table.add_column(_heading(col), justify="right", no_wrap=True)
-    table.add_column(f"{SPARK_SESSIONS} sessions", no_wrap=True)
-    table.add_column("vs\nprev", justify="right", no_wrap=True)
-    show_brokers = result.screen.universe == "picks"
-    if show_brokers:
-        table.add_column("brokers")
-    table.add_column("flags")
+    show_brokers = _brokers_shown(result)
     moves = dict(result.changes.select("ticker", "change").iter_rows())
     shifts = dict(result.changes.select("ticker", "move").iter_rows())
     for row in rows.iter_rows(named=True):
         ticker = row["ticker"]
-        cells: list[RenderableType] = [str(row["rank"]), ticker, row["name"] or "-"]
+        cells: list[str | Text] = [str(row["rank"]), ticker, row["name"] or "-"]
         cells += [] if grouped else [row["metal"] or "-"]
         estimated = bool(row["amount_estimated"])  # close x volume: the legend is under the table
         cells += [
-            _number(result.screen.score if c == "score" else c, row[c], estimated=estimated)
+            _number(result.screen.score if c == "score" else c, row[c], colors, estimated)
             for c in numbers
         ]
-        cells += [_spark(report.closes, ticker), _move(moves.get(ticker), shifts.get(ticker))]
+        cells += [
+            _spark(report.closes, ticker, colors),
+            _move(moves.get(ticker), shifts.get(ticker), colors),
+        ]
         cells += [_brokers(row["brokers"])] if show_brokers else []
-        cells.append(Text(row["flags"] or "", style="yellow"))
+        cells.append(row["flags"] or "")
         table.add_row(*cells)
     return table
 
@@ -186,38 +215,34 @@ def _brokers(names: str | None) -> str:
     return ", ".join(re.sub(r"(证券|期货|公司)$", "", n) or n for n in names.split(", "))
 
 
-def _number(column: str, value: float | None, *, estimated: bool = False) -> Text:
+def _number(column: str, value: float | None, colors: Colors, estimated: bool) -> Text:
     if value is None:
         return Text("-")
     if column == AMOUNT_COLUMN:
         return Text(f"{ESTIMATED_MARK if estimated else ''}{value / 1e6:,.1f}")
     if column.startswith(PERCENT_PREFIXES):
-        return _pct(value)
+        return _pct(value, colors)
     return Text(f"{value:.2f}")
 
 
-def _pct(value: float | None) -> Text:
+def _pct(value: float | None, colors: Colors) -> Text:
     if value is None:
         return Text("-")
-    return Text(f"{value:+.1%}", style=_sign_style(value))
+    return Text(f"{value:+.1%}", style=colors.style(value))
 
 
-def _sign_style(value: float) -> str:
-    return "green" if value > 0 else "red" if value < 0 else ""
-
-
-def _spark(closes: pl.DataFrame, ticker: str) -> Text:
+def _spark(closes: pl.DataFrame, ticker: str, colors: Colors) -> Text:
     values = closes.filter(pl.col("ticker") == ticker).sort("date")["adj_close"].to_list()
     line = sparkline(values)
-    return Text(line, style=_sign_style(values[-1] - values[0]) if len(values) > 1 else "")
+    return Text(line, style=colors.style(values[-1] - values[0]) if len(values) > 1 else "")
 
 
-def _move(change: str | None, shift: int | None) -> Text:
+def _move(change: str | None, shift: int | None, colors: Colors) -> Text:
     if change == "new":
         return Text("new", style="cyan")
     if change in ("up", "down") and shift is not None:
         arrow = "▲" if shift > 0 else "▼"
-        return Text(f"{arrow}{abs(shift)}", style=_sign_style(shift))
+        return Text(f"{arrow}{abs(shift)}", style=colors.style(shift))
     return Text("=" if change == "same" else "-")
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 from rich import box
 from rich.console import Group
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
+
+from screener.report.fit import KEEP, Column, FitTable
 
 if TYPE_CHECKING:
     from screener.coverage import StoreSummary
@@ -32,6 +34,11 @@ SIGNED_PCT = frozenset(
     }
 )
 PCT = frozenset({"volatility", "hit_rate", "exposure"})
+# Columns of words that may end in an ellipsis when the terminal is narrow (never numbers).
+TEXT_COLUMNS = frozenset(
+    {"name", "meaning", "description", "thesis_path", "note", "flags", "brokers", "reasons"}
+)
+KEYS = frozenset({"ticker", "run_id", "factor", "metric"})  # never left out
 
 
 def metric_format(name: str) -> str | None:
@@ -47,17 +54,25 @@ def frame_table(
     title: str | None = None,
     float_digits: int = 4,
     metrics: bool = False,
-) -> Table:
-    """Any polars frame as a rich table; numbers right-aligned, nulls shown as '-'.
+    first: Sequence[str] = (),
+) -> FitTable:
+    """Any polars frame as a table; numbers right-aligned, nulls shown as '-'.
 
     A float column holding only whole numbers (a parameter grid, a count) prints without
     decimals. With ``metrics``, columns named in SIGNED_PCT and PCT print as percentages
-    (CSV and JSON keep the fractions).
+    (CSV and JSON keep the fractions). In a narrow terminal, columns holding one value are
+    left out first, then the rightmost, then those named in ``first``; the first column and
+    KEYS always stay.
     """
-    table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold")
-    formats = []
-    for col, dtype in frame.schema.items():
-        table.add_column(col, justify="right" if dtype.is_numeric() else "left")
+    columns, formats = [], []
+    for k, (col, dtype) in enumerate(frame.schema.items()):
+        keep = k == 0 or col in KEYS
+        priority = KEEP if keep else len(first) - first.index(col) if col in first else -k
+        if not keep and frame.height > 1 and frame.get_column(col).n_unique() == 1:
+            priority -= len(frame.columns)  # one value on every row (a date): it tells least
+        right = dtype.is_numeric()
+        shrink = col in TEXT_COLUMNS and not right
+        columns.append(Column(col, "right" if right else "left", priority, shrink))
         percent = metric_format(col) if metrics else None
         if percent:
             formats.append(percent)
@@ -65,22 +80,24 @@ def frame_table(
             formats.append("{:,.0f}")
         else:
             formats.append("")
-    for row in frame.iter_rows():
-        table.add_row(*(_cell(v, float_digits, f) for v, f in zip(row, formats, strict=True)))
-    return table
+    rows = [
+        [_cell(v, float_digits, f) for v, f in zip(row, formats, strict=True)]
+        for row in frame.iter_rows()
+    ]
+    return FitTable(columns, rows, title=title, box=box.SIMPLE_HEAVY, header_style="bold")
 
 
-def factor_card(values: pl.DataFrame, factors: list[str], *, title: str | None = None) -> Table:
+def factor_card(values: pl.DataFrame, factors: list[str], *, title: str | None = None) -> FitTable:
     """Factors down, tickers across: each ticker's value, then its rank (1 = best).
 
     For a few names (``screener factors --tickers``), where one row per ticker would need a
-    column per factor and per rank.
+    column per factor and per rank. Narrow, the ranks go first, then the last tickers.
     """
-    table = Table(title=title, box=box.SIMPLE_HEAVY, header_style="bold")
-    table.add_column("factor")
-    for ticker in values.get_column("ticker"):
-        table.add_column(ticker, justify="right")
-        table.add_column("rank", justify="right", style="dim")
+    columns = [Column("factor", priority=KEEP)]
+    for k, ticker in enumerate(values.get_column("ticker")):
+        columns.append(Column(ticker, "right", priority=-k))
+        columns.append(Column("rank", "right", priority=-k - 100, style="dim"))
+    table = FitTable(columns, title=title, box=box.SIMPLE_HEAVY, header_style="bold")
     for name in factors:
         cells = []
         for value, rank in values.select(name, f"{name}_rank").iter_rows():
@@ -108,9 +125,11 @@ def _cell(value: Any, digits: int, fmt: str) -> str:
 
 
 def store_info_table(info: dict[str, Any], *, banner: bool = True) -> Group:
-    table = Table(title=f"store {info['path']}", box=box.SIMPLE_HEAVY, header_style="bold")
-    for col, justify in (("table", "left"), ("rows", "right"), ("first", "left"), ("last", "left")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    columns = [Column("table", priority=KEEP), Column("rows", "right", KEEP)]
+    columns += [Column("first", priority=-1), Column("last", priority=-2)]
+    table = FitTable(
+        columns, title=f"store {info['path']}", box=box.SIMPLE_HEAVY, header_style="bold"
+    )
     for name, entry in info["tables"].items():
         table.add_row(
             name,
