@@ -25,6 +25,7 @@ from screener.report.html import (
     SweepGrid,
     render_backtest,
     render_screen,
+    write_csv,
     write_report,
 )
 from screener.report.screen_view import coverage_lines, empty_reason
@@ -35,6 +36,7 @@ from screener.screen_coverage import episode_lines
 from screener.thesis import Thesis
 from screener.thesis.metrics import monthly_returns
 from screener.thesis.record import BacktestResult
+from screener.thesis.tearsheet import tear_sheet
 
 SCREEN_TITLE = "Nonferrous metals screen"
 AMOUNT_COLUMN = "amount 20d (m)"  # the 20-session mean daily amount in CNY millions
@@ -133,6 +135,8 @@ def _report_data(
     car = frames.get("car")
     episodes = frames.get("episodes")
     spec = manifest.get("thesis_spec") or {}
+    sector = frames.get(f"{BENCH}{SECTOR_INDEX}")
+    tear = tear_sheet(equity, frames["trades"], index=sector, selections=frames.get("selections"))
     return BacktestReportData(
         title=str(name),
         thesis_summary={
@@ -148,7 +152,7 @@ def _report_data(
             k.removeprefix("bench_"): f for k, f in frames.items() if k.startswith("bench_")
         },
         monthly_returns=monthly_returns(equity),
-        trades=_named_trades(frames["trades"], frames.get("selections")),
+        trades=tear.trades,
         data_range=_data_range(manifest, equity),
         manifest=_display_manifest(run_id, manifest),
         synthetic=bool(manifest.get("synthetic")),
@@ -162,7 +166,14 @@ def _report_data(
         sweep=sweep,
         episodes=episodes,
         episode_notes=() if episodes is None else tuple(episode_lines(episodes)),
+        tear=tear,
+        index_label=SECTOR_INDEX,
+        trades_csv=f"{_page_name(run_id)}_trades.csv",
     )
+
+
+def _page_name(run_id: str) -> str:
+    return f"backtest_{run_id}"
 
 
 def _params(manifest: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -181,15 +192,6 @@ def _drop_empty(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_drop_empty(v) for v in value]
     return value
-
-
-def _named_trades(trades: pl.DataFrame, selections: pl.DataFrame | None) -> pl.DataFrame:
-    """Round trips with each ticker's name (from the selections) beside it."""
-    if selections is None or "name" not in selections.columns or "name" in trades.columns:
-        return trades
-    names = selections.select("ticker", "name").unique("ticker", keep="first")
-    joined = trades.join(names, on="ticker", how="left", maintain_order="left")
-    return joined.select("ticker", "name", *[c for c in trades.columns if c != "ticker"])
 
 
 def _data_range(manifest: Mapping[str, Any], equity: pl.DataFrame) -> tuple[dt.date, dt.date]:
@@ -254,13 +256,16 @@ def _event_rows(summary: Mapping[str, Any]) -> dict[str, Any]:
 def write_backtest_report(
     source: BacktestResult | RecordedRun, out_dir: Path, *, sweep: SweepGrid | None = None
 ) -> Path:
-    """Render and write ``out_dir/backtest_<run_id>.html`` for a live or a recorded run."""
+    """Render and write ``out_dir/backtest_<run_id>.html`` for a live or a recorded run, and
+    its trade list beside it as ``backtest_<run_id>_trades.csv`` (the page links to it)."""
     if isinstance(source, BacktestResult):
         data = backtest_report_data(source, sweep=sweep)
     else:
         row, frames = source
         data = report_data_from_run(row, frames, thesis=recorded_thesis(row), sweep=sweep)
-    return write_report(render_backtest(data), out_dir, f"backtest_{data.manifest['run_id']}")
+    if data.trades_csv:
+        write_csv(data.trades, out_dir, data.trades_csv)
+    return write_report(render_backtest(data), out_dir, _page_name(str(data.manifest["run_id"])))
 
 
 # -- screen ------------------------------------------------------------------------------------

@@ -387,3 +387,68 @@ def turnover_figure(series: pl.DataFrame, *, rolling: int) -> Figure:
     _date_axis(ax)
     _style(ax)
     return fig
+
+
+# -- backtest tear sheet -----------------------------------------------------------------------
+def _line_panels(
+    frame: pl.DataFrame, panels: tuple[tuple[str, str], ...], *, height: float
+) -> tuple[Figure, list[Axes]]:
+    """One panel per (column, y label) of ``frame`` (date, ...), sharing the date axis."""
+    fig = _figure(height)
+    axes = list(fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0])
+    dates = frame.get_column("date")
+    for ax, (column, label) in zip(axes, panels, strict=True):
+        values = frame.get_column(column).cast(pl.Float64).fill_null(np.nan).to_numpy()
+        ax.plot(dates, values, color=STRATEGY, lw=1.1, drawstyle="steps-post")
+        ax.set_ylabel(ascii_label(label), fontsize=8)
+        _date_axis(ax)
+        _style(ax)
+    return fig, axes
+
+
+def rolling_figure(rolling: pl.DataFrame, *, window: int, index_label: str) -> Figure:
+    """Rolling Sharpe and rolling beta to the sector index (date, sharpe, beta)."""
+    panels = (("sharpe", f"Sharpe, {window} sessions"), ("beta", f"beta to {index_label}"))
+    fig, (sharpe, beta) = _line_panels(rolling, panels, height=3.6)
+    sharpe.axhline(0.0, color="#999999", lw=0.6)
+    beta.axhline(0.0, color="#999999", lw=0.6)
+    beta.axhline(1.0, color="#999999", lw=0.6, ls="--")
+    return fig
+
+
+def exposure_figure(exposure: pl.DataFrame) -> Figure:
+    """Invested fraction of equity and the number of names held at each close."""
+    panels = (("invested", "invested"), ("names", "names held"))
+    fig, (invested, _) = _line_panels(exposure, panels, height=3.2)
+    invested.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    return fig
+
+
+def distribution_figure(returns: np.ndarray, *, mean: float, var: float, level: float) -> Figure:
+    """Histogram of session returns with the mean and the historical VaR marked."""
+    fig = _figure(2.6, WIDTH / 2)
+    ax = fig.add_subplot()
+    ax.hist(returns, bins=50, color=STRATEGY, alpha=0.75)
+    ax.axvline(mean, color=PALETTE[0], lw=1.4, label=f"mean {mean:+.2%}")
+    ax.axvline(var, color=DOWN, lw=1.4, ls="--", label=f"VaR {level:.0%} {var:+.2%}")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    ax.set_xlabel("session return (sessions invested at the previous close)")
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    _style(ax)
+    return fig
+
+
+def attribution_figure(frame: pl.DataFrame, *, key: str) -> Figure:
+    """P&L per ``key`` (key, pnl) as horizontal bars, a gain in UP and a loss in DOWN."""
+    labels = [ascii_label(str(k)) for k in frame.get_column(key).to_list()]
+    pnl = frame.get_column("pnl").cast(pl.Float64).to_numpy()
+    fig = _figure(0.8 + 0.3 * len(labels), WIDTH / 2)
+    ax = fig.add_subplot()
+    y = np.arange(len(labels))
+    ax.barh(y, pnl, color=np.where(pnl >= 0, UP, DOWN), height=0.6)
+    ax.set_yticks(y, labels)
+    ax.set_ylim(len(labels) - 0.5, -0.5)  # the table's order, top down
+    ax.axvline(0.0, color="#999999", lw=0.6)
+    ax.set_xlabel("P&L (CNY, after costs)")
+    _style(ax)
+    return fig

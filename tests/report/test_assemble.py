@@ -187,6 +187,27 @@ def test_writers_name_the_files(run: tuple[Store, BacktestResult, Path], tmp_pat
     assert live.read_text(encoding="utf-8") == recorded.read_text(encoding="utf-8")
 
 
+def test_the_trade_list_is_written_beside_the_page_and_the_pnl_adds_up(
+    run: tuple[Store, BacktestResult, Path], tmp_path: Path
+) -> None:
+    store, result, _ = run
+    page = write_backtest_report(load_run(store, result.run_id), tmp_path).read_text("utf-8")
+    csv = tmp_path / f"backtest_{result.run_id}_trades.csv"
+    listed = pl.read_csv(csv, try_parse_dates=True)
+    assert listed.select(result.trades.columns).equals(result.trades.sort("entry_date"))
+    assert listed.select("name", "metal", "sessions").row(0) == ("甲有色", "copper", 3)
+    assert f'<a href="{csv.name}">' in section(page, "trades")
+    # the executed trades' P&L is the equity curve's: nothing is left over to attribute
+    values = result.equity.get_column("value")
+    total = values[-1] - values[0]
+    assert result.trades.get_column("pnl").sum() == pytest.approx(total, abs=1e-6)
+    tear = backtest_report_data(result).tear
+    assert tear is not None and tear.total_pnl == pytest.approx(total, abs=1e-9)
+    assert tear.by_metal.rows() == [("copper", 1, pytest.approx(total), pytest.approx(1.0))]
+    assert tear.by_ticker.get_column("ticker").to_list() == ["600001.SH"]
+    assert "P&amp;L, " + fmt_num(total) + " CNY" in section(page, "attribution")
+
+
 def test_a_rebalanced_run_opens_with_its_verdict_and_lists_rebalances(
     run: tuple[Store, BacktestResult, Path], tmp_path: Path
 ) -> None:
