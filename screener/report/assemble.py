@@ -23,12 +23,14 @@ from screener.report.html import (
     BacktestReportData,
     ScreenReportData,
     SweepGrid,
+    fmt_num,
     render_backtest,
     render_screen,
     write_csv,
     write_report,
 )
 from screener.report.screen_view import coverage_lines, empty_reason
+from screener.report.sweep_html import SweepReportData, render_sweep
 from screener.schema import SECTOR_INDEX
 from screener.screen import AMOUNT_FACTOR, ScreenResult
 from screener.screen_context import SPARK_SESSIONS, ScreenReport
@@ -36,6 +38,7 @@ from screener.screen_coverage import episode_lines
 from screener.thesis import Thesis
 from screener.thesis.metrics import monthly_returns
 from screener.thesis.record import BacktestResult
+from screener.thesis.sweep import pair_slices
 from screener.thesis.tearsheet import tear_sheet
 
 SCREEN_TITLE = "Nonferrous metals screen"
@@ -266,6 +269,67 @@ def write_backtest_report(
     if data.trades_csv:
         write_csv(data.trades, out_dir, data.trades_csv)
     return write_report(render_backtest(data), out_dir, _page_name(str(data.manifest["run_id"])))
+
+
+def write_run_report(source: RecordedRun, out_dir: Path) -> Path:
+    """A recorded run's page by its kind: a sweep's, or a backtest's tear sheet."""
+    row, frames = source
+    if row.get("kind") == "sweep":
+        data = sweep_report_data(row, frames)
+        return write_report(render_sweep(data), out_dir, f"sweep_{data.run_id}")
+    return write_backtest_report(source, out_dir)
+
+
+# -- sweep -------------------------------------------------------------------------------------
+def sweep_report_data(
+    row: Mapping[str, Any], frames: Mapping[str, pl.DataFrame]
+) -> SweepReportData:
+    """A recorded sweep (``sweep.record``'s row and frames) as its page's input."""
+    stored = row["metrics"]
+    manifest = stored.get("manifest") or {}
+    params = sorted(row.get("params") or {})
+    best = {k: stored["best_params"][k] for k in params}
+    table = frames["table"]
+    name = manifest.get("thesis_name") or Path(str(row.get("thesis_path") or "sweep")).stem
+    shown = {k: v for k, v in manifest.items() if k not in ("thesis_spec", "thesis_description")}
+    return SweepReportData(
+        run_id=str(row["run_id"]),
+        title=str(name),
+        thesis_file=str(row.get("thesis_path") or "-"),
+        synthetic=bool(manifest.get("synthetic")),
+        verdict=str(stored.get("verdict") or ""),
+        summary=_sweep_summary(stored),
+        best=best,
+        slices=pair_slices(table, params, best),
+        table=table,
+        walk_forward=frames["walk_forward"],
+        manifest=[("run_id", str(row["run_id"])), *((k, str(v)) for k, v in shown.items())],
+    )
+
+
+def _sweep_summary(stored: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The ranges, the best configuration's Sharpe on each, and how far to trust the pick."""
+    best = stored.get("metrics") or {}
+    trials = stored.get("trials") or {}
+    (a, b), (c, d) = stored["in_sample"], stored["out_of_sample"]
+    effective = trials.get("effective")
+    return [
+        (
+            "Configurations",
+            f"{stored.get('n_configs', 0):,} ({trials.get('distinct', '-')} distinct results)",
+        ),
+        ("In sample (the best chosen here)", f"{a} to {b}"),
+        ("Out of sample", f"{c} to {d}"),
+        ("Best: in-sample Sharpe", fmt_num(best.get("is_sharpe"))),
+        ("Best: out-of-sample Sharpe", fmt_num(best.get("oos_sharpe"))),
+        ("Best: deflated Sharpe (in sample)", fmt_num(stored.get("deflated_sharpe"), 3)),
+        ("Effective independent trials", fmt_num(effective, 1)),
+        (
+            "Probability of backtest overfitting (CSCV)",
+            fmt_num((stored.get("pbo") or {}).get("pbo")),
+        ),
+        ("Walk-forward folds", str(len(stored.get("walk_forward") or []))),
+    ]
 
 
 # -- screen ------------------------------------------------------------------------------------

@@ -244,13 +244,18 @@ def sweep_figure(sweep: pl.DataFrame, *, x: str, y: str, metric: str) -> Figure:
     if np.isfinite(grid).any():
         i, j = np.unravel_index(np.nanargmax(grid), grid.shape)
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec=UP, lw=2))
-    ax.set_xticks(range(len(xs)), [ascii_label(str(v)) for v in xs])
-    ax.set_yticks(range(len(ys)), [ascii_label(str(v)) for v in ys])
+    ax.set_xticks(range(len(xs)), [ascii_label(grid_value(v)) for v in xs])
+    ax.set_yticks(range(len(ys)), [ascii_label(grid_value(v)) for v in ys])
     ax.set_xlabel(ascii_label(x))
     ax.set_ylabel(ascii_label(y))
     ax.set_title(ascii_label(metric), fontsize=9)
     ax.tick_params(length=0)
     return fig
+
+
+def grid_value(value: object) -> str:
+    """A swept value as a thesis writes it: 20.0 -> '20', -12.5 -> '-12.5'."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 # -- screen chart ------------------------------------------------------------------------------
