@@ -64,8 +64,9 @@ def _heatmaps(data: SweepReportData) -> list[HeatMap]:
 def _as_written(frame: pl.DataFrame, data: SweepReportData) -> pl.DataFrame:
     """Parameter columns as the thesis writes them, not as numbers a column name would turn
     into percentages (``*_pct``) or pad with decimals."""
-    as_text = pl.col(*data.best).map_elements(charts.grid_value, return_dtype=pl.String)
-    return frame.with_columns(as_text) if data.best else frame
+    params = [p for p in data.best if p in frame.columns]
+    as_text = pl.col(*params).map_elements(charts.grid_value, return_dtype=pl.String)
+    return frame.with_columns(as_text) if params else frame
 
 
 def render_sweep(data: SweepReportData) -> str:

@@ -34,6 +34,55 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     return row, frames, result
 
 
+def synthetic_sweep() -> tuple[dict[str, Any], dict[str, pl.DataFrame]]:
+    """A recorded sweep made by hand (no store): a 3 x 3 x 2 grid whose in-sample Sharpe peaks
+    inside it, three walk-forward folds."""
+    grid = {"a": [1.0, 2.0, 3.0], "b": [10.0, 20.0, 30.0], "c": [0.5, 1.5]}
+    rows = [
+        {"config": i, "a": a, "b": b, "c": c, "sharpe": a - b / 20 + c}
+        | {"is_sharpe": 1.0 - (a - 2) ** 2 - (b / 10 - 2) ** 2 + c, "oos_sharpe": a / 4 - c}
+        for i, (a, b, c) in enumerate(
+            (a, b, c) for a in grid["a"] for b in grid["b"] for c in grid["c"]
+        )
+    ]
+    days = [dt.date(2020, 1, 2), dt.date(2021, 1, 4), dt.date(2022, 1, 4), dt.date(2023, 1, 3)]
+    folds = pl.DataFrame(
+        {
+            "fold": [0, 1, 2],
+            "train_start": [days[0]] * 3,
+            "train_end": days[1:],
+            "config": [9, 9, 3],
+            "a": [2.0, 2.0, 1.0],
+            "test_sharpe": [0.4, -0.1, 0.2],
+        }
+    )
+    metrics = {
+        "metrics": {"is_sharpe": 2.5, "oos_sharpe": 0.0, "sharpe": 2.5},
+        "best_params": {"a": 2.0, "b": 20.0, "c": 1.5},
+        "n_configs": len(rows),
+        "deflated_sharpe": 0.42,
+        "trials": {"effective": 6.5, "distinct": 18},
+        "pbo": {"pbo": 0.3},
+        "verdict": "best of 18 configurations <b>tried</b>",
+        "manifest": {"thesis_name": "hand sweep", "synthetic": True},
+        "in_sample": ["2020-01-02", "2020-12-31"],
+        "out_of_sample": ["2021-01-04", "2023-12-29"],
+        "walk_forward": folds.with_columns(pl.selectors.date().cast(pl.String)).to_dicts(),
+    }
+    row = {"run_id": "sweep-1", "kind": "sweep", "thesis_path": "hand.toml", "params": grid}
+    return row | {"metrics": metrics}, {"table": pl.DataFrame(rows), "walk_forward": folds}
+
+
+def test_a_hand_made_sweep_renders_with_its_best_framed() -> None:
+    row, frames = synthetic_sweep()
+    data = sweep_report_data(row, frames)
+    html = render_sweep(data)
+    assert html.count("<svg") == 3 * 2 and "best of 18 configurations &lt;b&gt;tried" in html
+    assert "highest in-sample Sharpe: a=2, b=20, c=1.5." in html
+    assert [rows.height for _, _, rows in data.slices] == [9, 6, 6]  # c, b, a fixed
+    assert section(html, "configurations").count("<tr>") == 1 + 18
+
+
 def section(html: str, name: str) -> str:
     found = re.search(rf'<section id="{name}">(.*?)</section>', html, re.S)
     assert found, f"no section {name}"
