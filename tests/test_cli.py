@@ -499,15 +499,3 @@ def test_research_refuses_unknown_factors_and_bad_horizons(demo_db: Path) -> Non
     assert "unknown factor(s): ret_21d" in unknown.stderr
     bad = cli("research", "ic", "ret_20d", "--horizons", "1,x", db=demo_db)
     assert bad.returncode == 1 and "--horizons" in bad.stderr
-
-
-def test_report_of_a_sweep_is_a_sweep_page(demo_with_note: Path, tmp_path: Path) -> None:
-    """`screener report <a sweep's run id>` once failed in spec.coerce on the grid's lists."""
-    dip = Path(__file__).resolve().parents[1] / "strategies" / "oversold_nonferrous_dip.toml"
-    swept = cli("sweep", str(dip), "--start", "2024-01-02", "--format", "json", db=demo_with_note)
-    assert swept.returncode == 0, swept.stderr
-    run_id = json.loads(swept.stdout)["run_id"]
-    report = cli("report", run_id, "--out", str(tmp_path), db=demo_with_note)
-    assert report.returncode == 0, report.stderr
-    html = (tmp_path / f"sweep_{run_id}.html").read_text(encoding="utf-8")
-    assert html.count("<svg") == 3 * 2 and 'id="walk-forward"' in html and "SYNTHETIC" in html

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from screener.report.terminal import SYNTHETIC_LABEL
 from screener.thesis.record import load_run
 from screener.thesis.sweep import SweepResult, run_sweep
 
-Recorded = tuple[dict[str, Any], dict[str, pl.DataFrame], SweepResult]
+Recorded = tuple[dict[str, Any], dict[str, pl.DataFrame], SweepResult, Path]
 WINDOW, STOP, HOLD = "trigger.when.0.window", "exit.trailing_stop_pct", "exit.hold_sessions"
 
 
@@ -31,7 +33,18 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     with copper_store(folder, dt.date(2016, 12, 30)) as store:
         result = run_sweep(store, copper_thesis(folder), settings=Settings())
         row, frames = load_run(store, result.run_id)
-    return row, frames, result
+    (db,) = folder.glob("*.duckdb")
+    return row, frames, result, db
+
+
+def test_the_report_command_writes_a_sweep_page(recorded: Recorded, tmp_path: Path) -> None:
+    """`screener report <a sweep's run id>` once failed in spec.coerce on the grid's lists."""
+    _, _, result, db = recorded
+    cmd = [sys.executable, "-m", "screener", "--db", str(db), "report", result.run_id]
+    done = subprocess.run([*cmd, "--out", str(tmp_path)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("report:")
+    assert (tmp_path / f"sweep_{result.run_id}.html").read_text("utf-8").count("<svg") == 6
 
 
 def synthetic_sweep() -> tuple[dict[str, Any], dict[str, pl.DataFrame]]:
@@ -90,7 +103,7 @@ def section(html: str, name: str) -> str:
 
 
 def test_a_recorded_sweep_is_written_as_its_own_page(recorded: Recorded, tmp_path: Path) -> None:
-    row, frames, result = recorded
+    row, frames, result, _ = recorded
     path = write_run_report((row, frames), tmp_path)
     assert path.name == f"sweep_{result.run_id}.html"
     html = path.read_text(encoding="utf-8")
@@ -108,7 +121,7 @@ def test_a_recorded_sweep_is_written_as_its_own_page(recorded: Recorded, tmp_pat
 
 
 def test_each_heatmap_holds_the_configurations_at_the_best(recorded: Recorded) -> None:
-    row, frames, result = recorded
+    row, frames, result, _ = recorded
     data = sweep_report_data(row, frames)
     assert [(x, y) for x, y, _ in data.slices] == [(STOP, HOLD), (WINDOW, HOLD), (WINDOW, STOP)]
     for x, y, rows in data.slices:
@@ -120,7 +133,7 @@ def test_each_heatmap_holds_the_configurations_at_the_best(recorded: Recorded) -
 
 
 def test_parameters_show_as_the_thesis_writes_them(recorded: Recorded) -> None:
-    row, frames, _ = recorded
+    row, frames, _, _ = recorded
     percent = {**row, "params": {"exit.stop_loss_pct": [5.0, 12.5], **row["params"]}}
     added = pl.lit(12.5).alias("exit.stop_loss_pct")
     table, folds = (frames[k].with_columns(added) for k in ("table", "walk_forward"))
