@@ -73,3 +73,11 @@ def research_data(research_panel: Any) -> Any:
     from screener.research.data import from_panel
 
     return from_panel(research_panel, FACTORS, horizons=(1, 5, 20))
+
+
+@pytest.fixture(scope="session")
+def real_dip_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``tests.realdata.real_dip_run``: one real-data backtest for every module that reads it."""
+    from tests.realdata import real_dip_run
+
+    return real_dip_run(tmp_path_factory.mktemp("real_dip") / "real.duckdb")

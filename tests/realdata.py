@@ -19,7 +19,8 @@ from screener.ingest.files import import_files
 from screener.instruments import load_master
 from screener.schema import MARKET_INDEX, SECTOR_INDEX
 from screener.store import Store
-from tests.conftest import require_realdata
+from screener.thesis.record import BacktestResult
+from tests.conftest import REPO, require_realdata
 
 
 def real_store(
@@ -82,3 +83,31 @@ def plain_episodes(
         if change_pct <= drop_pct and (not starts or i - starts[-1] >= cooldown + 1):
             starts.append(i)
     return [days[i] for i in starts]
+
+
+DIP_START, DIP_END = dt.date(2015, 1, 5), dt.date(2022, 1, 14)
+DIP_HISTORY = dt.date(2013, 6, 3)  # bars from here: the 250-session factors are warm by 2015
+
+
+def real_dip_run(path: Path) -> BacktestResult:
+    """The default dip thesis with a sector universe on the real 2015-2022 market, unrecorded,
+    on a store written at ``path`` (kept open only for the run)."""
+    import dataclasses
+
+    from screener.config import Settings
+    from screener.thesis import load_thesis
+    from screener.thesis.run import run_backtest
+
+    root = require_realdata()
+    sector = load_master().filter(pl.col("sw_l1") == SECTOR_INDEX).get_column("ticker")
+    traded = pl.read_parquet(root / "stocks_daily.parquet", columns=["ticker"]).unique()
+    tickers = sorted(set(sector.to_list()) & set(traded.get_column("ticker").to_list()))
+    ids = pl.read_parquet(root / "commodities_daily.parquet", columns=["series_id"]).unique()
+    with real_store(path, tickers, DIP_HISTORY, DIP_END, index_end=DIP_END) as store:
+        series = clean_series(ids.get_column("series_id").to_list(), DIP_HISTORY, DIP_END)
+        store.upsert("series_daily", series)
+        dip = load_thesis(REPO / "strategies" / "oversold_nonferrous_dip.toml")
+        thesis = dataclasses.replace(dip, select=dataclasses.replace(dip.select, universe="sector"))
+        return run_backtest(
+            store, thesis, start=DIP_START, end=DIP_END, settings=Settings(), record_run=False
+        )

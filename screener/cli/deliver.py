@@ -33,8 +33,9 @@ def report(
     ],
     out: Annotated[Path | None, typer.Option("--out", help="Folder (default reports/).")] = None,
 ) -> None:
-    """Write a self-contained HTML report of a recorded run, or run a thesis and report it."""
-    from screener.report.assemble import write_backtest_report
+    """Write a self-contained HTML report of a recorded run (backtest or sweep), or run a thesis
+    and report it."""
+    from screener.report.assemble import write_backtest_report, write_run_report
     from screener.thesis import load_thesis
     from screener.thesis.record import load_run
     from screener.thesis.run import run_backtest
@@ -46,7 +47,7 @@ def report(
             path = write_backtest_report(result, folder, colors=hues)
     else:
         with open_store(read_only=True) as store:
-            path = write_backtest_report(load_run(store, target), folder, colors=hues)
+            path = write_run_report(load_run(store, target), folder, colors=hues)
     console().print(f"report: {path}")
 
 

@@ -25,11 +25,14 @@ from screener.report.html import (
     BacktestReportData,
     ScreenReportData,
     SweepGrid,
+    fmt_num,
     render_backtest,
     render_screen,
+    write_csv,
     write_report,
 )
 from screener.report.screen_view import coverage_lines, empty_reason
+from screener.report.sweep_html import SweepReportData, render_sweep
 from screener.schema import SECTOR_INDEX
 from screener.screen import AMOUNT_FACTOR, ScreenResult
 from screener.screen_context import SPARK_SESSIONS, ScreenReport
@@ -37,6 +40,8 @@ from screener.screen_coverage import episode_lines
 from screener.thesis import Thesis
 from screener.thesis.metrics import monthly_returns
 from screener.thesis.record import BacktestResult
+from screener.thesis.sweep import pair_slices
+from screener.thesis.tearsheet import tear_sheet
 
 SCREEN_TITLE = "Nonferrous metals screen"
 AMOUNT_COLUMN = "amount 20d (m)"  # the 20-session mean daily amount in CNY millions
@@ -107,7 +112,6 @@ def report_data_from_run(
 
 def recorded_thesis(row: Mapping[str, Any]) -> Thesis | None:
     """The run's thesis file if it is still there, unchanged (same sha256); else None."""
-    from screener.errors import ScreenerError
     from screener.thesis import load_thesis
 
     path = Path(str(row.get("thesis_path") or ""))
@@ -135,6 +139,8 @@ def _report_data(
     car = frames.get("car")
     episodes = frames.get("episodes")
     spec = manifest.get("thesis_spec") or {}
+    sector = frames.get(f"{BENCH}{SECTOR_INDEX}")
+    tear = tear_sheet(equity, frames["trades"], index=sector, selections=frames.get("selections"))
     return BacktestReportData(
         title=str(name),
         thesis_summary={
@@ -150,7 +156,7 @@ def _report_data(
             k.removeprefix("bench_"): f for k, f in frames.items() if k.startswith("bench_")
         },
         monthly_returns=monthly_returns(equity),
-        trades=_named_trades(frames["trades"], frames.get("selections")),
+        trades=tear.trades,
         data_range=_data_range(manifest, equity),
         manifest=_display_manifest(run_id, manifest),
         synthetic=bool(manifest.get("synthetic")),
@@ -164,7 +170,14 @@ def _report_data(
         sweep=sweep,
         episodes=episodes,
         episode_notes=() if episodes is None else tuple(episode_lines(episodes)),
+        tear=tear,
+        index_label=SECTOR_INDEX,
+        trades_csv=f"{_page_name(run_id)}_trades.csv",
     )
+
+
+def _page_name(run_id: str) -> str:
+    return f"backtest_{run_id}"
 
 
 def _params(manifest: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -183,15 +196,6 @@ def _drop_empty(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_drop_empty(v) for v in value]
     return value
-
-
-def _named_trades(trades: pl.DataFrame, selections: pl.DataFrame | None) -> pl.DataFrame:
-    """Round trips with each ticker's name (from the selections) beside it."""
-    if selections is None or "name" not in selections.columns or "name" in trades.columns:
-        return trades
-    names = selections.select("ticker", "name").unique("ticker", keep="first")
-    joined = trades.join(names, on="ticker", how="left", maintain_order="left")
-    return joined.select("ticker", "name", *[c for c in trades.columns if c != "ticker"])
 
 
 def _data_range(manifest: Mapping[str, Any], equity: pl.DataFrame) -> tuple[dt.date, dt.date]:
@@ -260,20 +264,78 @@ def write_backtest_report(
     sweep: SweepGrid | None = None,
     colors: Colors = A_SHARE,
 ) -> Path:
-    """Render and write ``out_dir/backtest_<run_id>.html`` for a live or a recorded run."""
+    """Render and write ``out_dir/backtest_<run_id>.html`` for a live or a recorded run, and
+    its trade list beside it as ``backtest_<run_id>_trades.csv`` (the page links to it)."""
     if isinstance(source, BacktestResult):
         data = backtest_report_data(source, sweep=sweep)
     else:
         row, frames = source
-        if row.get("kind") == "sweep":  # a grid's table, no equity curve: not this page
-            run = row["run_id"]
-            raise ScreenerError(
-                f"run {run} is a parameter sweep: it has no HTML report",
-                hint=f"`screener runs show {run}` shows its results",
-            )
         data = report_data_from_run(row, frames, thesis=recorded_thesis(row), sweep=sweep)
-    html = render_backtest(data, colors=colors)
-    return write_report(html, out_dir, f"backtest_{data.manifest['run_id']}")
+    if data.trades_csv:
+        write_csv(data.trades, out_dir, data.trades_csv)
+    page = render_backtest(data, colors=colors)
+    return write_report(page, out_dir, _page_name(str(data.manifest["run_id"])))
+
+
+def write_run_report(source: RecordedRun, out_dir: Path, *, colors: Colors = A_SHARE) -> Path:
+    """A recorded run's page by its kind: a sweep's, or a backtest's tear sheet."""
+    row, frames = source
+    if row.get("kind") == "sweep":
+        data = sweep_report_data(row, frames)
+        return write_report(render_sweep(data, colors=colors), out_dir, f"sweep_{data.run_id}")
+    return write_backtest_report(source, out_dir, colors=colors)
+
+
+# -- sweep -------------------------------------------------------------------------------------
+def sweep_report_data(
+    row: Mapping[str, Any], frames: Mapping[str, pl.DataFrame]
+) -> SweepReportData:
+    """A recorded sweep (``sweep.record``'s row and frames) as its page's input."""
+    stored = row["metrics"]
+    manifest = stored.get("manifest") or {}
+    params = sorted(row.get("params") or {})
+    best = {k: stored["best_params"][k] for k in params}
+    table = frames["table"]
+    name = manifest.get("thesis_name") or Path(str(row.get("thesis_path") or "sweep")).stem
+    shown = {k: v for k, v in manifest.items() if k not in ("thesis_spec", "thesis_description")}
+    return SweepReportData(
+        run_id=str(row["run_id"]),
+        title=str(name),
+        thesis_file=str(row.get("thesis_path") or "-"),
+        synthetic=bool(manifest.get("synthetic")),
+        verdict=str(stored.get("verdict") or ""),
+        summary=_sweep_summary(stored),
+        best=best,
+        slices=pair_slices(table, params, best),
+        table=table,
+        walk_forward=frames["walk_forward"],
+        manifest=[("run_id", str(row["run_id"])), *((k, str(v)) for k, v in shown.items())],
+    )
+
+
+def _sweep_summary(stored: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The ranges, the best configuration's Sharpe on each, and how far to trust the pick."""
+    best = stored.get("metrics") or {}
+    trials = stored.get("trials") or {}
+    (a, b), (c, d) = stored["in_sample"], stored["out_of_sample"]
+    effective = trials.get("effective")
+    return [
+        (
+            "Configurations",
+            f"{stored.get('n_configs', 0):,} ({trials.get('distinct', '-')} distinct results)",
+        ),
+        ("In sample (the best chosen here)", f"{a} to {b}"),
+        ("Out of sample", f"{c} to {d}"),
+        ("Best: in-sample Sharpe", fmt_num(best.get("is_sharpe"))),
+        ("Best: out-of-sample Sharpe", fmt_num(best.get("oos_sharpe"))),
+        ("Best: deflated Sharpe (in sample)", fmt_num(stored.get("deflated_sharpe"), 3)),
+        ("Effective independent trials", fmt_num(effective, 1)),
+        (
+            "Probability of backtest overfitting (CSCV)",
+            fmt_num((stored.get("pbo") or {}).get("pbo")),
+        ),
+        ("Walk-forward folds", str(len(stored.get("walk_forward") or []))),
+    ]
 
 
 # -- screen ------------------------------------------------------------------------------------

@@ -260,13 +260,18 @@ def sweep_figure(sweep: pl.DataFrame, *, x: str, y: str, metric: str) -> Figure:
     if np.isfinite(grid).any():
         i, j = np.unravel_index(np.nanargmax(grid), grid.shape)
         ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec=MARK, lw=2))
-    ax.set_xticks(range(len(xs)), [ascii_label(str(v)) for v in xs])
-    ax.set_yticks(range(len(ys)), [ascii_label(str(v)) for v in ys])
+    ax.set_xticks(range(len(xs)), [ascii_label(grid_value(v)) for v in xs])
+    ax.set_yticks(range(len(ys)), [ascii_label(grid_value(v)) for v in ys])
     ax.set_xlabel(ascii_label(x))
     ax.set_ylabel(ascii_label(y))
     ax.set_title(ascii_label(metric), fontsize=9)
     ax.tick_params(length=0)
     return fig
+
+
+def grid_value(value: object) -> str:
+    """A swept value as a thesis writes it: 20.0 -> '20', -12.5 -> '-12.5'."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 # -- screen chart ------------------------------------------------------------------------------
@@ -401,5 +406,72 @@ def turnover_figure(series: pl.DataFrame, *, rolling: int) -> Figure:
     ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     ax.set_ylabel("top-quantile turnover")
     _date_axis(ax)
+    _style(ax)
+    return fig
+
+
+# -- backtest tear sheet -----------------------------------------------------------------------
+def _line_panels(
+    frame: pl.DataFrame, panels: tuple[tuple[str, str], ...], *, height: float
+) -> tuple[Figure, list[Axes]]:
+    """One panel per (column, y label) of ``frame`` (date, ...), sharing the date axis."""
+    fig = _figure(height)
+    axes = list(fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0])
+    dates = frame.get_column("date")
+    for ax, (column, label) in zip(axes, panels, strict=True):
+        values = frame.get_column(column).cast(pl.Float64).fill_null(np.nan).to_numpy()
+        ax.plot(dates, values, color=STRATEGY, lw=1.1, drawstyle="steps-post")
+        ax.set_ylabel(ascii_label(label), fontsize=8)
+        _date_axis(ax)
+        _style(ax)
+    return fig, axes
+
+
+def rolling_figure(rolling: pl.DataFrame, *, window: int, index_label: str) -> Figure:
+    """Rolling Sharpe and rolling beta to the sector index (date, sharpe, beta)."""
+    panels = (("sharpe", f"Sharpe, {window} sessions"), ("beta", f"beta to {index_label}"))
+    fig, (sharpe, beta) = _line_panels(rolling, panels, height=3.6)
+    sharpe.axhline(0.0, color="#999999", lw=0.6)
+    beta.axhline(0.0, color="#999999", lw=0.6)
+    beta.axhline(1.0, color="#999999", lw=0.6, ls="--")
+    return fig
+
+
+def exposure_figure(exposure: pl.DataFrame) -> Figure:
+    """Invested fraction of equity and the number of names held at each close."""
+    panels = (("invested", "invested"), ("names", "names held"))
+    fig, (invested, _) = _line_panels(exposure, panels, height=3.2)
+    invested.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    return fig
+
+
+def distribution_figure(
+    returns: np.ndarray, *, mean: float, var: float, level: float, colors: Colors = A_SHARE
+) -> Figure:
+    """Histogram of session returns with the mean and the historical VaR marked."""
+    fig = _figure(2.6, WIDTH / 2)
+    ax = fig.add_subplot()
+    ax.hist(returns, bins=50, color=STRATEGY, alpha=0.75)
+    ax.axvline(mean, color=MARK, lw=1.4, label=f"mean {mean:+.2%}")
+    ax.axvline(var, color=colors.down.hex, lw=1.4, ls="--", label=f"VaR {level:.0%} {var:+.2%}")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    ax.set_xlabel("session return (sessions invested at the previous close)")
+    ax.legend(loc="upper left", frameon=False, fontsize=8)
+    _style(ax)
+    return fig
+
+
+def attribution_figure(frame: pl.DataFrame, *, key: str, colors: Colors = A_SHARE) -> Figure:
+    """P&L per ``key`` (key, pnl) as horizontal bars, a gain and a loss in their colours."""
+    labels = [ascii_label(str(k)) for k in frame.get_column(key).to_list()]
+    pnl = frame.get_column("pnl").cast(pl.Float64).to_numpy()
+    fig = _figure(0.8 + 0.3 * len(labels), WIDTH / 2)
+    ax = fig.add_subplot()
+    y = np.arange(len(labels))
+    ax.barh(y, pnl, color=_signed(pnl, colors), height=0.6)
+    ax.set_yticks(y, labels)
+    ax.set_ylim(len(labels) - 0.5, -0.5)  # the table's order, top down
+    ax.axvline(0.0, color="#999999", lw=0.6)
+    ax.set_xlabel("P&L (CNY, after costs)")
     _style(ax)
     return fig

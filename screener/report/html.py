@@ -24,12 +24,13 @@ from screener.report import charts
 from screener.report.colors import A_SHARE, Colors
 from screener.report.terminal import SYNTHETIC_LABEL
 from screener.thesis.metrics import drawdown_series
+from screener.thesis.tearsheet import Distribution, TearSheet
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 DASH = "-"
-MAX_TRADES = 50
+NOT_RECOVERED = "not recovered"
 # (metrics key, label, format) in display order; absent keys show as "-".
 METRICS: tuple[tuple[str, str, str], ...] = (
     ("total_return", "Total return", "pct"),
@@ -81,7 +82,7 @@ class BacktestReportData:
     equity: pl.DataFrame  # date, value
     benchmarks: Mapping[str, pl.DataFrame]  # name -> (date, close)
     monthly_returns: pl.DataFrame  # year, month, ret
-    trades: pl.DataFrame  # any columns, shown as they are
+    trades: pl.DataFrame  # every round trip (tearsheet.trade_list), shown as they are
     data_range: tuple[dt.date, dt.date]
     manifest: Mapping[str, Any]
     synthetic: bool
@@ -95,7 +96,9 @@ class BacktestReportData:
     sweep: SweepGrid | None = None
     episodes: pl.DataFrame | None = None  # runs.Compiled.episodes: dates and coverage
     episode_notes: Sequence[str] = ()  # screen_coverage.episode_lines
-    max_trades: int = MAX_TRADES
+    tear: TearSheet | None = None  # rolling risk, drawdowns, distribution, exposure, attribution
+    index_label: str = "801050.SI"  # the rolling beta's index
+    trades_csv: str | None = None  # the trade list's CSV file beside the page, for a link
 
 
 @dataclass(frozen=True)
@@ -282,7 +285,7 @@ def _metric_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
     for key, label, kind in METRICS:
         text = format_value(kind, metrics.get(key))
         if key == "max_drawdown_end" and text == DASH and metrics.get("max_drawdown_start"):
-            text = "not recovered"
+            text = NOT_RECOVERED
         if intervals.get(key):
             low, high = (format_value(kind, v) for v in intervals[key])
             text += f" ({intervals['level']:.0%} CI {low} to {high})"
@@ -340,11 +343,64 @@ def _backtest_charts(data: BacktestReportData, colors: Colors) -> dict[str, Mark
     return out
 
 
+def _tear_charts(tear: TearSheet, index_label: str, colors: Colors) -> dict[str, Markup]:
+    """The fuller tear sheet's figures (those with something to draw)."""
+    out = {}
+    if tear.rolling.height:
+        fig = charts.rolling_figure(tear.rolling, window=tear.window, index_label=index_label)
+        out["rolling"] = _svg(fig, "rolling")
+        out["exposure"] = _svg(charts.exposure_figure(tear.exposure), "exposure")
+    d = tear.distribution
+    if d.mean is not None and d.var is not None:
+        fig = charts.distribution_figure(
+            d.returns, mean=d.mean, var=d.var, level=d.level, colors=colors
+        )
+        out["distribution"] = _svg(fig, "dist")
+    if tear.by_metal.height:
+        fig = charts.attribution_figure(tear.by_metal, key="metal", colors=colors)
+        out["by_metal"] = _svg(fig, "metal")
+    return out
+
+
+def _distribution_rows(d: Distribution) -> list[tuple[str, str]]:
+    return [
+        ("Sessions (invested at the previous close)", f"{d.returns.size:,} of {d.sessions:,}"),
+        ("Mean", fmt_pct(d.mean, 3)),
+        ("Standard deviation", fmt_pct(d.sd, 3)),
+        (f"VaR {d.level:.0%} (historical, one session)", fmt_pct(d.var, 3)),
+        (f"CVaR {d.level:.0%} (mean at or below the VaR)", fmt_pct(d.cvar, 3)),
+    ]
+
+
+def _tear_tables(tear: TearSheet | None) -> dict[str, Any]:
+    """The tear sheet's tables, formatted; a recovery not yet made says so."""
+    if tear is None:
+        return {}
+    drawdowns = tear.drawdowns.select(
+        pl.col("peak", "trough").cast(pl.String),
+        pl.col("recovery").cast(pl.String).fill_null(NOT_RECOVERED),
+        depth_pct="depth",
+        sessions_to_trough="to_trough",
+        sessions_to_recovery="to_recovery",
+        length=pl.col("length"),
+    )
+    # text, not a coloured number: a loss is a positive share of a negative total
+    share = pl.col("share").map_elements(fmt_pct, return_dtype=pl.String)
+    return {
+        "drawdowns": table_view(drawdowns),
+        "distribution": _distribution_rows(tear.distribution),
+        "by_metal": table_view(tear.by_metal.with_columns(share)),
+        "by_ticker": table_view(tear.by_ticker.with_columns(share)),
+        "total_pnl": fmt_num(tear.total_pnl),
+    }
+
+
 def render_backtest(data: BacktestReportData, *, colors: Colors = A_SHARE) -> str:
     """The backtest tear sheet as one self-contained HTML page."""
     summary = data.event_summary
     metric_rows = _metric_rows(data.metrics)
     half = (len(metric_rows) + 1) // 2
+    tear = {} if data.tear is None else _tear_charts(data.tear, data.index_label, colors)
     return (
         environment()
         .get_template("backtest.html.j2")
@@ -352,13 +408,14 @@ def render_backtest(data: BacktestReportData, *, colors: Colors = A_SHARE) -> st
             data=data,
             synthetic_label=SYNTHETIC_LABEL,
             colors=colors,
-            charts=_backtest_charts(data, colors),
+            charts=_backtest_charts(data, colors) | tear,
+            tear=_tear_tables(data.tear),
             placebo=_placebo_rows(data.placebo),
             metric_halves=(metric_rows[:half], metric_rows[half:]),
             benchmark_header=[label for _, label, _ in BENCHMARK_COLUMNS],
             benchmark_rows=_benchmark_rows(data.metrics),
             params=_flatten(data.params),
-            trades=table_view(data.trades, limit=data.max_trades),
+            trades=table_view(data.trades),
             episode_table=None
             if data.episodes is None
             else table_view(data.episodes.drop("note", strict=False)),
@@ -402,11 +459,20 @@ def render_screen(data: ScreenReportData, *, colors: Colors = A_SHARE) -> str:
 
 def write_report(html: str, out_dir: Path, name: str) -> Path:
     """Write ``html`` to ``out_dir/name[.html]`` (UTF-8, atomically) and return the path."""
+    return _write(html, out_dir, name if name.endswith(".html") else f"{name}.html")
+
+
+def write_csv(frame: pl.DataFrame, out_dir: Path, name: str) -> Path:
+    """Write ``frame`` to ``out_dir/name`` as CSV (UTF-8, dates ISO, atomically)."""
+    return _write(frame.write_csv(), out_dir, name)
+
+
+def _write(text: str, out_dir: Path, name: str) -> Path:
     if not name or Path(name).name != name or name in (".", ".."):
         raise ValueError(f"report name must be a plain file name, got {name!r}")
     out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / (name if name.endswith(".html") else f"{name}.html")
+    path = out_dir / name
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path

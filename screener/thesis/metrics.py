@@ -101,14 +101,22 @@ def _exposure(eq: pl.DataFrame, trades: pl.DataFrame | None) -> float | None:
     """Share of sessions that end holding a position.
 
     From ``positions_value`` when the equity frame has it, else from the trades' holding spans
-    (held at the close of entry_date .. the session before exit_date; open trades to the end).
+    (``names_held``).
     """
     if "positions_value" in eq.columns:
         held = eq.get_column("positions_value").fill_null(0.0).abs() > 0.0
         return float(held.mean())  # type: ignore[arg-type]
     if trades is None:
         return None
-    days = eq.get_column("date")
+    return float((names_held(eq.get_column("date"), trades) > 0).mean())
+
+
+def names_held(days: pl.Series, trades: pl.DataFrame) -> np.ndarray:
+    """How many round trips are open at the close of each of ``days`` (sorted sessions).
+
+    A trip is held at the close of entry_date .. the session before exit_date (a sale at the
+    open or the close of exit_date leaves it flat by that close); an open trip to the end.
+    """
     spans = trades.select(
         entry=pl.col("entry_date").cast(days.dtype),
         stop=pl.col("exit_date").cast(days.dtype).fill_null(days.max()),
@@ -117,12 +125,12 @@ def _exposure(eq: pl.DataFrame, trades: pl.DataFrame | None) -> float | None:
     sorted_days = days.to_numpy()
     starts = np.searchsorted(sorted_days, spans.get_column("entry").to_numpy(), side="left")
     stops = np.searchsorted(sorted_days, spans.get_column("stop").to_numpy(), side="left")
-    stops = np.where(spans.get_column("open_").to_numpy(), eq.height, stops)
+    stops = np.where(spans.get_column("open_").to_numpy(), days.len(), stops)
     # +1 where a holding span starts, -1 where it stops; the running sum counts open positions.
-    delta = np.zeros(eq.height + 1)
-    np.add.at(delta, starts, 1.0)
-    np.add.at(delta, stops, -1.0)
-    return float((np.cumsum(delta)[:-1] > 0).mean())
+    delta = np.zeros(days.len() + 1, dtype=np.int64)
+    np.add.at(delta, starts, 1)
+    np.add.at(delta, stops, -1)
+    return np.cumsum(delta)[:-1]
 
 
 def _trade_stats(trades: pl.DataFrame | None, mean_equity: float, years: float) -> dict[str, Any]:

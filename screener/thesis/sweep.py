@@ -28,9 +28,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,6 +208,19 @@ def run_sweep(
         record(store, result)
     checkpoint.clear()
     return result
+
+
+def pair_slices(
+    table: pl.DataFrame, params: Sequence[str], best: Mapping[str, Any]
+) -> list[tuple[str, str, pl.DataFrame]]:
+    """(x, y, rows) for every pair of swept ``params``: the configurations of ``table`` whose
+    other parameters sit at the ``best`` configuration's values, one per heat-map cell (an
+    average or a max over the rest would hide where the best's neighbours fall off)."""
+    out = []
+    for y, x in itertools.combinations(params, 2):
+        fixed = [pl.col(k) == best[k] for k in params if k not in (x, y)]
+        out.append((x, y, table.filter(*fixed) if fixed else table))
+    return out
 
 
 def _splits(sessions: list[dt.date], folds: int) -> list[tuple[int, int, int]]:

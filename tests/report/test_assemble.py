@@ -10,11 +10,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-from sample_markets import TINY_DIP, copper_store, copper_thesis, flat_bars, two_name_store
+from sample_markets import TINY_DIP, flat_bars, two_name_store
 
 from screener import calendar
 from screener.config import Settings
-from screener.errors import ScreenerError
 from screener.report.assemble import (
     AMOUNT_COLUMN,
     ESTIMATED_COLUMN,
@@ -34,8 +33,6 @@ from screener.store import Store
 from screener.thesis import load_thesis
 from screener.thesis.record import BacktestResult, load_run
 from screener.thesis.run import run_backtest
-from screener.thesis.sweep import run_sweep
-from tests.test_cli import cli
 
 N = 175
 SESSIONS = calendar.sessions(dt.date(2023, 6, 1), dt.date(2024, 6, 28))[:N]
@@ -173,16 +170,25 @@ def test_writers_name_the_files(run: tuple[Store, BacktestResult, Path], tmp_pat
     assert live.read_text(encoding="utf-8") == recorded.read_text(encoding="utf-8")
 
 
-def test_a_recorded_sweep_is_refused_in_one_line_not_a_traceback(tmp_path: Path) -> None:
-    with copper_store(tmp_path, dt.date(2016, 12, 30)) as store:
-        swept = run_sweep(store, copper_thesis(tmp_path), settings=Settings())
-        recorded = load_run(store, swept.run_id)
-    with pytest.raises(ScreenerError, match=f"run {swept.run_id} is a parameter sweep"):
-        write_backtest_report(recorded, tmp_path)
-    done = cli("report", swept.run_id, "--out", str(tmp_path), db=tmp_path / "demo.duckdb")
-    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
-    assert done.stderr.startswith(f"error: run {swept.run_id} is a parameter sweep")
-    assert "runs show" in done.stderr and not list(tmp_path.glob("*.html"))
+def test_the_trade_list_is_written_beside_the_page_and_the_pnl_adds_up(
+    run: tuple[Store, BacktestResult, Path], tmp_path: Path
+) -> None:
+    store, result, _ = run
+    page = write_backtest_report(load_run(store, result.run_id), tmp_path).read_text("utf-8")
+    csv = tmp_path / f"backtest_{result.run_id}_trades.csv"
+    listed = pl.read_csv(csv, try_parse_dates=True)
+    assert listed.select(result.trades.columns).equals(result.trades.sort("entry_date"))
+    assert listed.select("name", "metal", "sessions").row(0) == ("甲有色", "copper", 3)
+    assert f'<a href="{csv.name}">' in section(page, "trades")
+    # the executed trades' P&L is the equity curve's: nothing is left over to attribute
+    values = result.equity.get_column("value")
+    total = values[-1] - values[0]
+    assert result.trades.get_column("pnl").sum() == pytest.approx(total, abs=1e-6)
+    tear = backtest_report_data(result).tear
+    assert tear is not None and tear.total_pnl == pytest.approx(total, abs=1e-9)
+    assert tear.by_metal.rows() == [("copper", 1, pytest.approx(total), pytest.approx(1.0))]
+    assert tear.by_ticker.get_column("ticker").to_list() == ["600001.SH"]
+    assert "P&amp;L, " + fmt_num(total) + " CNY" in section(page, "attribution")
 
 
 def test_a_rebalanced_run_opens_with_its_verdict_and_lists_rebalances(

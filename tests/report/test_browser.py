@@ -17,15 +17,20 @@ import json
 import os
 import shutil
 import subprocess
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import matplotlib.image
 import numpy as np
 import pytest
-from test_html import backtest_data, screen_data, sweep_grid
+from test_html import backtest_data, screen_data, sweep_grid, tear_data
+from test_sweep_html import synthetic_sweep
 
-from screener.report.html import render_backtest, render_screen, write_report
+from screener.report.assemble import sweep_report_data
+from screener.report.html import render_backtest, render_screen, write_csv, write_report
+from screener.report.sweep_html import render_sweep
 
 WINDOW = (1280, 2000)
 BANNER_YELLOW = np.array([1.0, 0xD6 / 255, 0.0])  # the synthetic banner, #ffd600
@@ -125,6 +130,66 @@ def test_screen_report_opens_cleanly(chromium: str, tmp_path: Path) -> None:
     assert_clean(v)
     assert near(v.pixels, BANNER_YELLOW, 0.05) == 0  # not synthetic: no banner
     assert near(v.pixels, np.zeros(3), 0.08) > 300  # the sector index line and the text
+
+
+# Measures the laid-out page from inside: each section's charts (rendered width x height) and
+# table rows, and the trade list's link. Run on a copy of the page, never on the page itself.
+MEASURE = """<script>
+const m = {};
+for (const s of document.querySelectorAll("section[id]")) {
+  m[s.id] = {
+    charts: [...s.querySelectorAll("svg.chart")].map(e => {
+      const r = e.getBoundingClientRect(); return [r.width, r.height]; }),
+    rows: s.querySelectorAll("table.frame tbody tr").length,
+    links: [...s.querySelectorAll("a[href]")].map(a => a.getAttribute("href")),
+  };
+}
+console.log("MEASURED " + encodeURIComponent(JSON.stringify(m)));
+</script>"""
+
+
+def measure(exe: str, page: Path, work: Path) -> dict[str, Any]:
+    """The page's sections as laid out by Chromium (a copy of the page with MEASURE run)."""
+    probe = page.with_name(f"measured_{page.name}")
+    probe.write_text(page.read_text("utf-8").replace("</body>", MEASURE + "</body>"), "utf-8")
+    (work / "probe").mkdir(exist_ok=True)
+    lines = visit(exe, probe, work / "probe").console
+    (found,) = [line.split("MEASURED ")[1].split('"')[0] for line in lines if "MEASURED " in line]
+    return json.loads(urllib.parse.unquote(found))
+
+
+def drawn(section: dict[str, Any]) -> int:
+    """How many of the section's charts were laid out with a non-zero size."""
+    return sum(1 for w, h in section["charts"] if w > 100 and h > 50)
+
+
+def test_the_fuller_tear_sheet_opens_cleanly_with_every_chart_and_trade(
+    chromium: str, tmp_path: Path
+) -> None:
+    data = tear_data()
+    assert data.trades_csv is not None
+    write_csv(data.trades, tmp_path, data.trades_csv)
+    path = write_report(render_backtest(data), tmp_path, "tear")
+    assert_clean(visit(chromium, path, tmp_path))
+    m = measure(chromium, path, tmp_path)
+    for section in ("rolling", "distribution", "exposure", "attribution"):
+        assert drawn(m[section]) == len(m[section]["charts"]) == 1, section
+    assert m["drawdowns"]["rows"] == data.tear.drawdowns.height > 0  # type: ignore[union-attr]
+    assert m["attribution"]["rows"] == 4 + 1 + 79 + 1  # metals and tickers, each + open row
+    assert m["trades"]["rows"] == data.trades.height == 80
+    assert m["trades"]["links"] == [data.trades_csv] and (tmp_path / data.trades_csv).is_file()
+
+
+def test_the_sweep_report_opens_cleanly_with_its_heatmaps(chromium: str, tmp_path: Path) -> None:
+    row, frames = synthetic_sweep()
+    path = write_report(render_sweep(sweep_report_data(row, frames)), tmp_path, "sweep")
+    v = visit(chromium, path, tmp_path)
+    assert_clean(v)
+    assert (np.abs(v.pixels[15, 640, :3] - BANNER_YELLOW) < 0.05).all()  # synthetic banner
+    m = measure(chromium, path, tmp_path)
+    assert drawn(m["heatmaps"]) == len(m["heatmaps"]["charts"]) == 3 * 2
+    assert m["configurations"]["rows"] == frames["table"].height == 18
+    assert m["walk-forward"]["rows"] == 3
 
 
 def test_checks_catch_a_broken_page(chromium: str, tmp_path: Path) -> None:

@@ -15,14 +15,17 @@ from screener.report.html import (
     BacktestReportData,
     ScreenReportData,
     SweepGrid,
+    fmt_num,
     fmt_pct,
     render_backtest,
     render_screen,
     table_view,
+    write_csv,
     write_report,
 )
 from screener.report.terminal import SYNTHETIC_LABEL
 from screener.thesis.metrics import monthly_returns
+from screener.thesis.tearsheet import tear_sheet
 
 EVIL = "<script>alert('x')</script>"
 START = dt.date(2023, 1, 3)
@@ -135,6 +138,28 @@ METRICS = {
 }
 
 
+def tear_data(**overrides: object) -> BacktestReportData:
+    """``backtest_data`` with the fuller tear sheet: a book invested two sessions in three,
+    trades with P&L on four metals, the last still open."""
+    base = backtest_data(**overrides)
+    invested = pl.when(pl.int_range(pl.len()) % 3 < 2).then(pl.col("value") * 0.8).otherwise(0.0)
+    equity = base.equity.with_columns(positions_value=invested)
+    trades = base.trades.with_columns(
+        pnl=pl.col("return_pct") * pl.col("entry_price") * pl.col("shares"),
+        exit_date=pl.when(pl.int_range(pl.len()) < 79).then("exit_date"),
+    ).with_columns(pl.when(pl.col("exit_date").is_not_null()).then(pl.col("pnl", "return_pct")))
+    metals = ["copper", "gold", "zinc", "lithium"]
+    selections = trades.select(
+        "ticker",
+        name=pl.lit("名"),
+        metal=pl.Series([metals[i % 4] for i in range(trades.height)]),
+        selection_date="entry_date",
+    )
+    index = base.benchmarks["801050.SI"]
+    tear = tear_sheet(equity, trades, index=index, selections=selections)
+    return replace(base, equity=equity, trades=tear.trades, tear=tear, trades_csv="bt_trades.csv")
+
+
 def sweep_grid() -> SweepGrid:
     rows = [
         {"fall": f, "hold": h, "sharpe": f * 4 + h / 40}
@@ -243,10 +268,10 @@ def test_backtest_synthetic_label_only_when_synthetic(page: str) -> None:
     assert 'id="event-study"' not in real
 
 
-def test_backtest_trades_are_truncated_with_the_count(page: str) -> None:
+def test_backtest_lists_every_trade(page: str) -> None:
     body = page.split('id="trades"')[1].split("</section>")[0]
-    assert "80 trades; the first 50 are shown." in body
-    assert body.count("<tr>") == 51  # header + 50 rows
+    assert "80 trades, by entry date." in body and "<a " not in body  # no CSV: no link
+    assert body.count("<tr>") == 81  # header + every trade
     assert '<td class="num down">-8.00%</td>' in body  # return_pct of the first trade
 
 
@@ -320,7 +345,7 @@ def test_backtest_with_sparse_inputs() -> None:
             event_summary=None,
         )
     )
-    assert "0 trades." in page and 'class="frame"' not in page
+    assert "0 trades, by entry date." in page and 'class="frame"' not in page
     assert inline_charts(page) == 2  # equity and drawdown only
     assert "Against the benchmarks" not in page and "Monthly returns" not in page
     assert "<td>0.00%</td>" in page and "<td>-</td>" in page  # absent metrics show a dash
@@ -393,3 +418,38 @@ def test_backtest_page_lists_episodes_and_why_one_selected_nothing() -> None:
     assert ">49</td>" in found.group(1) and "note" not in found.group(1).split("</thead>")[0]
     assert "episode 2025-06-23: the universe is empty: no broker picks known &lt;b&gt;" in page
     assert 'id="episodes"' not in render_backtest(backtest_data())
+
+
+def test_the_fuller_tear_sheet_shows_its_sections_and_numbers() -> None:
+    data = tear_data()
+    assert data.tear is not None
+    page = render_backtest(data)
+    assert inline_charts(page) == 4 + 4  # + rolling, distribution, exposure, P&L by metal
+    assert external_refs(page) == []
+    rolling = page.split('id="rolling"')[1].split("</section>")[0]
+    assert "last 60 session returns" in rolling and "801050.SI" in rolling
+    drawdowns = page.split('id="drawdowns"')[1].split("</section>")[0]
+    assert data.tear.drawdowns.height == 4  # this walk is under water four times
+    assert "The deepest five" in drawdowns and drawdowns.count("<tr>") == 1 + 4
+    worst = data.tear.drawdowns.row(0, named=True)
+    assert f"<td>{worst['peak']}</td>" in drawdowns and fmt_pct(worst["depth"]) in drawdowns
+    if worst["recovery"] is None:
+        assert "<td>not recovered</td>" in drawdowns
+    dist = page.split('id="distribution"')[1].split("</section>")[0]
+    d = data.tear.distribution
+    assert f"{d.returns.size:,} of 479" in dist and fmt_pct(d.var, 3) in dist
+    attribution = page.split('id="attribution"')[1].split("</section>")[0]
+    assert f"the run's P&amp;L, {fmt_num(data.tear.total_pnl)} CNY" in attribution
+    assert "open at the end (marked to market)" in attribution
+    assert attribution.count("<tr>") == (1 + 4 + 1) + (1 + 79 + 1)  # metals, tickers, open row
+    trades = page.split('id="trades"')[1].split("</section>")[0]
+    assert '<a href="bt_trades.csv">bt_trades.csv</a>' in trades and trades.count("<tr>") == 81
+
+
+def test_write_csv_is_plain_and_atomic(tmp_path: Path) -> None:
+    data = tear_data()
+    path = write_csv(data.trades, tmp_path, "t.csv")
+    assert pl.read_csv(path, try_parse_dates=True).equals(data.trades)
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+    with pytest.raises(ValueError, match="plain file name"):
+        write_csv(data.trades, tmp_path, "../t.csv")

@@ -9,42 +9,15 @@ numbers.
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-from collections.abc import Iterator
-
 import polars as pl
 import pytest
 
-from screener.config import Settings
-from screener.instruments import load_master
-from screener.schema import SECTOR_INDEX
-from screener.thesis import load_thesis
 from screener.thesis.record import BacktestResult
-from screener.thesis.run import run_backtest
-from tests.conftest import REPO, require_realdata
-from tests.realdata import clean_series, real_store
-
-START, END = dt.date(2015, 1, 5), dt.date(2022, 1, 14)
-HISTORY = dt.date(2013, 6, 3)  # bars from here: the 250-session factors are warm by 2015
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BacktestResult]:
-    root = require_realdata()
-    sector = load_master().filter(pl.col("sw_l1") == SECTOR_INDEX).get_column("ticker")
-    traded = pl.read_parquet(root / "stocks_daily.parquet", columns=["ticker"]).unique()
-    tickers = sorted(set(sector.to_list()) & set(traded.get_column("ticker").to_list()))
-    ids = pl.read_parquet(root / "commodities_daily.parquet", columns=["series_id"]).unique()
-    path = tmp_path_factory.mktemp("verdict") / "real.duckdb"
-    with real_store(path, tickers, HISTORY, END, index_end=END) as store:
-        series = clean_series(ids.get_column("series_id").to_list(), HISTORY, END)
-        store.upsert("series_daily", series)
-        dip = load_thesis(REPO / "strategies" / "oversold_nonferrous_dip.toml")
-        thesis = dataclasses.replace(dip, select=dataclasses.replace(dip.select, universe="sector"))
-        yield run_backtest(
-            store, thesis, start=START, end=END, settings=Settings(), record_run=False
-        )
+def result(real_dip_run: BacktestResult) -> BacktestResult:
+    return real_dip_run
 
 
 def test_the_verdict_reports_the_holding_window_and_claims_nothing_it_cannot(

@@ -22,7 +22,7 @@ from screener.thesis import Rebalance, Thesis, Trigger, cluster
 from screener.thesis.metrics import SESSIONS_PER_YEAR, deflated_sharpe_ratio
 from screener.thesis.record import list_runs, load_run
 from screener.thesis.run import run_backtest
-from screener.thesis.sweep import METRICS, SweepResult, run_sweep
+from screener.thesis.sweep import METRICS, SweepResult, pair_slices, run_sweep
 
 SETTINGS = Settings()
 END = dt.date(2016, 12, 30)
@@ -217,6 +217,21 @@ def test_heatmap_takes_the_max_over_the_other_parameters(result: SweepResult) ->
         assert group.height == 2 and value == group["total_return"].max()
     with pytest.raises(ValueError, match="not a swept parameter"):
         result.heatmap(x, "select.top_n")
+
+
+def test_pair_slices_fix_the_other_parameters_at_the_best(result: SweepResult) -> None:
+    slices = pair_slices(result.table, result.params, result.best)
+    pairs = [(x, y) for y, x in itertools.combinations(result.params, 2)]
+    assert [(x, y) for x, y, _ in slices] == pairs and len(pairs) == 3
+    for x, y, rows in slices:
+        at_best = [
+            r
+            for r in result.table.iter_rows(named=True)
+            if all(r[k] == result.best[k] for k in result.params if k not in (x, y))
+        ]
+        assert rows.to_dicts() == at_best and len(at_best) == 4
+    assert pair_slices(result.table, result.params[:2], result.best)[0][2].equals(result.table)
+    assert pair_slices(result.table, result.params[:1], result.best) == []
 
 
 def test_recorded_listed_and_json_safe(store: Store, result: SweepResult) -> None:
