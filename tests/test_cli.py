@@ -57,6 +57,8 @@ def test_reingest_demo_changes_nothing(demo_db: Path) -> None:
     assert done.returncode == 0
     assert "bars_daily: 0 new, 0 updated" in done.stdout
     assert "(unchanged)" in done.stdout
+    notes = next(line for line in done.stdout.splitlines() if line.startswith("broker notes"))
+    assert ": 0 new," in notes and "picks: 0 new, 0 updated" in notes  # the weekly notes too
 
 
 def test_user_error_is_one_line_without_traceback(tmp_path: Path) -> None:
@@ -107,11 +109,16 @@ def demo_with_note(demo_db: Path) -> Path:
 
 
 def test_screen_json_respects_point_in_time_picks(demo_with_note: Path) -> None:
+    """The sample note (dated 02-08, by 示例证券) is unseen on 02-06; the demo's synthetic
+    weekly notes (合成证券) fill the universe on both days."""
     before = cli("screen", "--date", "2026-02-06", "--format", "json", db=demo_with_note)
-    assert before.returncode == 0 and json.loads(before.stdout) == []  # note dated 02-08
+    assert before.returncode == 0
+    brokers_before = {b for r in json.loads(before.stdout) for b in r["brokers"].split(", ")}
+    assert brokers_before == {"合成证券"}
     after = cli("screen", "--date", "2026-02-09", "--format", "json", db=demo_with_note)
     ranked = json.loads(after.stdout)
     assert 0 < len(ranked) <= 10 and [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
+    assert "示例证券" in {b for r in ranked for b in r["brokers"].split(", ")}
 
 
 def test_factors_json_and_list(demo_db: Path) -> None:

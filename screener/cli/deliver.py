@@ -15,7 +15,6 @@ from screener.cli.base import (
     open_store,
     parse_date,
     print_note,
-    print_upserts,
     settings,
 )
 
@@ -147,14 +146,14 @@ DEMO_THESIS = Path("strategies/oversold_nonferrous_dip.toml")
 def demo() -> None:
     """The main job on the embedded default, end to end (no network).
 
-    Builds the synthetic demo store, imports the sample broker note, prints today's sector screen,
-    backtests the default thesis with an HTML report in reports/, and writes a dry-run e-mail of
-    the screen to reports/outbox/.
+    Builds the synthetic demo store with its weekly synthetic broker notes, imports the sample
+    broker note, prints today's sector screen, backtests the default thesis with an HTML report
+    in reports/, and writes a dry-run e-mail of the screen to reports/outbox/.
     """
     from screener.brokers.ledger import import_notes
+    from screener.cli.data import load_demo
     from screener.coverage import store_summary
     from screener.delivery.daily import email_screen
-    from screener.ingest import demo as demo_source
     from screener.instruments import load_master
     from screener.report.assemble import write_backtest_report, write_screen_report
     from screener.report.backtest_view import render_backtest
@@ -169,7 +168,7 @@ def demo() -> None:
     daily = Screen(universe="sector", name="sector oversold", score="oversold_score", top_n=10)
     with open_store() as store:
         out.rule("1. the demo store")
-        print_upserts(demo_source.load(store))
+        load_demo(store)
         out.print(store_summary_view(store_summary(store)))
         out.rule("2. the sample broker note")
         notes = import_notes(store, sorted(cfg.notes_dir.glob("*.txt")), load_master())
