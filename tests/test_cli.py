@@ -374,6 +374,10 @@ def test_update_regrows_a_demo_store_to_the_session_asked(demo_db: Path, tmp_pat
     assert "bars_daily:" in done.stdout and "0 updated" in done.stdout
     info = json.loads(cli("store", "info", "--format", "json", db=copy).stdout)
     assert info["tables"]["bars_daily"]["last_date"] == "2026-04-03"
+    notes = done.stdout.splitlines()[-1]  # no Sunday since the last note (03-29): none new
+    assert notes.startswith("broker notes (synthetic") and ": 0 new, " in notes
+    later = cli("update", "--date", "2026-04-09", db=copy).stdout.splitlines()[-1]
+    assert ": 1 new, " in later  # the note of Sunday 2026-04-05
 
 
 def test_store_init_and_check_on_a_store_of_ones_own(tmp_path: Path) -> None:

@@ -7,7 +7,8 @@ ledger starts in February 2026, so every earlier trigger episode had an empty un
 How a note is drawn, so it stays honest and repeatable:
 
 1. Dates: every Sunday after the store's first session, up to its last session (a later end
-   only adds notes; a note is never rewritten because the data grew).
+   only adds notes; a note is never rewritten because the data grew). ``ingest demo``,
+   ``update`` and the daily job's update of a demo store load them after the market.
 2. Point in time: for each metal, the A-share names of the store's master tagged with it that
    are listed on the note's date and not delisted by then.
 3. Picks: up to ``PER_METAL`` (2) of them, ranked by a seeded hash of (metal, quarter, ticker): a
@@ -140,3 +141,11 @@ def load(store: Store, *, seed: int = SEED) -> ImportSummary:
     sessions = store.sessions()
     dates = note_dates(sessions[0], sessions[-1]) if sessions else []
     return import_parsed(store, read_notes(store.read_instruments(), dates, seed))
+
+
+def summary_line(s: ImportSummary) -> str:
+    """What a load did, in one line (``ingest demo``, ``update`` and the daily job say it)."""
+    return (
+        f"broker notes ({SOURCE}): {s.notes_new} new, {s.notes_unchanged} unchanged; "
+        f"picks: {s.picks_new} new, {s.picks_updated} updated"
+    )

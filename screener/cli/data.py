@@ -132,12 +132,7 @@ def load_demo(store: Store, *, end: dt.date | None = None) -> None:
     from screener.ingest import demo
 
     print_upserts(demo.load(store, end=end))
-    s = demo_notes.load(store)
-    console().print(
-        f"broker notes ({demo_notes.SOURCE}): {s.notes_new} new, {s.notes_unchanged} "
-        f"unchanged; picks: {s.picks_new} new, {s.picks_updated} updated",
-        markup=False,
-    )
+    console().print(demo_notes.summary_line(demo_notes.load(store)), markup=False)
 
 
 class Kind(enum.StrEnum):
@@ -291,6 +286,11 @@ def update(
     until = parse_date(date) if date else calendar.last_session_on_or_before(dt.date.today())
     with open_store() as store:
         report = update_store(store, until=until, st_switch=settings().st_limit_switch)
+        lines = report.lines()
+        if is_synthetic(store):  # the demo's weekly notes grow with its market
+            from screener.brokers import demo_notes
+
+            lines.append(demo_notes.summary_line(demo_notes.load(store)))
     out = console()
-    for line in report.lines():
+    for line in lines:
         out.print(line, markup=False)

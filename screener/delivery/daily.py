@@ -251,6 +251,10 @@ def update_data(store: Store, settings: Settings, day: dt.date) -> str:
         line = f"data: updated to {day}: {added} new row(s)" + "".join(
             f"; not updated: {why}" for why in report.not_updated
         )
+        if store.get_meta("data_source") == "demo":  # its weekly notes grow with its market
+            from screener.brokers import demo_notes
+
+            line += f"; {demo_notes.summary_line(demo_notes.load(store))}"
     return line
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from screener.brokers.demo_notes import SOURCE, note_dates
 from screener.config import DailySettings, Settings, SmtpSettings
 from screener.delivery.daily import (
     BEFORE_THE_CLOSE,
@@ -200,7 +201,10 @@ def test_with_daily_update_the_job_first_extends_the_store(
     assert outcome.status == DONE and outcome.on == dt.date(2026, 2, 11)
     assert outcome.data.startswith("data: updated to 2026-02-11: ")
     assert int(outcome.data.split(": ")[2].split()[0]) > 0
-    assert store.sessions()[-1] == dt.date(2026, 2, 11)
+    sessions = store.sessions()
+    assert sessions[-1] == dt.date(2026, 2, 11)
+    weekly = len(note_dates(sessions[0], sessions[-1]))  # the demo's notes grow with it
+    assert f"; broker notes ({SOURCE}): {weekly} new, 0 unchanged" in outcome.data
 
 
 def test_no_recipients_is_a_config_error_before_any_work(store: Store, settings: Settings) -> None:
