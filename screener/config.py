@@ -6,7 +6,9 @@ Secrets (SMTP user and password) come only from the environment and are never st
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -32,6 +34,14 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class DailySettings:
+    """The daily job (``run-daily``, ``email``): which screen it sends (None: broker picks of
+    the last 30 days, ``screen.Screen()``)."""
+
+    screen: Path | None = None  # a screen TOML file, relative to the working directory
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything configurable; defaults suit the embedded demo store."""
 
@@ -45,6 +55,7 @@ class Settings:
     daily_update: bool = False  # run-daily first runs `screener update` up to the session
     colors: str = "a-share"  # one of COLOR_CONVENTIONS: every report's rise and fall colours
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    daily: DailySettings = field(default_factory=DailySettings)
 
     @classmethod
     def load(
@@ -56,24 +67,34 @@ class Settings:
     ) -> Settings:
         """Read ``screener.toml`` (if present), then ``SCREENER_DB``, then an explicit ``db``."""
         env = os.environ if env is None else env
-        path = config_path or Path(env.get("SCREENER_CONFIG", CONFIG_FILE))
-        raw: dict[str, Any] = {}
-        if path.exists():
-            try:
-                raw = tomllib.loads(path.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        values = _section(raw, path, "", cls, skip={"smtp"})
+        path = config_path or config_file(env)
+        raw = _read(path)
+        values = _section(raw, path, "", cls, skip={"smtp", "daily"})
         if values.get("colors", COLOR_CONVENTIONS[0]) not in COLOR_CONVENTIONS:
             known = " or ".join(f"'{c}'" for c in COLOR_CONVENTIONS)
             raise ConfigError(f"{path}: 'colors' must be {known}, got {values['colors']!r}")
-        smtp_raw = raw.get("smtp", {})
-        smtp = SmtpSettings(**_section(smtp_raw, path, "smtp.", SmtpSettings))
-        settings = cls(**values, smtp=smtp)
+        smtp = SmtpSettings(**_section(raw.get("smtp", {}), path, "smtp.", SmtpSettings))
+        daily = DailySettings(**_section(raw.get("daily", {}), path, "daily.", DailySettings))
+        settings = cls(**values, smtp=smtp, daily=daily)
         db_path = db or (Path(env["SCREENER_DB"]) if env.get("SCREENER_DB") else None)
         if db_path is not None:
             settings = cls(**{**settings.__dict__, "db_path": db_path})
         return settings
+
+
+def config_file(env: Mapping[str, str] | None = None) -> Path:
+    """The settings file: ``SCREENER_CONFIG``, else ``screener.toml`` in the working directory."""
+    env = os.environ if env is None else env
+    return Path(env.get("SCREENER_CONFIG", CONFIG_FILE))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def _section(
@@ -88,8 +109,10 @@ def _section(
         if key not in known:
             raise ConfigError(f"{path}: unknown key '{prefix}{key}' (known: {', '.join(known)})")
         default = getattr(klass(), key)
-        if isinstance(default, Path):
-            value = Path(str(value))
+        if isinstance(default, Path) or (default is None and "Path" in str(known[key].type)):
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{path}: '{prefix}{key}' must be a path (a string)")
+            value = Path(value)
         elif isinstance(default, tuple):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{path}: '{prefix}{key}' must be a list of strings")
@@ -102,3 +125,46 @@ def _section(
             )
         out[key] = value
     return out
+
+
+def set_daily_screen(path: Path, screen: Path) -> str:
+    """Make ``screen`` the daily job's screen in the settings file ``path``; say what was done.
+
+    Edits the text, so comments and every other setting stay as written: a new file gets a
+    ``[daily]`` table, an existing one gets ``screen`` under its ``[daily]`` header (or the
+    table appended). A file that already names a daily screen is left alone: that choice is
+    the user's.
+    """
+    daily = _read(path).get("daily", {})
+    current = daily.get("screen") if isinstance(daily, dict) else None
+    if current is not None:
+        kept = "" if Path(str(current)) == screen else " (kept: the file already names one)"
+        return f"{path}: [daily] screen = {current!r}{kept}"
+    line = f"screen = {json.dumps(screen.as_posix(), ensure_ascii=False)}\n"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    lines = text.splitlines(keepends=True)
+    header = next((i for i, t in enumerate(lines) if _DAILY_HEADER.match(t)), None)
+    if header is not None:
+        lines.insert(header + 1, line)
+    else:
+        if text and not text.endswith("\n"):
+            lines[-1] += "\n"
+        lines += [*(["\n"] if text else []), _DAILY_COMMENT, "[daily]\n", line]
+    new_text = "".join(lines)
+    try:
+        written = tomllib.loads(new_text)["daily"]["screen"]
+    except (tomllib.TOMLDecodeError, KeyError, TypeError):
+        written = None
+    if written != screen.as_posix():
+        raise ConfigError(
+            f"{path}: cannot add [daily] screen to this file",
+            hint=f"add it by hand: {line.strip()}",
+        )
+    path.write_text(new_text, encoding="utf-8")
+    return f"{path}: [daily] screen = {screen.as_posix()!r} (set)"
+
+
+_DAILY_HEADER = re.compile(r"^\s*\[\s*daily\s*\]\s*(#.*)?$")
+_DAILY_COMMENT = (
+    "# The screen `screener email` and `screener run-daily` send (--screen overrides it).\n"
+)

@@ -58,6 +58,22 @@ def demo_without_amount(tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
 
 
 @pytest.fixture(scope="session")
+def demo_with_notes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """The demo market to 2026-03-31 with its synthetic weekly notes and the sample note, as
+    `screener demo` builds it. Tests must not write to it."""
+    from screener.brokers import demo_notes
+    from screener.brokers.ledger import import_notes
+    from screener.ingest import demo
+    from screener.instruments import load_master
+
+    with Store(tmp_path_factory.mktemp("notes") / "demo.duckdb") as store:
+        demo.load(store, end=dt.date(2026, 3, 31))
+        demo_notes.load(store)
+        import_notes(store, sorted((REPO / "data" / "broker_notes").glob("*.txt")), load_master())
+        yield store
+
+
+@pytest.fixture(scope="session")
 def research_panel() -> Any:
     """The seeded research panel (tests/research/seeded.py): 40 names over 300 sessions."""
     from research.seeded import seeded_panel

@@ -57,6 +57,8 @@ def test_reingest_demo_changes_nothing(demo_db: Path) -> None:
     assert done.returncode == 0
     assert "bars_daily: 0 new, 0 updated" in done.stdout
     assert "(unchanged)" in done.stdout
+    notes = next(line for line in done.stdout.splitlines() if line.startswith("broker notes"))
+    assert ": 0 new," in notes and "picks: 0 new, 0 updated" in notes  # the weekly notes too
 
 
 def test_user_error_is_one_line_without_traceback(tmp_path: Path) -> None:
@@ -107,11 +109,16 @@ def demo_with_note(demo_db: Path) -> Path:
 
 
 def test_screen_json_respects_point_in_time_picks(demo_with_note: Path) -> None:
+    """The sample note (dated 02-08, by 示例证券) is unseen on 02-06; the demo's synthetic
+    weekly notes (合成证券) fill the universe on both days."""
     before = cli("screen", "--date", "2026-02-06", "--format", "json", db=demo_with_note)
-    assert before.returncode == 0 and json.loads(before.stdout) == []  # note dated 02-08
+    assert before.returncode == 0
+    brokers_before = {b for r in json.loads(before.stdout) for b in r["brokers"].split(", ")}
+    assert brokers_before == {"合成证券"}
     after = cli("screen", "--date", "2026-02-09", "--format", "json", db=demo_with_note)
     ranked = json.loads(after.stdout)
     assert 0 < len(ranked) <= 10 and [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
+    assert "示例证券" in {b for r in ranked for b in r["brokers"].split(", ")}
 
 
 def test_factors_json_and_list(demo_db: Path) -> None:
@@ -275,6 +282,83 @@ def test_email_dry_run_and_daily_on_a_holiday(demo_with_note: Path, tmp_path: Pa
     assert holiday.returncode == 0 and "not" in holiday.stdout.lower()
 
 
+SECTOR_SCREEN = "strategies/screens/sector_oversold.toml"
+
+
+def subject(folder: Path) -> str:
+    """The subject of the one .eml a dry run wrote in ``folder``."""
+    import email
+    import email.policy
+
+    (path,) = folder.glob("*.eml")
+    return str(email.message_from_bytes(path.read_bytes(), policy=email.policy.default)["Subject"])
+
+
+def daily_config(tmp_path: Path, extra: str = "") -> dict[str, str]:
+    """A screener.toml in ``tmp_path`` (pages there, no notes folder) as SCREENER_CONFIG."""
+    tmp_path.mkdir(exist_ok=True)
+    cfg = tmp_path / "screener.toml"
+    cfg.write_text(
+        f'reports_dir = "{tmp_path / "reports"}"\nnotes_dir = "{tmp_path / "notes"}"\n{extra}'
+    )
+    return {"SCREENER_CONFIG": str(cfg)}
+
+
+def test_email_and_run_daily_send_the_configured_or_given_screen(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    env = daily_config(tmp_path, f'[daily]\nscreen = "{SECTOR_SCREEN}"\n')
+    day = ("--date", "2026-02-09")
+    configured = cli("email", *day, "--dry-run", str(tmp_path / "a"), db=demo_db, env=env)
+    assert configured.returncode == 0, configured.stderr
+    given = cli("email", *day, "--dry-run", str(tmp_path / "b"), "--screen", SECTOR_SCREEN,
+                db=demo_db, env=daily_config(tmp_path / "plain"))  # fmt: skip
+    assert subject(tmp_path / "a") == subject(tmp_path / "b") and given.returncode == 0
+    job = cli("run-daily", *day, "--force", "--dry-run", str(tmp_path / "c"), db=demo_db, env=env)
+    assert "screen: 10 name(s) ranked; report " in job.stdout
+    assert (tmp_path / "reports" / "screen_2026-02-09_sector_oversold.html").exists()
+    bad = cli("email", "--screen", "nope.toml", "--dry-run", str(tmp_path), db=demo_db)
+    assert bad.returncode == 1 and bad.stderr == "error: nope.toml: no such screen file\n"
+
+
+def test_an_empty_daily_screen_says_why_on_one_line(demo_db: Path, tmp_path: Path) -> None:
+    """Before the first synthetic note (2015-01-11) the picks screen is empty: one line says
+    why and what mends it, unwrapped even past 120 columns."""
+    args = ("--date", "2015-01-06", "--dry-run", str(tmp_path / "eml"))
+    done = cli("email", *args, db=demo_db, env=daily_config(tmp_path))
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("screen: no names: the universe is empty: no broker picks known")
+    assert first.endswith("(import a note: `screener picks import NOTE.txt`)")
+    assert "no broker picks known in the 30 days to 2015-01-06" in subject(tmp_path / "eml")
+
+
+def test_demo_makes_the_next_email_send_its_screen(tmp_path: Path) -> None:
+    """Fails before: the demo's sector screen lived only in the demo; `email` sent the empty
+    picks screen and `run-daily` wrote it over the demo's page. Settings already in the file
+    stay."""
+    from screener.config import Settings
+
+    env = daily_config(tmp_path, "[smtp]\nport = 2525  # my relay\n")
+    db = tmp_path / "demo.duckdb"
+    demo = cli("demo", db=db, env=env)
+    assert demo.returncode == 0, demo.stderr
+    assert f"[daily] screen = '{SECTOR_SCREEN}' (set)" in demo.stdout
+    settings = Settings.load(config_path=Path(env["SCREENER_CONFIG"]), env={})
+    assert settings.daily.screen == Path(SECTOR_SCREEN) and settings.smtp.port == 2525
+    (page,) = (tmp_path / "reports").glob("screen_*.html")
+    shown = page.read_text(encoding="utf-8")
+    day = page.name.split("_")[1]
+    mail = cli("email", "--dry-run", str(tmp_path / "next"), db=db, env=env)
+    assert mail.returncode == 0 and subject(tmp_path / "next") == subject(
+        tmp_path / "reports" / "outbox"
+    )
+    job = cli("run-daily", "--date", day, "--force", "--dry-run", str(tmp_path / "job"), db=db,
+              env=env)  # fmt: skip
+    assert job.returncode == 0 and f"report {page}" in job.stdout
+    assert sorted((tmp_path / "reports").glob("screen_*.html")) == [page]
+    assert page.read_text(encoding="utf-8").count("<tr") == shown.count("<tr")
+
+
 def test_schedule_show_prints_the_managed_cron_line() -> None:
     done = cli("schedule", "show")
     assert done.returncode == 0
@@ -290,6 +374,10 @@ def test_update_regrows_a_demo_store_to_the_session_asked(demo_db: Path, tmp_pat
     assert "bars_daily:" in done.stdout and "0 updated" in done.stdout
     info = json.loads(cli("store", "info", "--format", "json", db=copy).stdout)
     assert info["tables"]["bars_daily"]["last_date"] == "2026-04-03"
+    notes = done.stdout.splitlines()[-1]  # no Sunday since the last note (03-29): none new
+    assert notes.startswith("broker notes (synthetic") and ": 0 new, " in notes
+    later = cli("update", "--date", "2026-04-09", db=copy).stdout.splitlines()[-1]
+    assert ": 1 new, " in later  # the note of Sunday 2026-04-05
 
 
 def test_store_init_and_check_on_a_store_of_ones_own(tmp_path: Path) -> None:

@@ -93,19 +93,32 @@ def import_notes(
     files = tuple(str(p) for p in paths)
     lexicon = Lexicon.from_master(master)
     parsed = [_parse(Path(p), lexicon, date=date, allow_empty=allow_empty) for p in files]
+    return import_parsed(store, parsed, now=now)
+
+
+def import_parsed(
+    store: Store, parsed: Sequence[ParsedNote], *, now: dt.datetime | None = None
+) -> ImportSummary:
+    """Store parsed notes and their picks in one transaction (see ``import_notes``).
+
+    The one writer of the ledger: note files come through ``import_notes``, the demo market's
+    synthetic notes (``demo_notes``) straight from their text.
+    """
+    files = tuple(p.source for p in parsed)
     notes = _unique(
         [p.notes() for p in parsed], BROKER_NOTES.columns, ("note_id",), exclude="imported_at"
     )
     picks = _unique([p.picks for p in parsed], BROKER_PICKS.columns, PICK_KEY)
     stamp = now or dt.datetime.now()
+    source = "; ".join(dict.fromkeys(files))
     with store.transaction():
         known = _existing_ids(store, notes["note_id"].to_list())
         fresh = notes.filter(~pl.col("note_id").is_in(known)).with_columns(
             imported_at=pl.lit(stamp, dtype=pl.Datetime("us"))
         )
-        store.upsert("broker_notes", fresh, source="; ".join(files))
+        store.upsert("broker_notes", fresh, source=source)
         removed = _remove_stale_picks(store, picks, known)
-        result = store.upsert("broker_picks", picks, source="; ".join(files))
+        result = store.upsert("broker_picks", picks, source=source)
     unresolved = [p.unresolved for p in parsed]
     return ImportSummary(
         files=files,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -22,6 +22,11 @@ from screener.cli.base import (
     print_upserts,
     settings,
 )
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from screener.store import Store
 
 PANEL = "Data"  # the group in `screener --help`
 
@@ -115,12 +120,19 @@ def ingest_demo(
         str | None, typer.Option(help="Last date (default: last session on or before today).")
     ] = None,
 ) -> None:
-    """Build the deterministic synthetic demo market into the store."""
+    """Build the deterministic synthetic demo market, with its weekly broker notes, into the
+    store."""
+    with open_store() as store:
+        load_demo(store, end=parse_date(end) if end else None)
+
+
+def load_demo(store: Store, *, end: dt.date | None = None) -> None:
+    """The demo market to ``end``, then its synthetic weekly notes; says what changed."""
+    from screener.brokers import demo_notes
     from screener.ingest import demo
 
-    with open_store() as store:
-        results = demo.load(store, end=parse_date(end) if end else None)
-    print_upserts(results)
+    print_upserts(demo.load(store, end=end))
+    console().print(demo_notes.summary_line(demo_notes.load(store)), markup=False)
 
 
 class Kind(enum.StrEnum):
@@ -274,6 +286,11 @@ def update(
     until = parse_date(date) if date else calendar.last_session_on_or_before(dt.date.today())
     with open_store() as store:
         report = update_store(store, until=until, st_switch=settings().st_limit_switch)
+        lines = report.lines()
+        if is_synthetic(store):  # the demo's weekly notes grow with its market
+            from screener.brokers import demo_notes
+
+            lines.append(demo_notes.summary_line(demo_notes.load(store)))
     out = console()
-    for line in report.lines():
+    for line in lines:
         out.print(line, markup=False)

@@ -15,13 +15,19 @@ from screener.cli.base import (
     open_store,
     parse_date,
     print_note,
-    print_upserts,
     settings,
 )
 
 PANEL = "Delivery"  # the group in `screener --help`
 
 # -- reports, e-mail, the daily job ---------------------------------------------------------
+ScreenOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--screen",
+        help="A screen TOML file (default: [daily] screen in screener.toml, else picks:30d).",
+    ),
+]
 schedule_app = typer.Typer(help="The daily job's crontab entry.", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule", rich_help_panel=PANEL)
 
@@ -60,17 +66,21 @@ def email(
     dry_run: Annotated[
         Path | None, typer.Option("--dry-run", help="Write .eml files here; send nothing.")
     ] = None,
+    screen: ScreenOpt = None,
 ) -> None:
     """The screen as an e-mail: queued in the outbox, sent once per (date, recipient)."""
-    from screener.delivery.daily import email_screen
+    from screener.delivery.daily import daily_screen, email_screen
 
+    cfg = settings()
+    chosen = daily_screen(cfg, screen)
     with open_store(read_only=False) as store:
         outcome = email_screen(
             store,
-            settings(),
+            cfg,
             on=parse_date(date) if date else None,
             to=csv_list(to),
             dry_run_dir=dry_run,
+            screen=chosen,
         )
     print_note(outcome.note)
     _finish(outcome.lines(), outcome.ok)
@@ -87,26 +97,32 @@ def run_daily(
     force: Annotated[
         bool, typer.Option("--force", help="Run before the 15:30 data cut-off.")
     ] = False,
+    screen: ScreenOpt = None,
 ) -> None:
     """After the close: update data, import new notes, screen, e-mail, write the HTML report."""
+    from screener.delivery.daily import daily_screen
     from screener.delivery.daily import run_daily as job
 
+    cfg = settings()
+    chosen = daily_screen(cfg, screen)
     with open_store() as store:
         outcome = job(
             store,
-            settings(),
+            cfg,
             on=parse_date(date) if date else None,
             dry_run_dir=dry_run,
             force=force,
+            screen=chosen,
         )
     print_note(outcome.note)
     _finish(outcome.lines(), outcome.ok)
 
 
 def _finish(lines: list[str], ok: bool) -> None:
+    """One line per step, never wrapped: a cron log or a grep reads each as one line."""
     out = console()
     for line in lines:
-        out.print(line, markup=False)
+        out.print(line, markup=False, soft_wrap=True)
     if not ok:
         raise typer.Exit(1)
 
@@ -142,35 +158,38 @@ def schedule_install(
 
 # -- front door ----------------------------------------------------------------------------
 DEMO_THESIS = Path("strategies/oversold_nonferrous_dip.toml")
+DEMO_SCREEN = Path("strategies/screens/sector_oversold.toml")  # and the daily job's, after
 
 
 @app.command(rich_help_panel=PANEL)
 def demo() -> None:
     """The main job on the embedded default, end to end (no network).
 
-    Builds the synthetic demo store, imports the sample broker note, prints today's sector screen,
-    backtests the default thesis with an HTML report in reports/, and writes a dry-run e-mail of
-    the screen to reports/outbox/.
+    Builds the synthetic demo store with its weekly synthetic broker notes, imports the sample
+    broker note, prints today's sector screen, backtests the default thesis with an HTML report
+    in reports/, writes a dry-run e-mail of the screen to reports/outbox/, and makes that screen
+    the daily job's in screener.toml ([daily] screen; one already set is kept).
     """
     from screener.brokers.ledger import import_notes
+    from screener.cli.data import load_demo
+    from screener.config import config_file, set_daily_screen
     from screener.coverage import store_summary
     from screener.delivery.daily import email_screen
-    from screener.ingest import demo as demo_source
     from screener.instruments import load_master
     from screener.report.assemble import write_backtest_report, write_screen_report
     from screener.report.backtest_view import render_backtest
     from screener.report.screen_view import render_screen
     from screener.report.terminal import store_summary_view
-    from screener.screen import Screen, run_screen
+    from screener.screen import load_screen, run_screen
     from screener.screen_context import screen_report
     from screener.thesis import load_thesis
     from screener.thesis.run import run_backtest
 
     cfg, out, hues = settings(), console(), colors()
-    daily = Screen(universe="sector", name="sector oversold", score="oversold_score", top_n=10)
+    daily = load_screen(DEMO_SCREEN)
     with open_store() as store:
         out.rule("1. the demo store")
-        print_upserts(demo_source.load(store))
+        load_demo(store)
         out.print(store_summary_view(store_summary(store)))
         out.rule("2. the sample broker note")
         notes = import_notes(store, sorted(cfg.notes_dir.glob("*.txt")), load_master())
@@ -192,11 +211,14 @@ def demo() -> None:
         mail = email_screen(
             store, cfg, on=today, dry_run_dir=cfg.reports_dir / "outbox", screen=daily
         )
-    for line in mail.lines():
-        out.print(line, markup=False)
+    _finish(mail.lines(), mail.ok)
+    out.print(
+        f"daily job: {set_daily_screen(config_file(), DEMO_SCREEN)}", markup=False, soft_wrap=True
+    )
     out.rule("files")
     out.print(f"store:           {cfg.db_path}")
     out.print(f"screen report:   {screen_html}")
     out.print(f"backtest report: {report_html}  (run {bt.run_id})")
     out.print(f"e-mail (dry run): {cfg.reports_dir / 'outbox'}")
-    out.print("next: `.venv/bin/screener --help`, e.g. `screener screen --date 2026-02-09`")
+    out.print("next: `.venv/bin/screener --help`, e.g. `screener screen --date 2026-02-09`;")
+    out.print("      `screener email --dry-run DIR` or `screener run-daily` send the screen above")

@@ -13,8 +13,11 @@
 3. Notes. Every ``*.txt`` in ``settings.notes_dir`` goes through ``ledger.import_notes``, one
    file at a time so one unreadable note is reported instead of blocking the job; importing
    is keyed by content, so a second run imports nothing.
-4. Screen. The screen (default ``Screen()``) on the session, written as
-   ``reports_dir/screen_<date>.html``.
+4. Screen. The screen (``daily_screen``: ``--screen``, else ``[daily] screen`` of
+   screener.toml, else ``Screen()``, the broker picks of 30 days) on the session, written as
+   ``reports_dir/screen_<date>[_<name>].html`` (one page per screen and session). An empty
+   screen says why in one line with what mends it: on the terminal, in the page, in the
+   e-mail's subject and body.
 5. E-mail. Dry run: one ``.eml`` per recipient in a folder, nothing sent. Otherwise one outbox
    row per (date, recipient), then ``mail.deliver``: a second run sends nothing twice.
 """
@@ -39,7 +42,7 @@ from screener.report.assemble import screen_report_data, with_warnings, write_sc
 from screener.report.colors import colors_for
 from screener.report.email_body import screen_email, screen_subject
 from screener.report.html import ScreenReportData
-from screener.screen import Screen, run_screen
+from screener.screen import Screen, load_screen, run_screen
 from screener.screen_context import screen_report, sector_closes
 from screener.store import Store
 
@@ -85,12 +88,17 @@ class EmailOutcome:
     queued: int = 0
     delivery: mail.DeliveryReport | None = None
     note: str | None = None  # which session was screened, when not the date asked for
+    empty: str | None = None  # why the screen ranked nobody, with what mends it
 
     @property
     def ok(self) -> bool:
         return self.delivery is None or self.delivery.ok
 
     def lines(self) -> list[str]:
+        """What the screen held when it was empty, then what the mail did."""
+        return [*([f"screen: no names: {self.empty}"] if self.empty else []), *self.sent_lines()]
+
+    def sent_lines(self) -> list[str]:
         if self.delivery is None:
             n, where = len(self.written), f" to {self.written[0].parent}" if self.written else ""
             return [f"e-mail (dry run): {n} message(s) written{where}; nothing sent"]
@@ -117,6 +125,7 @@ class DailyOutcome:
     email: EmailOutcome | None = None
     warnings: tuple[str, ...] = ()
     note: str | None = None  # which session was screened, when not the day itself
+    empty: str | None = None  # why the screen ranked nobody, with what mends it
 
     @property
     def ok(self) -> bool:
@@ -129,9 +138,10 @@ class DailyOutcome:
             return [self.message]
         out = [self.message] + ([self.data] if self.data else [])
         out += [self.notes.line()] if self.notes else []
-        out += [f"screen: {self.ranked} name(s) ranked; report {self.report_path}"]
+        ranked = f"{self.ranked} name(s) ranked" if self.ranked else f"no names: {self.empty}"
+        out += [f"screen: {ranked}; report {self.report_path}"]
         out += [f"warning: {w}" for w in self.warnings]
-        return out + (self.email.lines() if self.email else [])
+        return out + (self.email.sent_lines() if self.email else [])
 
 
 # -- the job -----------------------------------------------------------------------------------
@@ -153,6 +163,7 @@ def run_daily(
     Raises ConfigError before doing anything when mail is due but no recipient is configured
     or the SMTP login is half set.
     """
+    screen = screen or daily_screen(settings)
     clock = beijing_now(now)
     day = on or clock.date()
     if not calendar.is_session(day):
@@ -166,7 +177,7 @@ def run_daily(
     data_line = update_data(store, settings, day)
     when = resolve_as_of(store.sessions(), day)
     notes = import_folder(store, settings.notes_dir)
-    data = screen_data(store, settings, when.session, screen or Screen())
+    data = screen_data(store, settings, when.session, screen)
     data = with_warnings(data, tuple(f"broker note: {e}" for e in notes.errors))
     path = write_screen_report(data, settings.reports_dir, colors=colors_for(settings.colors))
     mail_now = clock if now is not None else None
@@ -182,6 +193,7 @@ def run_daily(
         email=sent,
         warnings=tuple(data.warnings),
         note=when.note,
+        empty=data.empty,
     )
 
 
@@ -201,13 +213,24 @@ def email_screen(
     ``to`` replaces ``settings.smtp.recipients``. The outbox still allows one message per
     (date, recipient), so repeating the command sends nothing twice.
     """
+    screen = screen or daily_screen(settings)
     recipients = _recipients(settings, to, dry_run=dry_run_dir is not None)
     credentials = None if dry_run_dir is not None else _credentials(env)
     when = resolve_as_of(store.sessions(), on)
-    data = screen_data(store, settings, when.session, screen or Screen())
+    data = screen_data(store, settings, when.session, screen)
     mail_now = beijing_now(now) if now is not None else None
     sent = _email(store, settings, data, recipients, dry_run_dir, credentials, mail_now)
     return replace(sent, note=when.note)
+
+
+def daily_screen(settings: Settings, path: Path | None = None) -> Screen:
+    """The screen the daily job sends: ``path`` (``--screen``), else ``[daily] screen`` of
+    screener.toml, else the broker picks of the last 30 days (``Screen()``). Its score may
+    name a factor of the strategies' factor files, as in ``screener screen --screen``."""
+    from screener.factors.expr.files import catalog
+
+    chosen = path or settings.daily.screen
+    return load_screen(chosen, catalog(settings.strategies_dir)) if chosen else Screen()
 
 
 def beijing_now(now: dt.datetime | None = None) -> dt.datetime:
@@ -228,6 +251,10 @@ def update_data(store: Store, settings: Settings, day: dt.date) -> str:
         line = f"data: updated to {day}: {added} new row(s)" + "".join(
             f"; not updated: {why}" for why in report.not_updated
         )
+        if store.get_meta("data_source") == "demo":  # its weekly notes grow with its market
+            from screener.brokers import demo_notes
+
+            line += f"; {demo_notes.summary_line(demo_notes.load(store))}"
     return line
 
 
@@ -288,7 +315,7 @@ def _email(
     now: dt.datetime | None,
 ) -> EmailOutcome:
     names = [str(n) for n in data.ranked.get_column("name").to_list()]
-    subject = screen_subject(data.date, names, synthetic=data.synthetic)
+    subject = screen_subject(data.date, names, synthetic=data.synthetic, empty=data.empty)
     html, text, images = screen_email(data, colors=colors_for(settings.colors))
 
     def build(recipient: str) -> bytes:
@@ -305,13 +332,15 @@ def _email(
 
     if dry_run_dir is not None:
         written = tuple(_write_eml(dry_run_dir, data.date, r, build(r)) for r in recipients)
-        return EmailOutcome(data.date, subject, recipients, written=written)
+        return EmailOutcome(data.date, subject, recipients, written=written, empty=data.empty)
     user, password = credentials or (None, None)
     queued = mail.enqueue(
         store, screen_date=data.date, recipients=recipients, subject=subject, build=build, now=now
     )
     report = mail.deliver(store, settings.smtp, now=now, username=user, password=password)
-    return EmailOutcome(data.date, subject, recipients, queued=queued, delivery=report)
+    return EmailOutcome(
+        data.date, subject, recipients, queued=queued, delivery=report, empty=data.empty
+    )
 
 
 def _write_eml(folder: Path, day: dt.date, recipient: str, message: bytes) -> Path:

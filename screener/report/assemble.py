@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -349,6 +350,7 @@ def screen_report_data(
     that history.
     """
     r = report.result
+    empty = None if r.ranked.height else empty_reason(r)
     moves = report.metal_moves.rename(
         {c: "ret_" + c.removeprefix("chg_") for c in report.metal_moves.columns if c[:4] == "chg_"}
     )
@@ -365,7 +367,9 @@ def screen_report_data(
         sector_label=SECTOR_INDEX,
         title=SCREEN_TITLE if r.screen.name == "screen" else f"{SCREEN_TITLE}: {r.screen.name}",
         sessions=SPARK_SESSIONS,
-        coverage=(*([] if r.ranked.height else [empty_reason(r)]), *coverage_lines(r)),
+        coverage=(*([empty] if empty else []), *coverage_lines(r)),
+        empty=empty,
+        screen_name=r.screen.name,
     )
 
 
@@ -399,10 +403,13 @@ def _changed(result: ScreenResult, change: str) -> tuple[str, ...]:
 def write_screen_report(
     report: ScreenReport | ScreenReportData, out_dir: Path, *, colors: Colors = A_SHARE
 ) -> Path:
-    """Render and write ``out_dir/screen_<date>.html``."""
+    """Render and write ``out_dir/screen_<date>.html``, ``screen_<date>_<name>.html`` for a
+    named screen: one page per (session, screen), so one screen's page never replaces
+    another's (the demo's sector page and the daily job's picks page, say)."""
     data = report if isinstance(report, ScreenReportData) else screen_report_data(report)
-    html = render_screen(data, colors=colors)
-    return write_report(html, out_dir, f"screen_{data.date.isoformat()}")
+    slug = re.sub(r"[^\w-]+", "_", data.screen_name).strip("_")
+    stem = f"screen_{data.date.isoformat()}" + ("" if slug in ("", "screen") else f"_{slug}")
+    return write_report(render_screen(data, colors=colors), out_dir, stem)
 
 
 def with_warnings(data: ScreenReportData, extra: tuple[str, ...]) -> ScreenReportData:

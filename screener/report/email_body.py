@@ -59,14 +59,21 @@ def cell_style(cls: str, *, colors: Colors = A_SHARE) -> str:
 
 
 def screen_subject(
-    date: dt.date, top_names: Sequence[str], *, synthetic: bool = False, shown: int = SUBJECT_NAMES
+    date: dt.date,
+    top_names: Sequence[str],
+    *,
+    synthetic: bool = False,
+    shown: int = SUBJECT_NAMES,
+    empty: str | None = None,
 ) -> str:
-    """'[screener] 2026-02-06 screen: 紫金矿业, 江西铜业, 洛阳钼业 (+3)'.
+    """'[screener] 2026-02-06 screen: 紫金矿业, 江西铜业, 洛阳钼业 (+3)'; without names,
+    'screen: no names: <empty>' (why, from ``ScreenReportData.empty``), so the inbox says why.
 
     Names are folded to one line each, so a stray newline can never start a new header.
     """
     names = [" ".join(name.split()) for name in top_names]
-    listed = ", ".join(names[:shown]) or "no names"
+    why = f"no names: {' '.join(empty.split())}" if empty else "no names"
+    listed = ", ".join(names[:shown]) or why
     more = f" (+{len(names) - shown})" if len(names) > shown else ""
     tag = "[screener] [SYNTHETIC]" if synthetic else "[screener]"
     return f"{tag} {date.isoformat()} screen: {listed}{more}"

@@ -117,6 +117,8 @@ class ScreenReportData:
     sector_label: str = "801050.SI"
     title: str = "Nonferrous metals screen"
     coverage: Sequence[str] = ()  # screen_view.coverage_lines
+    empty: str | None = None  # why nothing ranked, with what mends it (screen_view.empty_reason)
+    screen_name: str = "screen"  # the Screen's name: pages of two screens never share a file
     chart_names: int = 5
     sessions: int = 120
 

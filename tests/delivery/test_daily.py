@@ -13,18 +13,23 @@ from pathlib import Path
 
 import pytest
 
-from screener.config import Settings, SmtpSettings
+from screener.brokers.demo_notes import SOURCE, note_dates
+from screener.config import DailySettings, Settings, SmtpSettings
 from screener.delivery.daily import (
     BEFORE_THE_CLOSE,
     BEIJING,
     DONE,
     NOT_A_SESSION,
+    daily_screen,
     email_screen,
     run_daily,
 )
 from screener.errors import ConfigError, DataUnavailableError
 from screener.ingest import demo
+from screener.report.assemble import write_screen_report
 from screener.report.terminal import SYNTHETIC_LABEL
+from screener.screen import load_screen, run_screen
+from screener.screen_context import screen_report
 from screener.store import Store
 from tests.delivery.smtp_server import free_port, smtp_server
 
@@ -33,6 +38,7 @@ NOTE = REPO / "data/broker_notes/2026-02-08_sample_weekly_note.txt"
 DAY = dt.date(2026, 2, 9)  # a Monday session, the day after the sample note
 EVENING = dt.datetime(2026, 2, 9, 17, 0, tzinfo=BEIJING)
 RECIPIENTS = ("ana@example.com", "bo@example.com")
+SECTOR = REPO / "strategies/screens/sector_oversold.toml"  # the demo's screen
 
 
 @pytest.fixture(scope="module")
@@ -195,7 +201,10 @@ def test_with_daily_update_the_job_first_extends_the_store(
     assert outcome.status == DONE and outcome.on == dt.date(2026, 2, 11)
     assert outcome.data.startswith("data: updated to 2026-02-11: ")
     assert int(outcome.data.split(": ")[2].split()[0]) > 0
-    assert store.sessions()[-1] == dt.date(2026, 2, 11)
+    sessions = store.sessions()
+    assert sessions[-1] == dt.date(2026, 2, 11)
+    weekly = len(note_dates(sessions[0], sessions[-1]))  # the demo's notes grow with it
+    assert f"; broker notes ({SOURCE}): {weekly} new, 0 unchanged" in outcome.data
 
 
 def test_no_recipients_is_a_config_error_before_any_work(store: Store, settings: Settings) -> None:
@@ -248,3 +257,69 @@ def test_smtp_down_is_not_ok_and_the_next_run_delivers(store: Store, settings: S
         up = run_daily(store, live, on=DAY, now=later, env={})
     assert up.ok and len(handler.received) == 2
     assert up.email is not None and up.email.queued == 0  # the queued rows, not new ones
+
+
+# -- which screen, and an empty one -----------------------------------------------------------
+def test_the_daily_screen_is_the_setting_unless_an_option_names_another(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """Fails before [daily] screen: the job always sent the broker picks of 30 days."""
+    sector = replace(settings, daily=DailySettings(screen=SECTOR))
+    out = run_daily(store, sector, on=DAY, now=EVENING, dry_run_dir=tmp_path / "job")
+    assert out.report_path == settings.reports_dir / "screen_2026-02-09_sector_oversold.html"
+    expected = run_screen(store, load_screen(SECTOR), on=DAY, settings=settings).ranked
+    assert out.ranked == expected.height == 10
+    assert out.email is not None and expected["name"][0] in out.email.subject
+    by_setting = email_screen(store, sector, on=DAY, dry_run_dir=tmp_path / "setting")
+    by_option = email_screen(
+        store, settings, on=DAY, dry_run_dir=tmp_path / "option", screen=daily_screen(sector)
+    )
+    assert by_setting.subject == by_option.subject == out.email.subject
+    picks = email_screen(store, sector, on=DAY, dry_run_dir=tmp_path / "picks", screen=None)
+    assert picks.subject == by_setting.subject  # None: the setting, not the picks screen
+    missing = replace(settings, daily=DailySettings(screen=tmp_path / "nope.toml"))
+    with pytest.raises(ConfigError, match=r"nope\.toml: no such screen file"):
+        run_daily(store, missing, on=DAY, now=EVENING, dry_run_dir=tmp_path / "x")
+    assert not (tmp_path / "x").exists()
+
+
+def test_the_daily_page_never_replaces_another_screens_page(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """Fails before pages were named by screen: after `screener demo`, `run-daily` (the picks
+    screen, empty without notes) wrote its empty page over the demo's sector page."""
+    demo_screen = run_screen(store, load_screen(SECTOR), on=DAY, settings=settings)
+    demo_page = write_screen_report(
+        screen_report(store, demo_screen, settings), settings.reports_dir
+    )
+    shown = demo_page.read_text(encoding="utf-8")
+    no_notes = replace(settings, notes_dir=tmp_path / "none")
+    out = run_daily(store, no_notes, on=DAY, now=EVENING, dry_run_dir=tmp_path / "eml")
+    assert out.ranked == 0 and out.report_path == settings.reports_dir / "screen_2026-02-09.html"
+    assert demo_page.read_text(encoding="utf-8") == shown
+
+
+def test_an_empty_screen_says_why_in_one_line_everywhere(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    """Fails before: the terminal said "0 name(s) ranked" and the subject "no names", neither
+    why. Now the reason (no picks known) and its mend (`screener picks import`) are one line on
+    the terminal, in the subject (through a real SMTP server), the e-mail bodies and the page."""
+    why = "no broker picks known in the 30 days to 2026-02-09"
+    mend = "`screener picks import NOTE.txt`"
+    no_notes = replace(settings, notes_dir=tmp_path / "none")
+    out = run_daily(store, no_notes, on=DAY, now=EVENING, dry_run_dir=tmp_path / "eml")
+    line = next(x for x in out.lines() if x.startswith("screen: "))
+    assert line.startswith("screen: no names: ") and why in line and mend in line
+    msg = parse(next((tmp_path / "eml").glob("*.eml")))
+    for part in (msg["Subject"], msg.get_body(("plain",)), msg.get_body(("html",))):
+        text = part if isinstance(part, str) else part.get_content()  # type: ignore[union-attr]
+        assert why in " ".join(text.split()) and mend in text
+    assert why in out.report_path.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    with smtp_server() as (port, handler):
+        live = replace(no_notes, smtp=replace(settings.smtp, port=port))
+        sent = email_screen(store, live, on=DAY, now=EVENING, env={})
+    assert sent.lines()[0].startswith("screen: no names: ") and mend in sent.lines()[0]
+    subjects = {str(email.message_from_bytes(m.data, policy=email.policy.default)["Subject"])
+                for m in handler.received}  # fmt: skip
+    assert len(subjects) == 1 and why in " ".join(subjects.pop().split())

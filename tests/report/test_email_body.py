@@ -71,6 +71,9 @@ def test_subject_format() -> None:
     )
     assert screen_subject(DAY, TOP[:2]) == "[screener] 2026-02-06 screen: 紫金矿业, 江西铜业"
     assert screen_subject(DAY, []) == "[screener] 2026-02-06 screen: no names"
+    why = screen_subject(DAY, [], empty="no picks:\r\nBcc: x@evil")  # why, on the one line
+    assert why == "[screener] 2026-02-06 screen: no names: no picks: Bcc: x@evil"
+    assert screen_subject(DAY, TOP[:1], empty="ignored") == "[screener] 2026-02-06 screen: 紫金矿业"
     synthetic = screen_subject(DAY, ["a\r\nBcc: x@evil"], synthetic=True)
     assert synthetic == "[screener] [SYNTHETIC] 2026-02-06 screen: a Bcc: x@evil"
 

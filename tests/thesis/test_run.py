@@ -226,6 +226,30 @@ def test_the_dip_thesis_trades_on_bars_without_amount(demo_without_amount: Store
     assert [e["universe"] for e in as_json["episodes"]] == episodes["universe"].to_list()
 
 
+def test_the_dip_thesis_trades_in_every_episode_the_demo_can_score(
+    demo_with_notes: Store,
+) -> None:
+    """Fails while the demo's only broker note was the 2026 sample: the earlier episodes had an
+    empty universe. With the synthetic weekly notes each episode screens picks; one whose
+    selection date has fewer sessions behind it than drawdown_250d needs can score nobody and
+    says so; every other one selects and trades at the next open."""
+    store = demo_with_notes
+    sessions = store.sessions()
+    dip = load_thesis(REPO / "strategies" / "oversold_nonferrous_dip.toml")
+    result = run_backtest(store, dip, settings=Settings(), record_run=False)
+    episodes = result.compiled.episodes
+    assert episodes.height == 4 and (episodes["universe"] > 0).all()
+    entries = set(result.trades["entry_date"])
+    for row in episodes.iter_rows(named=True):
+        behind = sessions.index(row["selection_date"]) + 1
+        if behind < 250:  # the 250-session drawdown has no value yet
+            assert row["scored"] == row["selected"] == 0 and "no score" in row["note"]
+            continue
+        assert row["selected"] == dip.select.top_n and row["note"] is None
+        assert sessions[sessions.index(row["selection_date"]) + 1] in entries
+    assert episodes.filter(pl.col("selected") > 0).height >= 3
+
+
 # -- rebalanced portfolios: two names that take turns leading ---------------------------------
 DAYS = calendar.sessions(dt.date(2024, 3, 1), dt.date(2024, 5, 31))[:30]
 # A rises through session 14 then falls; B is flat then rises from session 15
