@@ -127,12 +127,16 @@ def ingest_demo(
 
 
 def load_demo(store: Store, *, end: dt.date | None = None) -> None:
-    """The demo market to ``end``, then its synthetic weekly notes; says what changed."""
+    """The demo market to ``end`` and its synthetic weekly notes, in one transaction (a kill
+    between the two would leave a market without notes); says what changed."""
     from screener.brokers import demo_notes
     from screener.ingest import demo
 
-    print_upserts(demo.load(store, end=end))
-    console().print(demo_notes.summary_line(demo_notes.load(store)), markup=False)
+    with store.transaction():
+        market = demo.load(store, end=end)
+        notes = demo_notes.load(store)
+    print_upserts(market)
+    console().print(demo_notes.summary_line(notes), markup=False)
 
 
 class Kind(enum.StrEnum):
@@ -284,7 +288,7 @@ def update(
     from screener.ingest.update import update_store
 
     until = parse_date(date) if date else calendar.last_session_on_or_before(dt.date.today())
-    with open_store() as store:
+    with open_store() as store, store.transaction():  # the market and its notes, or neither
         report = update_store(store, until=until, st_switch=settings().st_limit_switch)
         lines = report.lines()
         if is_synthetic(store):  # the demo's weekly notes grow with its market

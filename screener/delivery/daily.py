@@ -246,15 +246,16 @@ def update_data(store: Store, settings: Settings, day: dt.date) -> str:
     if settings.daily_update:
         from screener.ingest.update import update_store
 
-        report = update_store(store, until=day, st_switch=settings.st_limit_switch)
-        added = sum(r.new for r in report.results.values())
-        line = f"data: updated to {day}: {added} new row(s)" + "".join(
-            f"; not updated: {why}" for why in report.not_updated
-        )
-        if store.get_meta("data_source") == "demo":  # its weekly notes grow with its market
-            from screener.brokers import demo_notes
+        with store.transaction():  # the market and its notes, or neither
+            report = update_store(store, until=day, st_switch=settings.st_limit_switch)
+            added = sum(r.new for r in report.results.values())
+            line = f"data: updated to {day}: {added} new row(s)" + "".join(
+                f"; not updated: {why}" for why in report.not_updated
+            )
+            if store.get_meta("data_source") == "demo":  # its weekly notes grow with its market
+                from screener.brokers import demo_notes
 
-            line += f"; {demo_notes.summary_line(demo_notes.load(store))}"
+                line += f"; {demo_notes.summary_line(demo_notes.load(store))}"
     return line
 
 

@@ -27,7 +27,14 @@ from screener.thesis import record as runs
 
 END = "2026-06-30"  # a fixed end date: the demo market has the same rows on every run
 THESIS = REPO / "strategies" / "oversold_nonferrous_dip.toml"
-DEMO_TABLES = ("instruments", "bars_daily", "index_daily", "series_daily")
+DEMO_TABLES = (  # the market and its weekly notes: one transaction
+    "instruments",
+    "bars_daily",
+    "index_daily",
+    "series_daily",
+    "broker_notes",
+    "broker_picks",
+)
 
 
 def sizes(db: Path) -> tuple[int, int]:
