@@ -13,11 +13,10 @@ A ``Screen`` is a value (STYLE habit 1); ``run_screen`` executes it on one date:
    panel's close x volume stands in, and ``amount_estimated`` says so); the metal fell more
    than ``metal_max_drop_pct`` over ``metal_window`` sessions; no score. ``coverage`` counts
    the universe, the scored, the passed and each reason (screen_coverage.py).
-4. Score and rank. The factors are evaluated for every stock (ranks are against all of them,
-   as ``engine.compute_factors`` gives them) on ``as_of``; the best score ranks 1 (by the
-   factor's direction, ties by ticker); the first ``top_n`` are ``ranked``.
-5. Changes against the same screen run on the previous session. Both sessions' factors and
-   flags come from one panel of history (``_facts``).
+4. Score and rank: factors on ``as_of`` for every stock (ranks against all, as in
+   ``engine.compute_factors``); the best score ranks 1 (by the factor's direction, ties by
+   ticker); the first ``top_n`` are ``ranked``.
+5. Changes against the same screen on the previous session (one panel serves both).
 
 Tradable here means a buyer could act at the next open as far as today's close can tell: the
 name traded today (not suspended, volume > 0), did not open at its up limit (a limit-up open,
@@ -42,7 +41,8 @@ from screener.instruments import METAL_TAGS
 from screener.schema import SECTOR_INDEX
 from screener.screen_coverage import Coverage
 from screener.spec import build_spec, read_spec
-from screener.store import Store, Tables
+from screener.store import Store
+from screener.tables import Tables
 
 if TYPE_CHECKING:
     from screener.factors.base import Factor
@@ -202,8 +202,8 @@ def run_screen(
     as_of = past[-1] if past else None
     previous = past[-2] if len(past) > 1 else None
     explain = explained_by(screen, catalog)
-    today = _universe(store, screen, on=on, as_of=as_of)
-    before = _universe(store, screen, on=previous, as_of=previous)
+    today = universe_on(store, screen, on=on, as_of=as_of) if as_of else None
+    before = universe_on(store, screen, on=previous, as_of=previous) if previous else None
     pairs = ((previous, before), (as_of, today))
     scored = [d for d, u in pairs if d is not None and u is not None and u[0].height]
     catalog_ = known(catalog)
@@ -269,14 +269,6 @@ EXCLUDED_SCHEMA = {"ticker": pl.String, "name": pl.String, "reason": pl.String}
 
 
 Universe = tuple[pl.DataFrame, pl.DataFrame]  # universe_on: names, and HK-only exclusions
-
-
-def _universe(
-    store: Store, screen: Screen, *, on: dt.date | None, as_of: dt.date | None
-) -> Universe | None:
-    if on is None or as_of is None:
-        return None
-    return universe_on(store, screen, on=on, as_of=as_of)
 
 
 def _evaluate(
@@ -411,11 +403,8 @@ def _facts(
     settings: Settings,
     catalog: Catalog,
 ) -> pl.DataFrame | None:
-    """Per (ticker, date) of ``days``: the score, its components, liquidity, tradability and
-    the metal move (``join_facts``' columns), for every stock, from one panel of history.
-
-    One panel serves both sessions a screen compares and both the factors and the flags: it
-    is most of a screen's time (reading the bars and building the grid)."""
+    """``join_facts``' columns per (ticker, date) of ``days`` for every stock, from one panel:
+    building it is most of a screen's time, so both sessions and the flags share it."""
     if not days:
         return None
     from screener.engine import evaluate, lookback, sessions_ending

@@ -37,7 +37,8 @@ from screener.brokers.lexicon import HK_ONLY, RESOLVED, Lexicon
 from screener.brokers.notes import ParsedNote, parse_file
 from screener.errors import InputError
 from screener.schema import BROKER_NOTES, BROKER_PICKS, MARKET_INDEX, SECTOR_INDEX
-from screener.store import Store, Tables
+from screener.store import Store
+from screener.tables import Tables
 
 HORIZONS: tuple[int, ...] = (5, 20, 60)
 NOTIONAL = 100_000.0  # CNY per pick: large enough that the 5-yuan minimum rarely binds

@@ -219,6 +219,10 @@ def demo() -> None:
     out.print(f"store:           {cfg.db_path}")
     out.print(f"screen report:   {screen_html}")
     out.print(f"backtest report: {report_html}  (run {bt.run_id})")
+    trades = report_html.with_name(f"{report_html.stem}_trades.csv")  # written beside the page
+    if trades.exists():
+        line = f"trade list:      {trades}  (all data: `screener runs export {bt.run_id} DIR`)"
+        out.print(line, markup=False, soft_wrap=True)
     out.print(f"e-mail (dry run): {cfg.reports_dir / 'outbox'}")
     out.print("next: `.venv/bin/screener --help`, e.g. `screener screen --date 2026-02-09`;")
     out.print("      `screener email --dry-run DIR` or `screener run-daily` send the screen above")

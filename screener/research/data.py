@@ -30,7 +30,8 @@ from screener.panel import build_panel
 from screener.research.cross_section import Grouping, Sorted, by_date, by_date_and, sort
 from screener.research.labels import HORIZONS, forward_returns, label
 from screener.screen import Screen, universe_on
-from screener.store import Store, Tables, TableSnapshot
+from screener.store import Store
+from screener.tables import Tables, TableSnapshot
 
 NO_METAL = "none"  # the label of names without a metal tag
 

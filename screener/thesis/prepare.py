@@ -26,7 +26,8 @@ from screener.panel import build_panel
 from screener.point_in_time import read_subject
 from screener.schema import MARKET_INDEX, SECTOR_INDEX
 from screener.screen import AMOUNT_FACTOR, ESTIMATED_FACTOR, explained_by
-from screener.store import Store, TableSnapshot
+from screener.store import Store
+from screener.tables import TableSnapshot
 from screener.thesis.spec import Thesis, factor_catalog
 
 

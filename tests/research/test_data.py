@@ -12,7 +12,8 @@ import pytest
 from screener.config import Settings
 from screener.research.data import factor_set, load, universe_members
 from screener.screen import Screen, universe_on
-from screener.store import Store, TableSnapshot
+from screener.store import Store
+from screener.tables import TableSnapshot
 
 START, END = dt.date(2025, 12, 1), dt.date(2026, 3, 31)
 
