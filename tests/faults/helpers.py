@@ -10,17 +10,22 @@ are not valid.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import math
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
+from hypothesis import HealthCheck, settings
 
 from screener import calendar, schema
+from screener.errors import ScreenerError
+from screener.ingest import files
 from screener.store import Store
 
 REPO = Path(__file__).resolve().parents[2]
@@ -289,6 +294,66 @@ class StorePool:
 
     def close(self) -> None:
         self.spoil()
+
+
+def crash_or_error(exc: BaseException) -> ScreenerError:
+    """The ScreenerError itself; anything else (a polars panic is a BaseException) becomes an
+    AssertionError, so hypothesis shrinks it like any failure."""
+    if isinstance(exc, ScreenerError):
+        return exc
+    if isinstance(exc, KeyboardInterrupt):
+        raise exc
+    raise AssertionError(f"crash: {type(exc).__name__}: {str(exc)[:300]}") from exc
+
+
+def import_outcome(
+    pool: StorePool, name: str, data: bytes
+) -> tuple[ScreenerError | None, pl.DataFrame]:
+    """Import one file into a store equal to the template: (the error or None, stored bars).
+
+    Checks the guarantees that hold either way: a failure names the file and changes no table;
+    a success touches no table but bars_daily and imports (its lineage), and leaves only valid
+    bars.
+    """
+    store = pool.take()
+    before = fingerprint(store)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_bytes(data)
+        try:
+            files.import_files(store, [path])
+        except BaseException as exc:
+            try:
+                error = crash_or_error(exc)
+                assert fingerprint(store) == before, "a failed import changed the store"
+            except BaseException:
+                pool.spoil()
+                raise
+            assert str(path) in str(error), f"the error does not name the file: {error}"
+            return error, store.read_bars()
+    after, stored = fingerprint(store), store.read_bars()
+    pool.spoil()
+    changed = sorted(t for t in before if after[t] != before[t])
+    assert changed in ([], ["bars_daily", "imports"]), f"the import changed {changed}"
+    assert bad_bars(stored) == []
+    return None, stored
+
+
+def valid_parquet() -> bytes:
+    """30 bars of 600362.SH as Parquet, the columns typed as our own schema export has them."""
+    table = render(walk("600362.SH", 0, 30, [(100, 0, 50, 10)]), "english")
+    frame = pl.read_csv(table.text().encode(), infer_schema=False)
+    buf = io.BytesIO()
+    frame.with_columns(pl.col(c).cast(pl.Float64) for c in frame.columns[2:]).write_parquet(buf)
+    return buf.getvalue()
+
+
+# hypothesis settings of the fuzz properties: FUZZ_EXAMPLES examples, no deadline
+FUZZ = settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 # -- invariants of what was stored ----------------------------------------------------------------

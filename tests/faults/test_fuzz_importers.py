@@ -16,10 +16,7 @@ figures of a large run.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
-import io
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -27,12 +24,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 from helpers import (
     CANON,
     DATE_FORMATS,
+    FUZZ,
     FUZZ_EXAMPLES,
     LAYOUTS,
     REQUIRED,
@@ -41,9 +37,8 @@ from helpers import (
     Bar,
     StorePool,
     VendorTable,
-    bad_bars,
-    build_template,
-    fingerprint,
+    crash_or_error,
+    import_outcome,
     render,
     run_cli,
     walk,
@@ -52,14 +47,7 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from screener import cli
-from screener.errors import InputError, ScreenerError
-from screener.ingest import files
 
-FUZZ = settings(
-    max_examples=FUZZ_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 # The valid-file and in-process CLI properties succeed or fail the same way as the main one
 # (every example of the first writes a store): a third of the examples keeps them quick.
 FEWER = settings(FUZZ, max_examples=max(10, FUZZ_EXAMPLES // 3))
@@ -417,61 +405,6 @@ def broken_files(draw: st.DrawFn) -> tuple[Case, bytes, list[Bar]]:
 
 
 # -- the property ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_template(tmp_path_factory.mktemp("template") / "template.duckdb")
-
-
-@pytest.fixture(scope="module")
-def pool(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorePool]:
-    stores = StorePool(template, tmp_path_factory.mktemp("pool"))
-    yield stores
-    stores.close()
-
-
-def crash_or_error(exc: BaseException) -> ScreenerError:
-    """The ScreenerError itself; anything else (a polars panic is a BaseException) becomes an
-    AssertionError, so hypothesis shrinks it like any failure."""
-    if isinstance(exc, ScreenerError):
-        return exc
-    if isinstance(exc, KeyboardInterrupt):
-        raise exc
-    raise AssertionError(f"crash: {type(exc).__name__}: {str(exc)[:300]}") from exc
-
-
-def import_outcome(
-    pool: StorePool, name: str, data: bytes
-) -> tuple[ScreenerError | None, pl.DataFrame]:
-    """Import one file into a store equal to the template: (the error or None, stored bars).
-
-    Checks the guarantees that hold either way: a failure names the file and changes no table;
-    a success touches no table but bars_daily and imports (its lineage), and leaves only valid
-    bars.
-    """
-    store = pool.take()
-    before = fingerprint(store)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_bytes(data)
-        try:
-            files.import_files(store, [path])
-        except BaseException as exc:
-            try:
-                error = crash_or_error(exc)
-                assert fingerprint(store) == before, "a failed import changed the store"
-            except BaseException:
-                pool.spoil()
-                raise
-            assert str(path) in str(error), f"the error does not name the file: {error}"
-            return error, store.read_bars()
-    after, stored = fingerprint(store), store.read_bars()
-    pool.spoil()
-    changed = sorted(t for t in before if after[t] != before[t])
-    assert changed in ([], ["bars_daily", "imports"]), f"the import changed {changed}"
-    assert bad_bars(stored) == []
-    return None, stored
-
-
 @FEWER
 @given(valid_files(), st.sampled_from(ENCODINGS), st.sampled_from(["\n", "\r\n"]))
 def test_import_of_every_valid_layout_stores_the_file(
@@ -503,172 +436,12 @@ def test_broken_files_are_refused_cleanly_or_stored_valid(
 
 
 @FUZZ
-@given(st.binary(max_size=2000), st.booleans())
-def test_arbitrary_bytes_are_an_input_error(pool: StorePool, data: bytes, header: bool) -> None:
-    head = b"date,open,high,low,close,volume\n" if header else b""
-    error, _ = import_outcome(pool, "600362.csv", head + data)
-    event("refused" if error else "stored")
-    if not header:
-        assert isinstance(error, InputError)
-
-
-@FUZZ
 @given(st.sampled_from(sorted(LAYOUTS)), st.text(max_size=500))
 def test_arbitrary_text_under_a_valid_header(pool: StorePool, layout: str, body: str) -> None:
     table = render(walk("600362.SH", 0, 1, [(0, 0, 0, 1)]), layout)
     head = "\n".join([*table.banner, ",".join(table.header)]) + "\n"
     error, _ = import_outcome(pool, table.file_name, (head + body).encode("utf-8", "surrogatepass"))
     event("refused" if error else "stored")
-
-
-def valid_parquet() -> bytes:
-    """30 bars of 600362.SH as Parquet, the columns typed as our own schema export has them."""
-    table = render(walk("600362.SH", 0, 30, [(100, 0, 50, 10)]), "english")
-    frame = pl.read_csv(table.text().encode(), infer_schema=False)
-    buf = io.BytesIO()
-    frame.with_columns(pl.col(c).cast(pl.Float64) for c in frame.columns[2:]).write_parquet(buf)
-    return buf.getvalue()
-
-
-VALID_PARQUET = valid_parquet()
-
-
-def test_valid_parquet_is_stored(pool: StorePool) -> None:
-    error, stored = import_outcome(pool, "bars.parquet", VALID_PARQUET)
-    assert error is None and stored.filter(pl.col("date") >= SESSIONS[0]).height == 30
-
-
-@FUZZ
-@given(st.integers(0, len(VALID_PARQUET) - 1), st.integers(0, 255), st.booleans())
-def test_broken_parquet_is_refused_cleanly(pool: StorePool, at: int, byte: int, cut: bool) -> None:
-    data = (
-        VALID_PARQUET[:at] if cut else VALID_PARQUET[:at] + bytes([byte]) + VALID_PARQUET[at + 1 :]
-    )
-    error, _ = import_outcome(pool, "bars.parquet", data)
-    event("refused" if error else "stored")
-
-
-# -- what the fuzzing found, pinned ---------------------------------------------------------------
-ENGLISH = "date,open,high,low,close,prev_close,volume\n"
-FOUND = {
-    # a UTF-8 byte-order mark on GBK bytes: UnicodeDecodeError
-    "bom_gbk": (
-        "600362.csv",
-        b"\xef\xbb\xbf"
-        + "日期,开盘价,最高价,最低价,收盘价,成交量\n2024-01-02,1,2,1,1.5,100\n".encode("gbk"),
-        r"byte-order mark but is not UTF-8",
-    ),
-    # a 100k-character cell: polars panicked formatting the message about it
-    "long_cell": (
-        "600362.csv",
-        (
-            ENGLISH.replace("prev_close,", "")
-            + "2024/01/02,1,2,1,1.5,100\n2024/01/0"
-            + "铜" * 100_000
-            + "3,1,2,1,1.5,100\n2024-01-04,1,2,1,1.5,100\n"
-        ).encode(),
-        r":3: field 'date': a cell of 100010 characters",
-    ),
-    # 1e17 CNY: InvalidOperationError casting the limit price to integer fen
-    "huge_price": (
-        "600362.csv",
-        (ENGLISH + "2024-01-02,1,1e17,1,1,1,100\n").encode(),
-        r":2: field 'high': 1e\+17 is implausibly large",
-    ),
-    # a broken prev_close of 2.47e-307: adj_factor = inf stored
-    "tiny_prev_close": (
-        "600362.csv",
-        (
-            ENGLISH + "2024-01-02,10,10,10,10,10,100\n2024-01-03,10,10,10,10,2.47e-307,100\n"
-        ).encode(),
-        r":3: field 'prev_close': prev_close 2.47e-307 is more than 100 times off the previous "
-        r"close 10.0",
-    ),
-    # two columns named close once stripped: DuplicateError
-    "close_twice": (
-        "600362.csv",
-        b"date,open,high,low,close, close,volume\n2024-01-02,1,2,1,1.5,1.6,100\n",
-        r":1: column 'close' appears twice in the header",
-    ),
-    # a column named _line: DuplicateError
-    "line_column": (
-        "600362.csv",
-        b"date,open,high,low,close,volume,_line\n2024-01-02,1,2,1,1.5,100,7\n",
-        None,
-    ),
-    # a polars parse error quoting the file over several lines: a multi-line CLI message
-    "stray_quote": (
-        "600362.csv",
-        b'date,open,high,low,close,volume\n"2024-01-02,1,2,1,1.5,100\n',
-        r"not a readable CSV: [^\n]*$",
-    ),
-    # one row, then two equal copies with another volume: the copies were dropped as repeats
-    "conflicting_copies": (
-        "600362.csv",
-        (ENGLISH + "2024-01-02,1,1,1,1,1,1\n" + "2024-01-02,1,1,1,1,1,0\n" * 2).encode(),
-        r":3: field 'date': duplicate \(ticker, date\) 600362.SH 2024-01-02 with different",
-    ),
-    # a quoted cell spanning two lines: the message quoting it broke the one-line CLI error
-    "newline_in_cell": (
-        "600362.csv",
-        b'date,open,high,low,close,volume\n2024-01-02,1,2,1,"1.5\n2024-01-03",100\n',
-        r":2: field 'close': a cell spanning lines: a stray quote",
-    ),
-    # a stray quote in an ignored column swallowed the next row (a Saturday) without a word
-    "swallowed_row": (
-        "600362.csv",
-        (
-            ENGLISH.replace("\n", ",note\n")
-            + '2024-01-02,1,1,1,1,1,1,"\n2024-03-09,1,1,1,1,1,1,"\n'
-        ).encode(),
-        r":2: field 'note': a cell spanning lines",
-    ),
-    # a Thrift field out of range: polars panicked reading it
-    "parquet_thrift": ("bars.parquet", b"", None),
-}
-
-
-@pytest.mark.parametrize("case", sorted(FOUND))
-def test_what_the_fuzzing_found(pool: StorePool, case: str) -> None:
-    name, data, message = FOUND[case]
-    if case == "parquet_thrift":
-        data = VALID_PARQUET[:49] + bytes([49]) + VALID_PARQUET[50:]
-    error, _ = import_outcome(pool, name, data)
-    if message is None:
-        return  # either way is right, as long as it is no crash
-    assert error is not None, case
-    assert re.search(message, str(error)), str(error)[:300]
-    assert "\n" not in str(error)
-
-
-PARQUET_TYPES = {
-    # a column type (pyarrow) -> whether the file is stored (True) or refused (False)
-    "decimal256": (pa.array([decimal.Decimal("1.5")], type=pa.decimal256(60, 2)), True),  # panic
-    "decimal128": (pa.array([decimal.Decimal("1.5")], type=pa.decimal128(10, 2)), True),
-    "float16": (pa.array([1.5], type=pa.float16()), True),
-    "struct": (pa.array([{"a": 1.5}]), False),  # InvalidOperationError in the range check
-    "list": (pa.array([[1.5]]), False),
-    "duration": (pa.array([dt.timedelta(days=1)]), False),
-    "binary": (pa.array([b"1.5"]), False),
-}
-
-
-@pytest.mark.parametrize("kind", sorted(PARQUET_TYPES))
-def test_parquet_close_of_any_column_type(pool: StorePool, kind: str) -> None:
-    column, stored = PARQUET_TYPES[kind]
-    columns = {"date": ["2024-01-02"], "open": [1.5], "high": [1.5], "low": [1.5]}
-    buf = io.BytesIO()
-    pq.write_table(pa.table({**columns, "close": column, "volume": [100]}), buf)
-    error, _ = import_outcome(pool, "600362.parquet", buf.getvalue())
-    assert (error is None) == stored, error
-
-
-def test_prev_close_far_off_the_stored_close_is_refused(pool: StorePool) -> None:
-    """The file's own first bar cannot be checked against its past; the store's can."""
-    # the template's 600362.SH closes at 10.2 on 2023-12-29
-    text = ENGLISH + "2024-01-02,10,10,10,10,0.05,100\n"
-    error, _ = import_outcome(pool, "600362.csv", text.encode())
-    assert error is not None and "times off the previous stored close" in str(error), error
 
 
 # -- the command line -----------------------------------------------------------------------------
