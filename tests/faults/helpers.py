@@ -17,10 +17,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, settings
 
 from screener import calendar, schema
@@ -346,6 +348,19 @@ def valid_parquet() -> bytes:
     buf = io.BytesIO()
     frame.with_columns(pl.col(c).cast(pl.Float64) for c in frame.columns[2:]).write_parquet(buf)
     return buf.getvalue()
+
+
+# the importer fault tests' stores (import these fixtures into a test module to use them)
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_template(tmp_path_factory.mktemp("template") / "template.duckdb")
+
+
+@pytest.fixture(scope="module")
+def pool(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorePool]:
+    stores = StorePool(template, tmp_path_factory.mktemp("pool"))
+    yield stores
+    stores.close()
 
 
 # hypothesis settings of the fuzz properties: FUZZ_EXAMPLES examples, no deadline

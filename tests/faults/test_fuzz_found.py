@@ -8,6 +8,7 @@ import decimal
 import io
 import re
 
+import helpers
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -17,6 +18,9 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from screener.errors import InputError
+
+# the shared stores, as fixtures of this module (pytest finds fixtures by name here)
+pool, template = helpers.pool, helpers.template
 
 VALID_PARQUET = valid_parquet()
 

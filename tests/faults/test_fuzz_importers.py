@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import helpers
 import polars as pl
 import pytest
 from helpers import (
@@ -47,6 +48,9 @@ from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
 from screener import cli
+
+# the shared stores, as fixtures of this module (pytest finds fixtures by name here)
+pool, template = helpers.pool, helpers.template
 
 # The valid-file and in-process CLI properties succeed or fail the same way as the main one
 # (every example of the first writes a store): a third of the examples keeps them quick.
