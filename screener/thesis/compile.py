@@ -149,13 +149,17 @@ def weights_on(prep: Prepared, thesis: Thesis, t: int) -> dict[str, float]:
 
 
 def _mask(prep: Prepared, cond: Any, i: int) -> np.ndarray:
+    """Where ``cond`` holds on each session, its window reaching into the ``lead`` sessions
+    before the first (so a backtest from any --start sees a trigger on its first sessions)."""
     sid = cond.subject
     if sid is None:  # breadth: the sector members' own changes over the window
-        adj = prep.arrays["adj_close"][:, _sector_columns(prep)]
+        closes = np.vstack([prep.lead_adj_close, prep.arrays["adj_close"]])
+        adj = closes[:, _sector_columns(prep)]
         past = np.full_like(adj, np.nan)
         past[cond.window :] = adj[: -cond.window]
-        return condition_mask(cond, np.zeros(len(adj)), adj / past - 1.0)
-    return condition_mask(cond, prep.subjects[sid], np.empty((len(prep.sessions), 0)))
+        return condition_mask(cond, np.zeros(len(adj)), adj / past - 1.0)[prep.lead :]
+    closes = prep.subjects[sid]
+    return condition_mask(cond, closes, np.empty((len(closes), 0)))[prep.lead :]
 
 
 def _sector_columns(prep: Prepared) -> np.ndarray:

@@ -51,12 +51,17 @@ class Prepared:
     boards: list[str]
     values: pl.DataFrame  # factor values on the sessions: ticker, date, factors
     panel: pl.DataFrame  # the panel on the sessions
-    subjects: dict[str, np.ndarray]  # index/series id -> closes as known each session
+    # index/series id -> closes as known each session, from ``lead`` sessions before the first
+    subjects: dict[str, np.ndarray]
     arrays: dict[str, np.ndarray]  # open, close, up_limit, down_limit, suspended, adj_*
     benchmarks: dict[str, pl.DataFrame]  # index code -> date, close
     synthetic: bool
     tables: TableSnapshot  # instruments and broker picks as stored: a compile reads no store
     cache: CompileCache = field(default_factory=lambda: CompileCache())
+    # trigger history before the first session (a window reaching back before --start still
+    # sees its start): how many sessions, and the sector's adj_close on them (lead x tickers)
+    lead: int = 0
+    lead_adj_close: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))
 
 
 def prepare(
@@ -75,16 +80,19 @@ def prepare(
     factors = _factors_for(thesis)
     first = days.index(sessions[0])
     warm_up = max([f.lookback for f in factors] + [thesis.select.metal_window + 1])
+    lead = min(first, _trigger_lead(thesis))
     full = build_panel(
         store,
         tickers=_candidates(store, thesis),
-        start=days[max(first - warm_up, 0)],
+        start=days[max(first - max(warm_up, lead), 0)],
         end=end,
         settings=settings,
     )
     values = evaluate(full, factors, dates=sessions)
     panel = full.filter(pl.col("date").is_in(sessions))
     tickers = panel.get_column("ticker").unique().sort().to_list()
+    history = days[first - lead : first]
+    before = full.filter(pl.col("date").is_in(history) & pl.col("ticker").is_in(tickers))
     boards = panel.group_by("ticker").agg(pl.col("board").last()).sort("ticker")["board"].to_list()
     return Prepared(
         sessions=sessions,
@@ -92,7 +100,7 @@ def prepare(
         boards=boards,
         values=values,
         panel=panel,
-        subjects=_subjects(store, thesis, sessions, settings),
+        subjects=_subjects(store, thesis, [*history, *sessions], settings),
         arrays=_arrays(panel, sessions, tickers),
         benchmarks={
             code: store.read_index([code], start=sessions[0], end=end).select(
@@ -102,6 +110,8 @@ def prepare(
         },
         synthetic=store.get_meta("data_source") == "demo",
         tables=TableSnapshot.of(store, ["broker_picks"]),
+        lead=lead,
+        lead_adj_close=_arrays(before, history, tickers)["adj_close"],
     )
 
 
@@ -128,6 +138,18 @@ def _candidates(store: Store, thesis: Thesis) -> list[str] | None:
     if any(c.kind == "breadth" for c in thesis.trigger.when):
         keep |= pl.col("sw_l1") == SECTOR_INDEX
     return inst.filter(keep).get_column("ticker").to_list()
+
+
+def _trigger_lead(thesis: Thesis) -> int:
+    """The longest trigger window, swept ones included: history a trigger reads before a
+    session."""
+    swept = [
+        int(v)
+        for key, values in thesis.sweep.items()
+        if key.startswith("trigger.when") and key.endswith(".window")
+        for v in values
+    ]
+    return max([c.window for c in thesis.trigger.when] + swept, default=0)
 
 
 def _factors_for(thesis: Thesis) -> list[Any]:

@@ -1,4 +1,5 @@
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -173,3 +174,39 @@ def test_schedules_by_hand() -> None:
     assert Rebalance("week").describe() == "every week" and Rebalance(20).describe() == (
         "every 20 sessions"
     )
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        'index = "801050.SI"\nwindow = 7\nmax_change_pct = -15.0',
+        'kind = "breadth"\nwindow = 7\nmax_change_pct = -10.0\nmin_share_pct = 50.0',
+    ],
+)
+def test_a_later_start_sees_the_triggers_of_a_run_from_the_first_session(
+    tmp_path: Path, condition: str
+) -> None:
+    """A window reaching back before --start reads the stored history (it was blind for its
+    first ``window`` sessions): the tiny market's 801050 falls 16% into session 10 and stock A
+    20%, so starting at session 8 keeps every trigger of the run from session 0."""
+    from sample_markets import TINY_DIP, TINY_SESSIONS, tiny_store
+
+    from screener.config import Settings
+    from screener.thesis import load_thesis
+    from screener.thesis.prepare import prepare
+
+    path = tmp_path / "t.toml"
+    path.write_text(
+        TINY_DIP.replace('index = "801050.SI"\nwindow = 7\nmax_change_pct = -15.0', condition)
+    )
+    thesis = load_thesis(path)
+    later = TINY_SESSIONS[8]
+    with tiny_store(tmp_path / "tiny.duckdb") as store:
+        whole, cut = (
+            signals.compile_thesis(prepare(store, thesis, start=s, end=None, settings=Settings()),
+                                   thesis).triggers
+            for s in (None, later)
+        )  # fmt: skip
+    shared = whole.filter(pl.col("date") >= later)
+    assert cut.equals(shared)
+    assert cut.filter("fired").height > 0
