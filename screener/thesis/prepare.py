@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from screener.config import Settings
-from screener.engine import evaluate
+from screener.engine import evaluate, lookback
 from screener.errors import DataUnavailableError
 from screener.factors.library import lookup
 from screener.panel import build_panel
@@ -73,11 +73,14 @@ def prepare(
         raise DataUnavailableError("the store has no bars", hint="run `screener ingest demo`")
     if start is not None and end is not None and start > end:
         raise DataUnavailableError(f"--start {start} is after --end {end}", hint="swap them")
-    start, end = start or days[0], end or days[-1]
+    factors = _factors_for(thesis)
+    # without --start the tested window opens when the score is first defined: before it the
+    # thesis can select nothing, and its cash-only sessions and unscorable episodes would only
+    # dilute the numbers (a trigger still sees the history before it: _trigger_lead)
+    start, end = start or days[min(_score_history(thesis), len(days) - 1)], end or days[-1]
     sessions = [d for d in days if start <= d <= end]
     if len(sessions) < 2:
         raise DataUnavailableError(f"fewer than two sessions between {start} and {end}")
-    factors = _factors_for(thesis)
     first = days.index(sessions[0])
     warm_up = max([f.lookback for f in factors] + [thesis.select.metal_window + 1])
     lead = min(first, _trigger_lead(thesis))
@@ -138,6 +141,12 @@ def _candidates(store: Store, thesis: Thesis) -> list[str] | None:
     if any(c.kind == "breadth" for c in thesis.trigger.when):
         keep |= pl.col("sw_l1") == SECTOR_INDEX
     return inst.filter(keep).get_column("ticker").to_list()
+
+
+def _score_history(thesis: Thesis) -> int:
+    """Sessions of history the score needs before its first value."""
+    known = factor_catalog(thesis)
+    return lookback(lookup([thesis.select.score], known), known) - 1
 
 
 def _trigger_lead(thesis: Thesis) -> int:

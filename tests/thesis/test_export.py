@@ -64,7 +64,8 @@ def test_the_tiny_dips_trade_and_book_by_hand(tiny: BacktestResult) -> None:
     assert equity["returns"][0] is None  # no return into the first session
     value = equity["value"].to_numpy()
     np.testing.assert_allclose(tables["returns"]["returns"], value[1:] / value[:-1] - 1)
-    assert tables["returns"]["date"][0] == SESSIONS[1]
+    # the window opens on session 5, reversal_5d's first value; no return into its first day
+    assert equity["date"][0] == SESSIONS[5] and tables["returns"]["date"][0] == SESSIONS[6]
 
 
 def test_backtest_json_has_params_equity_and_trades(tiny: BacktestResult) -> None:
@@ -74,7 +75,8 @@ def test_backtest_json_has_params_equity_and_trades(tiny: BacktestResult) -> Non
     assert out["params"]["trigger.when.0.max_change_pct"] == -15.0
     assert out["params"]["costs.commission_rate"] == 0.00025 and out["overrides"] == {}
     assert out["params"]["costs.stamp_duty_rates"][0] == ["2008-09-19", 0.001]
-    assert len(out["equity"]) == len(SESSIONS) and out["equity"][0]["date"] == "2024-03-01"
+    assert len(out["equity"]) == len(SESSIONS) - 5  # from reversal_5d's first value
+    assert out["equity"][0]["date"] == SESSIONS[5].isoformat()
     assert [t["exit_reason"] for t in out["trades"]] == ["hold"]
 
 

@@ -71,7 +71,8 @@ def test_hand_computed_trades_and_cash(tiny: Store, tmp_path: Path) -> None:
     assert held["warning"] == "1 episode: too few to conclude"
     # 30 sessions leave no estimation window: the verdict says what was (not) tested
     verdict = result.metrics["verdict"]
-    assert verdict.startswith(f"tiny dip, {SESSIONS[0]}..{SESSIONS[-1]}: 0 of 1 trigger episodes")
+    # the window opens on session 5, where reversal_5d (6 sessions) has its first value
+    assert verdict.startswith(f"tiny dip, {SESSIONS[5]}..{SESSIONS[-1]}: 0 of 1 trigger episodes")
     assert "nothing to test" in verdict and "distinguishable" not in verdict
     placebo = result.metrics["placebo"]
     assert placebo["episodes"] == 1 and placebo["draws"] == 1_000
@@ -132,7 +133,7 @@ def test_a_metal_trigger_reads_its_fallback_series_a_session_late(
     thesis = load_thesis(path)
     up = Condition(kind="change", metal="aluminium", window=1, min_change_pct=5.0)
     thesis = replace(thesis, trigger=replace(thesis.trigger, when=(up,)))
-    prep = prepare(tiny, thesis, start=None, end=None, settings=Settings())
+    prep = prepare(tiny, thesis, start=SESSIONS[0], end=None, settings=Settings())
     assert prep.subjects["aluminium"][10:13].tolist() == [100.0, 110.0, 110.0]
     fired = compile_thesis(prep, thesis).triggers.filter(pl.col("fired"))
     assert fired["date"].to_list() == [SESSIONS[11]]
@@ -226,28 +227,30 @@ def test_the_dip_thesis_trades_on_bars_without_amount(demo_without_amount: Store
     assert [e["universe"] for e in as_json["episodes"]] == episodes["universe"].to_list()
 
 
-def test_the_dip_thesis_trades_in_every_episode_the_demo_can_score(
+def test_the_dip_thesis_trades_in_every_trigger_episode_of_the_demo(
     demo_with_notes: Store,
 ) -> None:
-    """Fails while the demo's only broker note was the 2026 sample: the earlier episodes had an
-    empty universe. With the synthetic weekly notes each episode screens picks; one whose
-    selection date has fewer sessions behind it than drawdown_250d needs can score nobody and
-    says so; every other one selects and trades at the next open."""
+    """Fails while the demo's only broker note was the 2026 sample (the earlier episodes had an
+    empty universe), and while the tested window opened on the store's first session (the
+    2015-08 trigger came before drawdown_250d had a value: it could score nobody). With the
+    synthetic weekly notes and the window opening on the score's first value, every episode
+    selects its top names and trades them at the next open."""
+    from screener.engine import lookback
+    from screener.thesis.spec import factor_catalog
+
     store = demo_with_notes
     sessions = store.sessions()
     dip = load_thesis(REPO / "strategies" / "oversold_nonferrous_dip.toml")
     result = run_backtest(store, dip, settings=Settings(), record_run=False)
+    known = factor_catalog(dip)
+    opens = sessions[lookback([known[dip.select.score]], known) - 1]
+    assert result.equity["date"][0] == opens
     episodes = result.compiled.episodes
-    assert episodes.height == 4 and (episodes["universe"] > 0).all()
+    assert episodes.height >= 3 and (episodes["universe"] > 0).all()
     entries = set(result.trades["entry_date"])
     for row in episodes.iter_rows(named=True):
-        behind = sessions.index(row["selection_date"]) + 1
-        if behind < 250:  # the 250-session drawdown has no value yet
-            assert row["scored"] == row["selected"] == 0 and "no score" in row["note"]
-            continue
         assert row["selected"] == dip.select.top_n and row["note"] is None
         assert sessions[sessions.index(row["selection_date"]) + 1] in entries
-    assert episodes.filter(pl.col("selected") > 0).height >= 3
 
 
 # -- rebalanced portfolios: two names that take turns leading ---------------------------------

@@ -49,7 +49,8 @@ def test_one_verdict_line_from_the_same_numbers(run: tuple[Store, BacktestResult
     store, result = run
     verdict = result.metrics["verdict"]
     event = result.event_study.summary
-    assert verdict.startswith(f"small copper breakout, 2015-01-05..{END}: ")
+    opens = result.equity["date"][0]  # the score's first value: the tested window's start
+    assert verdict.startswith(f"small copper breakout, {opens}..{END}: ")
     assert event["verdict"].removeprefix("Event study: ").removesuffix(".") in verdict
     assert "of 1,000 matched random-date placebos" in verdict and "percentile" in verdict
     low, high = result.metrics["bootstrap"]["sharpe"]
