@@ -77,7 +77,14 @@ def prepare(
     # without --start the tested window opens when the score is first defined: before it the
     # thesis can select nothing, and its cash-only sessions and unscorable episodes would only
     # dilute the numbers (a trigger still sees the history before it: _trigger_lead)
-    start, end = start or days[min(_score_history(thesis), len(days) - 1)], end or days[-1]
+    history = _score_history(thesis)
+    if start is None and history >= len(days) - 1:
+        raise DataUnavailableError(
+            f"the score {thesis.select.score} needs {history + 1} sessions of history and the "
+            f"store has {len(days)}: no session to test",
+            hint="import more history, or pass --start to test from the first stored session",
+        )
+    start, end = start or days[history], end or days[-1]
     sessions = [d for d in days if start <= d <= end]
     if len(sessions) < 2:
         raise DataUnavailableError(f"fewer than two sessions between {start} and {end}")
@@ -94,8 +101,8 @@ def prepare(
     values = evaluate(full, factors, dates=sessions)
     panel = full.filter(pl.col("date").is_in(sessions))
     tickers = panel.get_column("ticker").unique().sort().to_list()
-    history = days[first - lead : first]
-    before = full.filter(pl.col("date").is_in(history) & pl.col("ticker").is_in(tickers))
+    ahead = days[first - lead : first]
+    before = full.filter(pl.col("date").is_in(ahead) & pl.col("ticker").is_in(tickers))
     boards = panel.group_by("ticker").agg(pl.col("board").last()).sort("ticker")["board"].to_list()
     return Prepared(
         sessions=sessions,
@@ -103,7 +110,7 @@ def prepare(
         boards=boards,
         values=values,
         panel=panel,
-        subjects=_subjects(store, thesis, [*history, *sessions], settings),
+        subjects=_subjects(store, thesis, [*ahead, *sessions], settings),
         arrays=_arrays(panel, sessions, tickers),
         benchmarks={
             code: store.read_index([code], start=sessions[0], end=end).select(
@@ -114,7 +121,7 @@ def prepare(
         synthetic=store.get_meta("data_source") == "demo",
         tables=TableSnapshot.of(store, ["broker_picks"]),
         lead=lead,
-        lead_adj_close=_arrays(before, history, tickers)["adj_close"],
+        lead_adj_close=_arrays(before, ahead, tickers)["adj_close"],
     )
 
 

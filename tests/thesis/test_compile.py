@@ -210,3 +210,22 @@ def test_a_later_start_sees_the_triggers_of_a_run_from_the_first_session(
     shared = whole.filter(pl.col("date") >= later)
     assert cut.equals(shared)
     assert cut.filter("fired").height > 0
+
+
+def test_a_store_shorter_than_the_score_s_history_says_why(tmp_path: Path) -> None:
+    """The tiny market has 30 sessions; a 250-session score leaves nothing to test by default."""
+    from sample_markets import TINY_DIP, TINY_SESSIONS, tiny_store
+
+    from screener.config import Settings
+    from screener.errors import DataUnavailableError
+    from screener.thesis import load_thesis
+    from screener.thesis.prepare import prepare
+
+    path = tmp_path / "t.toml"
+    path.write_text(TINY_DIP.replace('score = "reversal_5d"', 'score = "drawdown_250d"'))
+    thesis = load_thesis(path)
+    with tiny_store(tmp_path / "tiny.duckdb") as store:
+        with pytest.raises(DataUnavailableError, match=r"needs 250 sessions .* store has 30"):
+            prepare(store, thesis, start=None, end=None, settings=Settings())
+        prep = prepare(store, thesis, start=TINY_SESSIONS[0], end=None, settings=Settings())
+    assert prep.sessions == TINY_SESSIONS
